@@ -1,0 +1,83 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { checkMessage, deliveryFor, encodePayload, type PayloadFor } from './contract';
+import type { ClickEvent, DeviceMeta, MoveEvent } from './payloads';
+import { parseTopic } from './topics';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const json = (v: unknown) => bytes(JSON.stringify(v));
+
+const goodMeta: DeviceMeta = {
+  name: 'laptop',
+  kind: 'mouse',
+  source: 'demo',
+  screen: { width: 1920, height: 1080 },
+  host: 'laptop',
+  version: '0.1.0',
+  schema: 1,
+  startedAt: 1_700_000_000_000,
+};
+
+describe('checkMessage', () => {
+  it('passes valid payloads on every contract topic and decodes them', () => {
+    const move: MoveEvent = { x: 1, y: -2, ts: 5, seq: 0 };
+    expect(checkMessage('devices/d/mouse/move', json(move))).toMatchObject({ ok: true, payload: move });
+    expect(checkMessage('devices/d/status', bytes('offline'))).toMatchObject({ ok: true, payload: 'offline' });
+    expect(checkMessage('devices/d/meta', json(goodMeta)).ok).toBe(true);
+    expect(checkMessage('clients/v/messages', json({ text: 'hi', ts: 1 })).ok).toBe(true);
+  });
+
+  it('passes any payload on a free-form topic, as bytes', () => {
+    const raw = new Uint8Array([0xff, 0x00, 0x7b]);
+    expect(checkMessage('devices/pi/temperature/celsius', raw)).toEqual({ ok: true, topic: null, payload: raw });
+  });
+
+  it('refuses bad payloads with a reason', () => {
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['devices/d/mouse/move', bytes('{'), /not valid JSON/],
+      ['devices/d/mouse/move', new Uint8Array([0xc3, 0x28]), /UTF-8/],
+      ['devices/d/mouse/move', json({ x: 1, y: 2, ts: 3 }), /missing field "seq"/],
+      ['devices/d/status', bytes('ONLINE'), /"online" or "offline"/],
+      ['devices/d/meta', json({ ...goodMeta, schema: 2 }), /"schema" must be 1/],
+      ['clients/v/messages', json({ text: '', ts: 1 }), /must not be empty/],
+      ['devices/a.b/status', bytes('online'), /topic devices\/a\.b\/status: .*'\.'/],
+      ['clients/x+y/messages', json({ text: 'hi', ts: 1 }), /wildcard/],
+    ];
+    for (const [topic, payload, reason] of cases) {
+      const result = checkMessage(topic, payload);
+      expect(result.ok, topic).toBe(false);
+      if (!result.ok) expect(result.reason).toMatch(reason);
+    }
+  });
+
+  it('never throws on random bytes', () => {
+    const topics = ['devices/d/mouse/move', 'devices/d/mouse/click', 'devices/d/mouse/scroll', 'devices/d/meta', 'devices/d/status', 'clients/c/messages'];
+    for (let i = 0; i < 3000; i++) {
+      const payload = new Uint8Array(Math.floor(Math.random() * 40)).map(() => Math.floor(Math.random() * 256));
+      const result = checkMessage(topics[i % topics.length]!, payload);
+      expect(typeof result.ok).toBe('boolean');
+    }
+  });
+});
+
+describe('deliveryFor', () => {
+  it('gives each topic its contract QoS and retain flag', () => {
+    expect(deliveryFor(parseTopic('devices/d/mouse/move')!)).toEqual({ qos: 0, retain: false });
+    expect(deliveryFor(parseTopic('devices/d/mouse/click')!)).toEqual({ qos: 1, retain: false });
+    expect(deliveryFor(parseTopic('devices/d/mouse/scroll')!)).toEqual({ qos: 1, retain: false });
+    expect(deliveryFor(parseTopic('devices/d/status')!)).toEqual({ qos: 1, retain: true });
+    expect(deliveryFor(parseTopic('devices/d/meta')!)).toEqual({ qos: 1, retain: true });
+    expect(deliveryFor(parseTopic('clients/c/messages')!)).toEqual({ qos: 1, retain: false });
+  });
+});
+
+describe('typed topic map', () => {
+  it('ties each topic to its payload type', () => {
+    expectTypeOf<PayloadFor<'devices/laptop/mouse/click'>>().toEqualTypeOf<ClickEvent>();
+    expectTypeOf<PayloadFor<'devices/laptop/status'>>().toEqualTypeOf<'online' | 'offline'>();
+    expectTypeOf<PayloadFor<'devices/pi/temperature/celsius'>>().toEqualTypeOf<string | Uint8Array>();
+    // @ts-expect-error a move payload is not a click
+    encodePayload('devices/laptop/mouse/click', { x: 1, y: 2, ts: 0, seq: 0 });
+    expect(encodePayload('devices/laptop/status', 'online')).toBe('online');
+    expect(encodePayload('devices/laptop/mouse/move', { x: 1, y: 2, ts: 3, seq: 4 })).toBe('{"x":1,"y":2,"ts":3,"seq":4}');
+  });
+});

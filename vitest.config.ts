@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{protocol,broker,publisher,viewer/src,e2e}/**/*.test.ts'],
+    // Suites start real brokers, browsers and X servers: run files one by one on this 2-core machine.
+    fileParallelism: false,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default', './test-support/count-reporter.ts'],
+  },
+});
