@@ -1,0 +1,56 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { closed, connect } from '../test-support/mqtt';
+import { spawnTs } from '../test-support/processes';
+
+const READY = /"mqtt":"(mqtt:\/\/[^"]+)","ws":"(ws:\/\/[^"]+)","http":"([^"]+)"/;
+
+describe('broker CLI', () => {
+  it('prints the real addresses once both listeners are bound, and exits 0 on SIGTERM with clients connected', async () => {
+    const broker = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
+    try {
+      const [, mqttUrl, wsUrl, httpUrl] = await broker.waitForOutput(READY);
+      expect(mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
+      expect((await fetch(httpUrl + 'healthz')).status).toBe(200);
+
+      const clients = await Promise.all([connect(mqttUrl!), connect(wsUrl!), connect(mqttUrl!)]);
+      const disconnected = clients.map(closed);
+      expect(await broker.stop('SIGTERM')).toBe(0);
+      await Promise.all(disconnected);
+      for (const c of clients) c.end(true);
+    } finally {
+      await broker.stop('SIGKILL');
+    }
+  });
+
+  it('takes its ports from MQLIVE_* variables', async () => {
+    const broker = spawnTs('broker/cli.ts', [], { MQLIVE_MQTT_PORT: '0', MQLIVE_HTTP_PORT: '0', MQLIVE_LOG_FORMAT: 'json' });
+    try {
+      await broker.waitForOutput(READY);
+    } finally {
+      expect(await broker.stop('SIGINT')).toBe(0);
+    }
+  });
+
+  it('says in one line which port is in use and how to change it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const broker = spawnTs('broker/cli.ts', ['--mqtt-port', String(port), '--http-port', '0']);
+      expect(await broker.exited).toBe(1);
+      expect(broker.output().trim()).toBe(
+        `mqlive broker: port ${port} on 127.0.0.1 is already in use: stop what holds it, or choose another with --mqtt-port N (0 picks a free one)`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('refuses an unknown flag with usage exit code 2 and no stack trace', async () => {
+    const broker = spawnTs('broker/cli.ts', ['--mqtt-prot', '1']);
+    expect(await broker.exited).toBe(2);
+    expect(broker.output().trim()).toBe('mqlive broker: unknown option --mqtt-prot');
+  });
+});

@@ -1,0 +1,50 @@
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type LogFormat = 'auto' | 'pretty' | 'json';
+export type { Logger };
+
+/** Readable lines on a terminal, JSON lines otherwise (or when asked), both on stdout. */
+export function createLogger(format: LogFormat = 'auto', level = process.env.MQLIVE_LOG_LEVEL ?? 'info'): Logger {
+  const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!usePretty) return pino({ level, base: undefined });
+  return pino(
+    { level, base: undefined },
+    pretty({ colorize: process.stdout.isTTY === true, translateTime: 'HH:MM:ss', sync: true }),
+  );
+}
+
+/**
+ * Lets at most `perWindow` lines through every `windowMs`, then one line saying how many were held back,
+ * so a client sending a flood of bad messages cannot flood the log.
+ */
+export class LogLimiter {
+  private windowStart = 0;
+  private used = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly perWindow = 10,
+    private readonly windowMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  warn(fields: object, message: string): void {
+    const t = this.now();
+    if (t - this.windowStart >= this.windowMs) {
+      if (this.suppressed > 0) {
+        this.log.warn({ suppressed: this.suppressed }, `${this.suppressed} similar messages were not logged`);
+      }
+      this.windowStart = t;
+      this.used = 0;
+      this.suppressed = 0;
+    }
+    if (this.used < this.perWindow) {
+      this.used += 1;
+      this.log.warn(fields, message);
+    } else {
+      this.suppressed += 1;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import type { Socket } from 'node:net';
+
+export type Transport = 'tcp' | 'ws';
+export type RejectReason = 'invalid_payload' | 'reserved_topic';
+
+/** Counters behind /metrics, rendered in the Prometheus text format (version 0.0.4). */
+export class BrokerMetrics {
+  readonly clientsConnected: Record<Transport, number> = { tcp: 0, ws: 0 };
+  readonly connectionsTotal: Record<Transport, number> = { tcp: 0, ws: 0 };
+  messagesIn = 0;
+  messagesOut = 0;
+  readonly rejectedPublishes: Record<RejectReason, number> = { invalid_payload: 0, reserved_topic: 0 };
+
+  private readonly liveSockets = new Set<Socket>();
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+
+  /** Counts a raw socket's bytes while it is open and after it closes. */
+  trackSocket(socket: Socket): void {
+    this.liveSockets.add(socket);
+    socket.once('close', () => {
+      this.liveSockets.delete(socket);
+      this.closedBytesIn += socket.bytesRead;
+      this.closedBytesOut += socket.bytesWritten;
+    });
+  }
+
+  bytes(): { in: number; out: number } {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const s of this.liveSockets) {
+      bytesIn += s.bytesRead;
+      bytesOut += s.bytesWritten;
+    }
+    return { in: bytesIn, out: bytesOut };
+  }
+
+  render(): string {
+    const bytes = this.bytes();
+    const lines: string[] = [];
+    const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    const perTransport = (r: Record<Transport, number>): [string, number][] =>
+      (Object.keys(r) as Transport[]).map((t) => [`{transport="${t}"}`, r[t]]);
+
+    metric('mqlive_clients_connected', 'gauge', 'MQTT clients connected now, by transport.', perTransport(this.clientsConnected));
+    metric('mqlive_connections_total', 'counter', 'MQTT sessions accepted since start, by transport.', perTransport(this.connectionsTotal));
+    metric('mqlive_messages_in_total', 'counter', 'PUBLISH packets received from clients.', [['', this.messagesIn]]);
+    metric('mqlive_messages_out_total', 'counter', 'PUBLISH packets delivered to clients.', [['', this.messagesOut]]);
+    metric('mqlive_bytes_in_total', 'counter', 'Bytes read from client sockets (TCP and WebSocket).', [['', bytes.in]]);
+    metric('mqlive_bytes_out_total', 'counter', 'Bytes written to client sockets (TCP and WebSocket).', [['', bytes.out]]);
+    metric(
+      'mqlive_publishes_rejected_total',
+      'counter',
+      'PUBLISH packets the broker refused to forward, by reason.',
+      (Object.keys(this.rejectedPublishes) as RejectReason[]).map((r) => [`{reason="${r}"}`, this.rejectedPublishes[r]]),
+    );
+    return lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,40 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'viewer/dist/', 'test-results/', 'bench/results/', '**/*.svelte'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/publisher/**'], message: 'broker/ and viewer/ must not import publisher/' }] },
+      ],
+    },
+  },
+  {
+    files: ['protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'os', 'net', 'http', 'child_process'], message: 'protocol/ is bundled for the browser: no Node-only modules' },
+            { group: ['**/broker/**', '**/publisher/**', '**/viewer/**'], message: 'protocol/ imports nothing of mqlive' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['publisher/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/viewer/**'], message: 'publisher/ imports only protocol/' }] }],
+    },
+  },
+  {
+    // Multi-process tests and benchmarks drive every part together.
+    files: ['e2e/**/*.ts', 'test-support/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+);

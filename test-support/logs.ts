@@ -1,0 +1,9 @@
+import pino, { type Logger } from 'pino';
+
+/** A real pino logger whose JSON lines a test can read back. */
+export function capturingLogger(): { log: Logger; lines: () => Record<string, unknown>[]; messages: () => string[] } {
+  const raw: string[] = [];
+  const log = pino({ level: 'debug', base: undefined }, { write: (line: string) => void raw.push(line) });
+  const lines = () => raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { log, lines, messages: () => lines().map((l) => String(l.msg)) };
+}

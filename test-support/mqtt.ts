@@ -1,0 +1,83 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+/** Connects an MQTT.js client, failing after `timeoutMs` with the reason. */
+export async function connect(url: string, options: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: timeoutMs, ...options });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url} within ${timeoutMs} ms`)), timeoutMs);
+      client.once('connect', () => (clearTimeout(timer), resolve()));
+      client.once('error', (error) => (clearTimeout(timer), reject(error)));
+    });
+  } catch (error) {
+    client.end(true);
+    throw error;
+  }
+  return client;
+}
+
+export interface Received {
+  topic: string;
+  text: string;
+  retain: boolean;
+  qos: number;
+}
+
+/** Records every message a client receives, and waits (bounded) for the ones a test expects. */
+export class Inbox {
+  readonly messages: Received[] = [];
+  private waiters = new Set<() => void>();
+
+  constructor(client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.messages.push({ topic, text: payload.toString(), retain: packet.retain, qos: packet.qos });
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  /** Resolves with the first recorded message that matches, waiting up to `timeoutMs` for it. */
+  async waitFor(match: (m: Received) => boolean, timeoutMs = 5000, what = 'a matching message'): Promise<Received> {
+    const found = () => this.messages.find(match);
+    const early = found();
+    if (early) return early;
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        const m = found();
+        if (m) {
+          done();
+          resolve(m);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`waited ${timeoutMs} ms for ${what}; got ${JSON.stringify(this.messages.slice(-5))}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+      };
+      this.waiters.add(wake);
+    });
+  }
+
+  /** Waits until `count` messages on `topic` have arrived. */
+  async waitForCount(topic: string, count: number, timeoutMs = 5000): Promise<Received[]> {
+    const onTopic = () => this.messages.filter((m) => m.topic === topic);
+    await this.waitFor(() => onTopic().length >= count, timeoutMs, `${count} messages on ${topic}`);
+    return onTopic();
+  }
+}
+
+export async function subscribe(client: MqttClient, topic: string | string[], qos: 0 | 1 = 1): Promise<number[]> {
+  const granted = await client.subscribeAsync(topic, { qos });
+  return granted.map((g) => g.qos);
+}
+
+/** Resolves when the client's connection closes. */
+export function closed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => client.once('close', () => resolve()));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

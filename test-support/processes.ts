@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  output: () => string;
+  /** Waits (bounded) until stdout+stderr match `pattern`; returns the match. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+  /** Sends `signal` to this process only (by its PID) and waits, bounded, for it to end. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+}
+
+/** Runs a TypeScript entry point of this repo in its own Node process (tsx as the loader). */
+export function spawnTs(entry: string, args: string[] = [], env: Record<string, string | undefined> = {}): Spawned {
+  return spawnProcess(process.execPath, ['--import', 'tsx', entry, ...args], env);
+}
+
+export function spawnProcess(command: string, args: string[], env: Record<string, string | undefined> = {}): Spawned {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+    for (const l of listeners) l();
+  });
+
+  const waitForOutput = (pattern: RegExp, timeoutMs = 15_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = out.match(pattern);
+        if (m) return finish(() => resolve(m));
+        if (ended) finish(() => reject(new Error(`process ended before printing ${pattern}; output:\n${out}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${out}`))), timeoutMs);
+      const finish = (then: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        then();
+      };
+      listeners.add(check);
+      check();
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000) => {
+    if (!ended) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const result = await exited;
+    clearTimeout(timer);
+    return result;
+  };
+
+  return { child, output: () => out, waitForOutput, exited, stop };
+}
