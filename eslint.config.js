@@ -14,6 +14,7 @@ export default tseslint.config(
   },
   {
     files: ['protocol/**/*.ts'],
+    ignores: ['protocol/**/*.test.ts'], // tests are not bundled, and may start a real broker
     rules: {
       'no-restricted-imports': [
         'error',

@@ -10,7 +10,8 @@ export function createLogger(format: LogFormat = 'auto', level = process.env.MQL
   if (!usePretty) return pino({ level, base: undefined });
   return pino(
     { level, base: undefined },
-    pretty({ colorize: process.stdout.isTTY === true, translateTime: 'HH:MM:ss', sync: true }),
+    // The message says what happened; the fields are for JSON consumers.
+    pretty({ colorize: process.stdout.isTTY === true, translateTime: 'HH:MM:ss', hideObject: true, sync: true }),
   );
 }
 

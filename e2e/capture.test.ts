@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker } from '../test-support/broker';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { spawnTs, type Spawned } from '../test-support/processes';
+import { requireTool } from '../test-support/tools';
+import { startXvfb, type Xvfb } from '../test-support/xvfb';
+
+// Real capture: a real X server (Xvfb), the real uiohook hook in the publisher's child process,
+// the pointer driven by xdotool, and what arrives checked by a subscriber on the real broker.
+let xvfb: Xvfb;
+let env: Awaited<ReturnType<typeof startTestBroker>>;
+let viewer: MqttClient;
+let inbox: Inbox;
+let publisher: Spawned;
+
+const xdotool = (...args: string[]) => execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: xvfb.display } });
+const events = (kind: string) =>
+  inbox.messages.filter((m) => m.topic === `devices/xtest/mouse/${kind}`).map((m) => JSON.parse(m.text));
+
+beforeAll(async () => {
+  requireTool('xdotool', 'xdotool');
+  xvfb = await startXvfb(1280, 800);
+  env = await startTestBroker();
+  viewer = await connect(env.broker.mqttUrl);
+  inbox = new Inbox(viewer);
+  await subscribe(viewer, 'devices/#');
+  publisher = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'xtest', '--source', 'uiohook', '--move-hz', '0'], {
+    DISPLAY: xvfb.display,
+  });
+  await publisher.waitForOutput(/Connected to .* \(source: uiohook\)/);
+  await inbox.waitFor((m) => m.topic === 'devices/xtest/meta');
+  // The X RECORD hook starts a moment after the capture process does: wiggle (bounded) until it reports.
+  for (let i = 0; i < 100 && events('move').length === 0; i++) {
+    xdotool('mousemove', String(10 + (i % 2)), '10');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await publisher?.stop('SIGTERM');
+  viewer?.end(true);
+  await env?.broker.close();
+  await xvfb?.stop();
+});
+
+describe('real capture under Xvfb', () => {
+  it('reports the X screen size in meta', async () => {
+    const meta = JSON.parse((await inbox.waitFor((m) => m.topic === 'devices/xtest/meta')).text);
+    expect(meta).toMatchObject({ source: 'uiohook', kind: 'mouse', screen: { width: 1280, height: 800 } });
+  });
+
+  it('xdotool mousemove 100 200 click 1 arrives as a move to (100, 200) and a left press and release there', async () => {
+    xdotool('mousemove', '100', '200', 'click', '1');
+    await inbox.waitFor((m) => m.topic === 'devices/xtest/mouse/click' && JSON.parse(m.text).pressed === false);
+    expect(events('move').at(-1)).toMatchObject({ x: 100, y: 200 });
+    expect(events('click')).toEqual([
+      expect.objectContaining({ x: 100, y: 200, button: 'left', pressed: true }),
+      expect.objectContaining({ x: 100, y: 200, button: 'left', pressed: false }),
+    ]);
+    await publisher.waitForOutput(/Pressed left at \(100, 200\)\n.*Released left at \(100, 200\)/);
+  });
+
+  it('names the right button (X button 3) and gives scroll notches pynput signs', async () => {
+    xdotool('mousemove', '640', '400', 'click', '3', 'click', '4', 'click', '5', 'click', '5');
+    await inbox.waitFor(() => events('scroll').length >= 3);
+    expect(events('click').slice(-2)).toEqual([
+      expect.objectContaining({ x: 640, y: 400, button: 'right', pressed: true }),
+      expect.objectContaining({ x: 640, y: 400, button: 'right', pressed: false }),
+    ]);
+    // X button 4 is wheel up, 5 is wheel down
+    expect(events('scroll').map(({ dx, dy, x, y }) => ({ dx, dy, x, y }))).toEqual([
+      { dx: 0, dy: 1, x: 640, y: 400 },
+      { dx: 0, dy: -1, x: 640, y: 400 },
+      { dx: 0, dy: -1, x: 640, y: 400 },
+    ]);
+  });
+
+  it('numbers every event in order with one seq across topics, stamped with the capture time', () => {
+    const all = inbox.messages.filter((m) => m.topic.startsWith('devices/xtest/mouse/')).map((m) => JSON.parse(m.text));
+    const seqs = all.map((e) => e.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual([...Array(seqs.length).keys()]);
+    for (const e of all) expect(Math.abs(Date.now() - e.ts)).toBeLessThan(60_000);
+  });
+});
+
+describe('capture without a display', () => {
+  it('--source uiohook with no display fails with a clear message and exit code 3, not an abort', async () => {
+    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'nodisplay', '--source', 'uiohook'], { DISPLAY: '' });
+    expect(await p.exited).toBe(3);
+    expect(p.output().trim()).toBe(
+      'mqlive publisher: no X display: DISPLAY is not set (uiohook needs X11 or XWayland). Start an X server, set DISPLAY, or use --source demo.',
+    );
+  });
+
+  it('--source uiohook with a display nobody serves names the display', async () => {
+    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--source', 'uiohook'], { DISPLAY: ':4999' });
+    expect(await p.exited).toBe(3);
+    expect(p.output()).toMatch(/^mqlive publisher: cannot reach X display :4999 \(ENOENT\)/);
+  });
+});

@@ -1,0 +1,93 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkMessage } from '../protocol';
+import { startTestBroker } from '../test-support/broker';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { spawnTs } from '../test-support/processes';
+
+// The publisher CLI as a person runs it, with the demo source, against a real broker.
+let env: Awaited<ReturnType<typeof startTestBroker>>;
+let viewer: MqttClient;
+
+beforeAll(async () => {
+  env = await startTestBroker();
+  viewer = await connect(env.broker.wsUrl);
+});
+
+afterAll(async () => {
+  viewer?.end(true);
+  await env?.broker.close();
+});
+
+async function watch(device: string) {
+  const inbox = new Inbox(viewer);
+  await subscribe(viewer, `devices/${device}/#`);
+  return inbox;
+}
+
+describe('publisher with the demo source', () => {
+  it('announces itself, publishes valid numbered events, prints clicks and replies, and says offline on SIGTERM', async () => {
+    const inbox = await watch('demo1');
+    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.wsUrl, '--device', 'demo1', '--source', 'demo']);
+    try {
+      await p.waitForOutput(/Source: demo/);
+      await p.waitForOutput(/Connected to ws:\/\/127\.0\.0\.1:\d+\/mqtt as device "demo1" \(source: demo\)/);
+      expect(await inbox.waitFor((m) => m.topic === 'devices/demo1/status')).toMatchObject({ text: 'online' });
+      const meta = JSON.parse((await inbox.waitFor((m) => m.topic === 'devices/demo1/meta')).text);
+      expect(meta).toMatchObject({ name: 'demo1', kind: 'mouse', source: 'demo', screen: { width: 1920, height: 1080 }, schema: 1 });
+
+      // A click comes every 1.5 s in the demo; wait for its release.
+      await inbox.waitFor((m) => m.topic === 'devices/demo1/mouse/click' && JSON.parse(m.text).pressed === false, 10_000);
+      await p.waitForOutput(/Pressed (left|right|middle) at \(\d+, \d+\)/);
+      const events = inbox.messages.filter((m) => m.topic.startsWith('devices/demo1/mouse/'));
+      for (const e of events) expect(checkMessage(e.topic, Buffer.from(e.text))).toMatchObject({ ok: true });
+      const seqs = events.map((e) => JSON.parse(e.text).seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(seqs.length);
+
+      // The path back: a viewer's reply is printed by the device.
+      await viewer.publishAsync('clients/viewer-7/messages', JSON.stringify({ text: 'hello device', ts: Date.now() }), { qos: 1 });
+      await p.waitForOutput(/From client viewer-7: hello device/);
+
+      expect(await p.stop('SIGTERM')).toBe(0);
+      await inbox.waitFor((m) => m.topic === 'devices/demo1/status' && m.text === 'offline');
+      expect(p.output()).not.toMatch(/MQTT error/);
+    } finally {
+      await p.stop('SIGKILL');
+    }
+  });
+
+  it('leaves its will (offline) when killed with SIGKILL', async () => {
+    const inbox = await watch('demo2');
+    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
+    await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'online', 15_000);
+    expect(await p.stop('SIGKILL')).toBe('SIGKILL');
+    const offline = await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'offline');
+    expect(offline.retain).toBe(false); // live delivery; the broker keeps it retained for newcomers
+    const late = await connect(env.broker.mqttUrl);
+    const lateInbox = new Inbox(late);
+    await subscribe(late, 'devices/demo2/status');
+    expect(await lateInbox.waitFor((m) => m.topic === 'devices/demo2/status')).toMatchObject({ text: 'offline', retain: true });
+    late.end(true);
+  });
+
+  it('--source auto without a display says so in one line and uses the demo source', async () => {
+    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo3'], { DISPLAY: '' });
+    try {
+      await p.waitForOutput(/Connected to/);
+      const lines = p.output().split('\n');
+      expect(lines[0]).toBe('No X display for real capture (no X display: DISPLAY is not set (uiohook needs X11 or XWayland)); using the demo source instead.');
+    } finally {
+      expect(await p.stop('SIGINT')).toBe(0);
+    }
+  });
+
+  it('refuses a bad device id or flag with a clear line and exit code 2', async () => {
+    const bad = spawnTs('publisher/cli.ts', ['--device', 'my/laptop']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.output().trim()).toBe(`mqlive publisher: invalid device id "my/laptop": an id may use only letters, digits, '_' and '-'; '/' (the MQTT topic level separator) is not allowed`);
+    const flag = spawnTs('publisher/cli.ts', ['--source', 'pynput']);
+    expect(await flag.exited).toBe(2);
+    expect(flag.output().trim()).toBe('mqlive publisher: --source must be auto, uiohook or demo (got "pynput")');
+  });
+});

@@ -1,0 +1,112 @@
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker } from '../broker/broker';
+import { startTestBroker } from '../test-support/broker';
+import { capturingLogger } from '../test-support/logs';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { connectDevice, InvalidPayloadError, OfflineQueue, type DeviceClient } from './device-client';
+import type { DeviceMeta } from './payloads';
+
+const meta: DeviceMeta = {
+  name: 'pi',
+  kind: 'mouse',
+  source: 'demo',
+  screen: null,
+  host: 'pi',
+  version: '0',
+  schema: 1,
+  startedAt: 1,
+};
+const click = (seq: number) => ({ x: seq, y: seq, button: 'left' as const, pressed: true, ts: 1, seq });
+
+describe('OfflineQueue', () => {
+  it('keeps QoS 1 messages in order up to its limit, dropping the oldest', () => {
+    const q = new OfflineQueue(3);
+    for (let i = 0; i < 5; i++) q.push({ topic: 't', payload: String(i), qos: 1, retain: false });
+    expect(q.dropped).toBe(2);
+    expect(q.drain().map((m) => m.payload)).toEqual(['2', '3', '4']);
+    expect(q.size).toBe(0);
+  });
+
+  it('keeps only the latest QoS 0 message per topic, after the QoS 1 ones', () => {
+    const q = new OfflineQueue(10);
+    q.push({ topic: 'move', payload: 'a', qos: 0, retain: false });
+    q.push({ topic: 'click', payload: '1', qos: 1, retain: false });
+    q.push({ topic: 'move', payload: 'b', qos: 0, retain: false });
+    q.push({ topic: 'other', payload: 'x', qos: 0, retain: false });
+    expect(q.drain().map((m) => m.payload)).toEqual(['1', 'b', 'x']);
+  });
+});
+
+describe('DeviceClient against a real broker', () => {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  async function viewerOn(url: string): Promise<{ viewer: MqttClient; inbox: Inbox }> {
+    const viewer = await connect(url);
+    cleanup.push(() => viewer.end(true));
+    const inbox = new Inbox(viewer);
+    await subscribe(viewer, 'devices/#');
+    return { viewer, inbox };
+  }
+
+  function device(url: string, options: Partial<Parameters<typeof connectDevice>[0]> = {}): DeviceClient {
+    const d = connectDevice({ url, device: 'pi', meta: () => meta, ...options });
+    cleanup.push(() => d.client.end(true));
+    return d;
+  }
+
+  it('announces online and meta (retained), and publishes offline on close', async () => {
+    const { broker } = await startTestBroker();
+    cleanup.push(() => broker.close());
+    const d = device(broker.mqttUrl);
+    const { inbox } = await viewerOn(broker.wsUrl);
+    expect(await inbox.waitFor((m) => m.topic === 'devices/pi/status')).toMatchObject({ text: 'online', retain: true });
+    const metaMsg = await inbox.waitFor((m) => m.topic === 'devices/pi/meta');
+    expect(JSON.parse(metaMsg.text)).toEqual(meta);
+    await d.close();
+    await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'offline');
+  });
+
+  it('leaves its will behind when the connection dies', async () => {
+    const { broker } = await startTestBroker();
+    cleanup.push(() => broker.close());
+    const d = device(broker.mqttUrl, { mqtt: { reconnectPeriod: 0 } });
+    const { inbox } = await viewerOn(broker.wsUrl);
+    await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'online');
+    d.client.stream.destroy();
+    await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'offline');
+  });
+
+  it('refuses a payload that breaks the contract, before it reaches the broker', async () => {
+    const { broker } = await startTestBroker();
+    cleanup.push(() => broker.close());
+    const d = device(broker.mqttUrl);
+    // @ts-expect-error a click needs button and pressed
+    await expect(d.publish('devices/pi/mouse/click', { x: 1, y: 2, ts: 1, seq: 0 })).rejects.toThrow(InvalidPayloadError);
+    await expect(d.publish('devices/pi/status', 'busy' as 'online')).rejects.toThrow(/not published to devices\/pi\/status: status must be/);
+  });
+
+  it('queues clicks while the broker is away and sends them in order when it is back', async () => {
+    const first = await startTestBroker();
+    const port = first.broker.mqttPort;
+    // No automatic reconnect: the test reconnects the device once the new broker has a subscriber.
+    const d = device(first.broker.mqttUrl, { mqtt: { reconnectPeriod: 0 } });
+    await expect.poll(() => d.online, { timeout: 5000 }).toBe(true);
+    await first.broker.close();
+    await expect.poll(() => d.online, { timeout: 5000 }).toBe(false);
+
+    for (let seq = 0; seq < 20; seq++) await d.publish('devices/pi/mouse/click', click(seq), { qos: 1 });
+    expect(d.queue.size).toBe(20);
+
+    const second = await startBroker({ host: '127.0.0.1', mqttPort: port, httpPort: 0, log: capturingLogger().log });
+    cleanup.push(() => second.close());
+    const { inbox } = await viewerOn(second.mqttUrl);
+    d.client.reconnect();
+    const clicks = await inbox.waitForCount('devices/pi/mouse/click', 20);
+    expect(clicks.map((m) => JSON.parse(m.text).seq)).toEqual([...Array(20).keys()]);
+    expect(d.queue.size).toBe(0);
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * A small helper for a Node publisher of a device: presence (a retained `offline` last will,
+ * retained `online` and meta on every connect, `offline` before a clean disconnect), contract-checked
+ * publishing, and a bounded queue that carries messages across reconnects.
+ *
+ *   const device = connectDevice({ url: 'mqtt://127.0.0.1:1883', device: 'pi', meta: () => meta });
+ *   await device.publish('devices/pi/system/load', '0.42');
+ *   await device.close();
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { checkMessage, encodePayload, type PayloadFor } from './contract';
+import { assertId } from './ids';
+import type { DeviceMeta } from './payloads';
+import { metaTopic, statusTopic } from './topics';
+
+export interface DeviceClientOptions {
+  url: string;
+  device: string;
+  /** Retained on `devices/{device}/meta` at every connect; null publishes no meta. */
+  meta: () => DeviceMeta | null;
+  /** QoS 1 messages kept while disconnected; past it the oldest are dropped and counted. */
+  queueLimit?: number;
+  /** Extra MQTT.js options (credentials, keepalive, reconnectPeriod, ...). */
+  mqtt?: IClientOptions;
+}
+
+export interface PublishOptions {
+  qos?: 0 | 1;
+  retain?: boolean;
+}
+
+interface Pending {
+  topic: string;
+  payload: string | Uint8Array;
+  qos: 0 | 1;
+  retain: boolean;
+}
+
+export const DEFAULT_QUEUE_LIMIT = 10_000;
+/** At most this long between reconnect tries (MQTT.js waits reconnectPeriod between tries). */
+export const RECONNECT_PERIOD_MS = 1000;
+
+export class InvalidPayloadError extends Error {
+  override name = 'InvalidPayloadError';
+}
+
+/**
+ * What the device sends while the broker is away: QoS 1 messages wait in order (bounded, oldest dropped first);
+ * of QoS 0 messages only the latest per topic is kept, since a newer position makes an older one useless.
+ */
+export class OfflineQueue {
+  private reliable: Pending[] = [];
+  private latest = new Map<string, Pending>();
+  dropped = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(message: Pending): void {
+    if (message.qos === 0) {
+      this.latest.set(message.topic, message);
+      return;
+    }
+    this.reliable.push(message);
+    if (this.reliable.length > this.limit) {
+      this.reliable.shift();
+      this.dropped += 1;
+    }
+  }
+
+  get size(): number {
+    return this.reliable.length + this.latest.size;
+  }
+
+  /** Everything queued, oldest first; the latest-only messages last. Empties the queue. */
+  drain(): Pending[] {
+    const all = [...this.reliable, ...this.latest.values()];
+    this.reliable = [];
+    this.latest.clear();
+    return all;
+  }
+}
+
+export class DeviceClient {
+  readonly queue: OfflineQueue;
+  private ready = false;
+  private closing = false;
+
+  constructor(
+    readonly client: MqttClient,
+    readonly device: string,
+    private readonly meta: () => DeviceMeta | null,
+    queueLimit = DEFAULT_QUEUE_LIMIT,
+  ) {
+    this.queue = new OfflineQueue(queueLimit);
+    client.on('connect', () => void this.announce());
+    client.on('close', () => (this.ready = false));
+  }
+
+  /** True once connected and announced: publishes go straight out. */
+  get online(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * Publishes with the contract's checks: a payload that breaks the contract throws InvalidPayloadError
+   * instead of being dropped by the broker. While disconnected the message is queued (see OfflineQueue).
+   */
+  publish<T extends string>(topic: T, payload: PayloadFor<T>, options: PublishOptions = {}): Promise<void> {
+    const bytes = encodePayload(topic, payload);
+    const checked = checkMessage(topic, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
+    if (!checked.ok) return Promise.reject(new InvalidPayloadError(`not published to ${topic}: ${checked.reason}`));
+    const message: Pending = { topic, payload: bytes, qos: options.qos ?? 0, retain: options.retain ?? false };
+    if (!this.ready) {
+      this.queue.push(message);
+      return Promise.resolve();
+    }
+    return this.send(message);
+  }
+
+  /** Publishes `offline` itself (a clean DISCONNECT cancels the will), then disconnects. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.client.connected) {
+      await this.send({ topic: statusTopic(this.device), payload: 'offline', qos: 1, retain: true }).catch(() => {});
+    }
+    await this.client.endAsync();
+  }
+
+  private async announce(): Promise<void> {
+    if (this.closing) return;
+    try {
+      await this.send({ topic: statusTopic(this.device), payload: 'online', qos: 1, retain: true });
+      const meta = this.meta();
+      if (meta) await this.send({ topic: metaTopic(this.device), payload: JSON.stringify(meta), qos: 1, retain: true });
+      for (const message of this.queue.drain()) void this.send(message).catch(() => {});
+      this.ready = this.client.connected;
+    } catch {
+      // The connection dropped while announcing; the next 'connect' announces again.
+    }
+  }
+
+  private send(m: Pending): Promise<void> {
+    return this.client.publishAsync(m.topic, typeof m.payload === 'string' ? m.payload : Buffer.from(m.payload), { qos: m.qos, retain: m.retain }).then(() => {});
+  }
+}
+
+/** Connects a device with its last will set, and returns its DeviceClient. */
+export function connectDevice(options: DeviceClientOptions): DeviceClient {
+  const device = assertId(options.device);
+  const client = mqtt.connect(options.url, {
+    clientId: `device-${device}`.slice(0, 64),
+    reconnectPeriod: RECONNECT_PERIOD_MS,
+    connectTimeout: 5000,
+    keepalive: 10,
+    queueQoSZero: false,
+    ...options.mqtt,
+    will: { topic: statusTopic(device), payload: Buffer.from('offline'), qos: 1, retain: true },
+  });
+  return new DeviceClient(client, device, options.meta, options.queueLimit);
+}

@@ -1,0 +1,144 @@
+import { hostname } from 'node:os';
+import {
+  checkMessage,
+  mouseTopic,
+  SCHEMA_VERSION,
+  TOPIC_PATTERNS,
+  type ClientMessage,
+  type DeviceMeta,
+  type MouseEventKind,
+  type PayloadFor,
+} from '../protocol';
+import { connectDevice, type DeviceClient } from '../protocol/device-client';
+import { MoveCoalescer } from './move-coalescer';
+import type { MouseInput, MouseSource } from './sources/source';
+import pkg from '../package.json' with { type: 'json' };
+
+type EventTopic<K extends MouseEventKind> = `devices/${string}/mouse/${K}`;
+
+export interface PublisherOptions {
+  url: string;
+  device: string;
+  source: MouseSource;
+  moveHz: number;
+  /** Where the publisher says what it does (one line per call). */
+  say?: (line: string) => void;
+  mqtt?: Parameters<typeof connectDevice>[0]['mqtt'];
+  /** How often the move rate is summarised (ms). */
+  summaryEveryMs?: number;
+}
+
+/**
+ * Carries a capture source's events to the broker on the contract topics: clicks and scrolls at QoS 1
+ * (queued across reconnects), moves at QoS 0 coalesced to `moveHz`, presence and meta retained.
+ * `seq` is one counter for all event topics of this run.
+ */
+export class MousePublisher {
+  readonly device: DeviceClient;
+  readonly startedAt = Date.now();
+  private seq = 0;
+  private readonly moves: MoveCoalescer<Extract<MouseInput, { type: 'move' }>>;
+  private summaryTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly say: (line: string) => void;
+  private lastPosition = { x: 0, y: 0 };
+
+  constructor(private readonly options: PublisherOptions) {
+    this.say = options.say ?? ((line) => console.log(line));
+    this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishEvent('move', { x: m.x, y: m.y, ts: m.ts }));
+    this.device = connectDevice({ url: options.url, device: options.device, meta: () => this.meta(), mqtt: options.mqtt });
+    const client = this.device.client;
+    client.on('connect', () => {
+      this.say(`Connected to ${options.url} as device "${options.device}" (source: ${options.source.kind})`);
+      client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 });
+    });
+    client.on('offline', () => this.say(`Broker ${options.url} unreachable; clicks and scrolls wait in a queue until it is back`));
+    // The same refusal comes at every reconnect try: say it once per outage.
+    let lastError = '';
+    client.on('error', (error) => {
+      if (error.message !== lastError) this.say(`MQTT error: ${error.message}`);
+      lastError = error.message;
+    });
+    client.on('connect', () => (lastError = ''));
+    client.on('message', (topic, payload) => {
+      const checked = checkMessage(topic, payload);
+      if (checked.ok && checked.topic?.kind === 'clientMessage') {
+        this.say(`From client ${checked.topic.clientId}: ${(checked.payload as ClientMessage).text}`);
+      }
+    });
+  }
+
+  meta(): DeviceMeta {
+    return {
+      name: this.options.device,
+      kind: 'mouse',
+      source: this.options.source.kind,
+      screen: this.options.source.screen,
+      host: hostname(),
+      version: pkg.version,
+      schema: SCHEMA_VERSION,
+      startedAt: this.startedAt,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.options.source.start({
+      onInput: (input) => this.onInput(input),
+      onProblem: (message) => this.say(message),
+    });
+    const { screen } = this.options.source;
+    this.say(`Capturing the mouse (${this.options.source.kind}${screen ? `, screen ${screen.width}x${screen.height}` : ''}); the keyboard is never captured`);
+    const every = this.options.summaryEveryMs ?? 10_000;
+    let lastReceived = 0;
+    let lastSent = 0;
+    this.summaryTimer = setInterval(() => {
+      const received = this.moves.received - lastReceived;
+      const sent = this.moves.sent - lastSent;
+      [lastReceived, lastSent] = [this.moves.received, this.moves.sent];
+      const dropped = this.device.queue.dropped;
+      if (received > 0) {
+        this.say(`Moves: ${rate(received, every)}/s captured, ${rate(sent, every)}/s published; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`);
+      }
+      if (dropped > 0) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`);
+    }, every);
+    this.summaryTimer.unref();
+  }
+
+  /** Publishes `offline`, stops the capture and disconnects. */
+  async stop(): Promise<void> {
+    clearInterval(this.summaryTimer);
+    await this.options.source.stop();
+    this.moves.flush();
+    await this.device.close();
+  }
+
+  private onInput(input: MouseInput): void {
+    this.lastPosition = { x: input.x, y: input.y };
+    switch (input.type) {
+      case 'move':
+        return this.moves.push(input);
+      case 'button': {
+        this.moves.flush();
+        const { x, y, button, pressed, ts } = input;
+        this.say(`${pressed ? 'Pressed' : 'Released'} ${button} at (${x}, ${y})`);
+        return this.publishEvent('click', { x, y, button, pressed, ts });
+      }
+      case 'wheel': {
+        this.moves.flush();
+        const { x, y, dx, dy, ts } = input;
+        return this.publishEvent('scroll', { x, y, dx, dy, ts });
+      }
+    }
+  }
+
+  private publishEvent<K extends MouseEventKind>(kind: K, event: Omit<PayloadFor<EventTopic<K>>, 'seq'>): void {
+    const topic = mouseTopic(this.options.device, kind) as EventTopic<K>;
+    const payload = { ...event, seq: this.seq++ } as PayloadFor<EventTopic<K>>;
+    this.device
+      .publish(topic, payload, { qos: kind === 'move' ? 0 : 1 })
+      .catch((error: Error) => this.say(`Could not publish a ${kind}: ${error.message}`));
+  }
+}
+
+function rate(count: number, everyMs: number): string {
+  return (count / (everyMs / 1000)).toFixed(count < everyMs / 1000 ? 1 : 0);
+}

@@ -1,0 +1,21 @@
+import type { MouseButton, ScreenSize, CaptureSource } from '../../protocol';
+
+/** One mouse event as a capture source reports it; `ts` is epoch ms at capture. */
+export type MouseInput =
+  | { type: 'move'; x: number; y: number; ts: number }
+  | { type: 'button'; x: number; y: number; button: MouseButton; pressed: boolean; ts: number }
+  | { type: 'wheel'; x: number; y: number; dx: number; dy: number; ts: number };
+
+export interface SourceHandlers {
+  onInput(input: MouseInput): void;
+  /** Something went wrong that the source is handling itself (a restart, say): say it to the person. */
+  onProblem(message: string): void;
+}
+
+/** A capture source: start() begins delivering input to the handlers, stop() ends it for good. */
+export interface MouseSource {
+  readonly kind: CaptureSource;
+  readonly screen: ScreenSize | null;
+  start(handlers: SourceHandlers): Promise<void>;
+  stop(): Promise<void>;
+}
