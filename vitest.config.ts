@@ -7,6 +7,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Waits are bounded, but generous: these machines are shared and noisy.
+    expect: { poll: { timeout: 5000, interval: 50 } },
     reporters: ['default', './test-support/count-reporter.ts'],
   },
 });

@@ -1,0 +1,20 @@
+import { chromium, type Browser } from 'playwright-core';
+import { requireTool } from './tools';
+
+/** Debian's Chromium, headless, with no network of its own beyond what the page asks for. */
+export async function launchChromium(): Promise<Browser> {
+  requireTool('chromium', 'chromium');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

@@ -1,0 +1,130 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { checkMessage, clientMessagesTopic, TOPIC_PATTERNS } from '../../../protocol';
+import { ClientMessages } from './state/client-messages';
+import { DeviceRegistry } from './state/devices';
+import { EventLog } from './state/event-log';
+import { TopicTable } from './state/topic-tree';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 5000;
+const PUBLISH_TIMEOUT_MS = 5000;
+const BASE_SUBSCRIPTIONS = [TOPIC_PATTERNS.allDevices, TOPIC_PATTERNS.clientMessages];
+
+/**
+ * The page's one MQTT connection and everything it has seen. Messages update plain models at once;
+ * `tick` (the only reactive signal for them) changes at most once per animation frame, so the page
+ * renders once per frame however many messages arrive.
+ */
+export class LiveStore {
+  connection = $state<ConnectionState>('connecting');
+  nextTryAt = $state<number | null>(null);
+  lastError = $state<string | null>(null);
+  extraSubscriptions = $state<string[]>([]);
+  tick = $state(0);
+
+  readonly devices = new DeviceRegistry();
+  readonly topics = new TopicTable();
+  readonly log = new EventLog();
+  readonly messages = new ClientMessages();
+
+  private client: MqttClient | undefined;
+  private frameRequested = false;
+  private retryMs = FIRST_RETRY_MS;
+
+  constructor(
+    readonly url: string,
+    readonly viewerId: string,
+  ) {}
+
+  start(): void {
+    const client = mqtt.connect(this.url, {
+      clientId: this.viewerId,
+      reconnectPeriod: FIRST_RETRY_MS,
+      connectTimeout: 5000,
+      keepalive: 20,
+      resubscribe: true,
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.connection = 'connected';
+      this.nextTryAt = null;
+      this.lastError = null;
+      this.retryMs = FIRST_RETRY_MS;
+      client.options.reconnectPeriod = FIRST_RETRY_MS;
+      client.subscribe([...BASE_SUBSCRIPTIONS, ...this.extraSubscriptions], { qos: 1 });
+    });
+    client.on('close', () => {
+      // MQTT.js waits reconnectPeriod before its next try; back off up to MAX_RETRY_MS for the one after.
+      this.nextTryAt = Date.now() + this.retryMs;
+      this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
+      client.options.reconnectPeriod = this.retryMs;
+      this.connection = navigator.onLine ? 'reconnecting' : 'offline';
+    });
+    client.on('reconnect', () => {
+      this.nextTryAt = null;
+      if (this.connection !== 'offline') this.connection = 'reconnecting';
+    });
+    client.on('error', (error) => (this.lastError = error.message));
+    client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+    addEventListener('offline', () => (this.connection = 'offline'));
+    addEventListener('online', () => {
+      if (this.connection === 'offline') this.connection = 'reconnecting';
+    });
+  }
+
+  stop(): void {
+    this.client?.end(true);
+  }
+
+  /** Publishes a reply on clients/{viewerId}/messages; rejects with a reason a person can read. */
+  async send(text: string): Promise<void> {
+    const client = this.client;
+    if (!client || this.connection !== 'connected') throw new Error('not connected to the broker');
+    const topic = clientMessagesTopic(this.viewerId);
+    const payload = JSON.stringify({ text, ts: Date.now() });
+    const checked = checkMessage(topic, new TextEncoder().encode(payload));
+    if (!checked.ok) throw new Error(checked.reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the broker did not acknowledge the message')), PUBLISH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([client.publishAsync(topic, payload, { qos: 1 }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Adds a subscription (any topic filter) for the topic explorer. */
+  async subscribe(filter: string): Promise<void> {
+    if (!this.client || this.connection !== 'connected') throw new Error('not connected to the broker');
+    const granted = await this.client.subscribeAsync(filter, { qos: 1 });
+    if (granted.some((g) => g.qos === 128)) throw new Error(`the broker refused the subscription to ${filter}`);
+    if (!this.extraSubscriptions.includes(filter)) this.extraSubscriptions = [...this.extraSubscriptions, filter];
+  }
+
+  /** Applies one message to the models; exported for tests and benchmarks. */
+  receive(topic: string, payload: Uint8Array, retained: boolean): void {
+    const now = Date.now();
+    this.topics.record(topic, payload, retained, now);
+    if (topic.startsWith('clients/')) this.messages.apply(topic, payload);
+    else {
+      const event = this.devices.apply(topic, payload, now);
+      if (event) this.log.add(event);
+    }
+    this.requestFrame();
+  }
+
+  /** Asks for a render in the next animation frame (once, however often it is called). */
+  requestFrame(): void {
+    if (this.frameRequested) return;
+    this.frameRequested = true;
+    requestAnimationFrame(() => {
+      this.frameRequested = false;
+      this.devices.prune(Date.now());
+      this.tick += 1;
+    });
+  }
+}

@@ -1,0 +1,124 @@
+import { checkMessage, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
+import { RateMeter } from './rate';
+
+export interface PointerMark {
+  kind: 'click' | 'scroll';
+  x: number;
+  y: number;
+  at: number;
+  button?: MouseButton;
+  pressed?: boolean;
+  dx?: number;
+  dy?: number;
+}
+
+export interface DeviceState {
+  id: string;
+  status: DeviceStatus | 'unknown';
+  meta: DeviceMeta | null;
+  lastSeen: number;
+  rate: RateMeter;
+  pointer: { x: number; y: number } | null;
+  /** Recent positions for the fading trail, oldest first. */
+  trail: { x: number; y: number; at: number }[];
+  /** Recent clicks and scrolls for ripples and marks, oldest first. */
+  marks: PointerMark[];
+  lastClick: PointerMark | null;
+  lastSeq: number | null;
+  /** Events that a gap in `seq` says were lost. */
+  missed: number;
+}
+
+export interface MouseEventRecord {
+  device: string;
+  event: 'move' | 'click' | 'scroll';
+  payload: Record<string, unknown>;
+  at: number;
+}
+
+export const TRAIL_MS = 1200;
+export const MARK_MS = 1500;
+const TRAIL_POINTS = 120;
+const MARKS = 50;
+export const MAX_DEVICES = 200;
+
+/**
+ * Turns device topics into device state: presence from status, details from meta, and the pointer from
+ * events. Payloads that break the contract are ignored here (the broker drops them too).
+ */
+export class DeviceRegistry {
+  private readonly devices = new Map<string, DeviceState>();
+
+  /** Applies one message; returns the mouse event it carried, if any, for the event log. */
+  apply(topic: string, payload: Uint8Array, now: number): MouseEventRecord | null {
+    const checked = checkMessage(topic, payload);
+    if (!checked.ok || !checked.topic || checked.topic.kind === 'clientMessage') return null;
+    const device = this.device(checked.topic.device, now);
+    if (!device) return null;
+    switch (checked.topic.kind) {
+      case 'status':
+        device.status = checked.payload as DeviceStatus;
+        return null;
+      case 'meta':
+        device.meta = checked.payload as DeviceMeta;
+        return null;
+      case 'mouse': {
+        const event = checked.payload as Record<string, number> & { button?: MouseButton; pressed?: boolean };
+        const kind = checked.topic.event;
+        device.lastSeen = now;
+        device.rate.add(now);
+        // Events prove the device is there, even before a status arrives.
+        if (device.status === 'unknown') device.status = 'online';
+        this.countSeq(device, event.seq!);
+        device.pointer = { x: event.x!, y: event.y! };
+        device.trail.push({ x: event.x!, y: event.y!, at: now });
+        if (device.trail.length > TRAIL_POINTS) device.trail.shift();
+        if (kind !== 'move') {
+          const mark: PointerMark =
+            kind === 'click'
+              ? { kind, x: event.x!, y: event.y!, at: now, button: event.button, pressed: event.pressed }
+              : { kind, x: event.x!, y: event.y!, at: now, dx: event.dx, dy: event.dy };
+          device.marks.push(mark);
+          if (device.marks.length > MARKS) device.marks.shift();
+          if (kind === 'click') device.lastClick = mark;
+        }
+        return { device: device.id, event: kind, payload: event, at: now };
+      }
+    }
+  }
+
+  /**
+   * Snapshots for rendering, sorted by id: new objects each call, since the page's renderer only
+   * re-reads an item whose identity changed. The trail and marks are drawn on canvas, not diffed.
+   */
+  list(): DeviceState[] {
+    return [...this.devices.values()].map((d) => ({ ...d })).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get(id: string): DeviceState | undefined {
+    return this.devices.get(id);
+  }
+
+  /** Drops trail points and marks older than they are drawn for. */
+  prune(now: number): void {
+    for (const d of this.devices.values()) {
+      while (d.trail.length > 0 && now - d.trail[0]!.at > TRAIL_MS) d.trail.shift();
+      while (d.marks.length > 0 && now - d.marks[0]!.at > MARK_MS) d.marks.shift();
+    }
+  }
+
+  private countSeq(device: DeviceState, seq: number): void {
+    // A new run starts again at 0 (meta.startedAt changes): only forward gaps count as loss.
+    if (device.lastSeq !== null && seq > device.lastSeq + 1) device.missed += seq - device.lastSeq - 1;
+    device.lastSeq = seq;
+  }
+
+  private device(id: string, now: number): DeviceState | undefined {
+    let device = this.devices.get(id);
+    if (!device && this.devices.size < MAX_DEVICES) {
+      device = { id, status: 'unknown', meta: null, lastSeen: now, rate: new RateMeter(), pointer: null, trail: [], marks: [], lastClick: null, lastSeq: null, missed: 0 };
+      this.devices.set(id, device);
+    }
+    return device;
+  }
+}

@@ -1,0 +1,31 @@
+/** Events per second over a sliding window, from a small ring of per-second buckets. */
+export class RateMeter {
+  private buckets: number[];
+  private bucketStart = 0;
+
+  constructor(private readonly windowSeconds = 5) {
+    this.buckets = new Array(windowSeconds).fill(0);
+  }
+
+  add(now: number, count = 1): void {
+    this.advance(now);
+    this.buckets[this.buckets.length - 1]! += count;
+  }
+
+  /** Events per second over the last full window. */
+  perSecond(now: number): number {
+    this.advance(now);
+    return this.buckets.reduce((a, b) => a + b, 0) / this.windowSeconds;
+  }
+
+  private advance(now: number): void {
+    const second = Math.floor(now / 1000);
+    if (this.bucketStart === 0) this.bucketStart = second;
+    const steps = Math.min(second - this.bucketStart, this.windowSeconds);
+    for (let i = 0; i < steps; i++) {
+      this.buckets.shift();
+      this.buckets.push(0);
+    }
+    this.bucketStart = second;
+  }
+}
