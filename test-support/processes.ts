@@ -19,8 +19,13 @@ export function spawnTs(entry: string, args: string[] = [], env: Record<string, 
   return spawnProcess(process.execPath, ['--import', 'tsx', entry, ...args], env);
 }
 
-export function spawnProcess(command: string, args: string[], env: Record<string, string | undefined> = {}): Spawned {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { detached?: boolean; cwd?: string } = {},
+): Spawned {
+  const child = spawn(command, args, { cwd: ROOT, ...options, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -1,0 +1,2 @@
+// Vite's Svelte plugin looks for this file; the defaults are what mqlive wants.
+export default {};
