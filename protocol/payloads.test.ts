@@ -65,8 +65,9 @@ describe('status, meta and client messages', () => {
   it('meta follows the contract', () => {
     expect(validateMeta(meta)).toBeNull();
     expect(validateMeta({ ...meta, screen: null, source: 'demo' })).toBeNull();
-    expect(validateMeta({ ...meta, kind: 'keyboard' })).toMatch(/"kind" must be one of mouse/);
-    expect(validateMeta({ ...meta, source: 'pynput' })).toMatch(/"source"/);
+    expect(validateMeta({ ...meta, kind: 'system', source: 'os' })).toBeNull(); // another publisher's device
+    expect(validateMeta({ ...meta, kind: '' })).toMatch(/"kind" must be a string of 1 to 64 characters/);
+    expect(validateMeta({ ...meta, source: 7 })).toMatch(/"source"/);
     expect(validateMeta({ ...meta, screen: { width: 0, height: 1 } })).toMatch(/"width" must be at least 1/);
     expect(validateMeta({ ...meta, screen: 'big' })).toMatch(/"screen"/);
     expect(validateMeta({ ...meta, startedAt: undefined })).toMatch(/missing field "startedAt"/);

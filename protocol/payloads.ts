@@ -47,10 +47,14 @@ export interface ScreenSize {
   height: number;
 }
 
+/**
+ * `kind` and `source` are open: mqlive's mouse publisher says `mouse` and `uiohook` or `demo`; another
+ * publisher names its own (`system`, `os`), so any device can announce itself with the same helper.
+ */
 export interface DeviceMeta {
   name: string;
-  kind: 'mouse';
-  source: CaptureSource;
+  kind: 'mouse' | (string & {});
+  source: CaptureSource | (string & {});
   screen: ScreenSize | null;
   host: string;
   version: string;
@@ -91,6 +95,14 @@ function stringField(o: Obj, key: string): Reason {
   const v = o[key];
   if (v === undefined) return `missing field "${key}"`;
   return typeof v === 'string' ? null : `"${key}" must be a string (got ${JSON.stringify(v)})`;
+}
+
+/** A short word naming something: 1 to 64 characters. */
+function nameField(o: Obj, key: string): Reason {
+  const v = o[key];
+  if (v === undefined) return `missing field "${key}"`;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return `"${key}" must be a string of 1 to 64 characters (got ${JSON.stringify(v)})`;
+  return null;
 }
 
 /** Runs checks in order and returns the first reason, so a message names one thing to fix. */
@@ -134,8 +146,8 @@ export function validateMeta(v: unknown): Reason {
   return first(
     v,
     (o) => stringField(o, 'name'),
-    (o) => oneOfField(o, 'kind', ['mouse']),
-    (o) => oneOfField(o, 'source', CAPTURE_SOURCES),
+    (o) => nameField(o, 'kind'),
+    (o) => nameField(o, 'source'),
     (o) => {
       if (o.screen === null) return null;
       if (!isObject(o.screen)) return '"screen" must be {"width","height"} or null';

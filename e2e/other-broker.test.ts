@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMosquitto, type Mosquitto } from '../test-support/mosquitto';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { spawnTs } from '../test-support/processes';
+
+// mqlive's publisher speaks plain MQTT 3.1.1: it works against Debian's Mosquitto as it does against its own
+// broker, and a WebSocket subscriber (what the viewer is) sees the same topics there.
+let mosquitto: Mosquitto;
+
+beforeAll(async () => {
+  mosquitto = await startMosquitto();
+});
+
+afterAll(async () => {
+  await mosquitto?.stop();
+});
+
+describe('against Mosquitto', () => {
+  it('the publisher announces itself and publishes events that a WebSocket subscriber receives; offline on stop', async () => {
+    const viewer = await connect(`ws://127.0.0.1:${mosquitto.wsPort}/mqtt`);
+    const inbox = new Inbox(viewer);
+    await subscribe(viewer, 'devices/#');
+    const p = spawnTs('publisher/cli.ts', ['--url', `mqtt://127.0.0.1:${mosquitto.mqttPort}`, '--device', 'mosq', '--source', 'demo']);
+    try {
+      expect(await inbox.waitFor((m) => m.topic === 'devices/mosq/status', 15_000)).toMatchObject({ text: 'online' });
+      expect(JSON.parse((await inbox.waitFor((m) => m.topic === 'devices/mosq/meta')).text)).toMatchObject({ source: 'demo' });
+      await inbox.waitFor((m) => m.topic === 'devices/mosq/mouse/move');
+      await inbox.waitFor((m) => m.topic === 'devices/mosq/mouse/click', 10_000);
+      await viewer.publishAsync('clients/v/messages', JSON.stringify({ text: 'via mosquitto', ts: Date.now() }), { qos: 1 });
+      await p.waitForOutput(/From client v: via mosquitto/);
+      expect(await p.stop('SIGTERM')).toBe(0);
+      await inbox.waitFor((m) => m.topic === 'devices/mosq/status' && m.text === 'offline');
+    } finally {
+      await p.stop('SIGKILL');
+      viewer.end(true);
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from './mqtt';
+import { freePort } from './ports';
+import { spawnProcess, type Spawned } from './processes';
+import { requireTool } from './tools';
+
+export interface Mosquitto {
+  mqttPort: number;
+  wsPort: number;
+  process: Spawned;
+  stop(): Promise<void>;
+}
+
+/** Debian's mosquitto with its own config: an MQTT listener and a websockets listener on free loopback ports. */
+export async function startMosquitto(): Promise<Mosquitto> {
+  requireTool('/usr/sbin/mosquitto', 'mosquitto');
+  const dir = mkdtempSync(join(tmpdir(), 'mqlive-mosquitto-'));
+  const mqttPort = await freePort();
+  const wsPort = await freePort();
+  const config = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    config,
+    [
+      'per_listener_settings false',
+      'allow_anonymous true',
+      'persistence false',
+      'log_dest stderr',
+      `listener ${mqttPort} 127.0.0.1`,
+      `listener ${wsPort} 127.0.0.1`,
+      'protocol websockets',
+      '',
+    ].join('\n'),
+  );
+  const proc = spawnProcess('/usr/sbin/mosquitto', ['-c', config]);
+  // Ready when it answers a CONNECT (bounded).
+  for (let i = 0; ; i++) {
+    try {
+      (await connect(`mqtt://127.0.0.1:${mqttPort}`, {}, 1000)).end(true);
+      break;
+    } catch (error) {
+      if (i >= 50) throw new Error(`mosquitto did not start: ${(error as Error).message}\n${proc.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    mqttPort,
+    wsPort,
+    process: proc,
+    async stop() {
+      await proc.stop('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
