@@ -111,7 +111,7 @@ export class LiveStore {
     this.topics.record(topic, payload, retained, now);
     if (topic.startsWith('clients/')) this.messages.apply(topic, payload);
     else {
-      const event = this.devices.apply(topic, payload, now);
+      const event = this.devices.apply(topic, payload, now, retained);
       if (event) this.log.add(event);
     }
     this.requestFrame();

@@ -1,4 +1,4 @@
-import { checkMessage, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
+import { checkMessage, idProblem, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
 import { RateMeter } from './rate';
 
 export interface PointerMark {
@@ -50,8 +50,15 @@ export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceState>();
 
   /** Applies one message; returns the mouse event it carried, if any, for the event log. */
-  apply(topic: string, payload: Uint8Array, now: number): MouseEventRecord | null {
+  apply(topic: string, payload: Uint8Array, now: number, retained = false): MouseEventRecord | null {
     const checked = checkMessage(topic, payload);
+    if (checked.ok && !checked.topic) {
+      // A live message on a free-form topic under devices/{id}/ (a sensor, say) is a sign of life too;
+      // a retained one may be old news.
+      const id = topic.split('/')[1];
+      if (!retained && topic.startsWith('devices/') && id && idProblem(id) === null) this.touch(this.device(id, now), now);
+      return null;
+    }
     if (!checked.ok || !checked.topic || checked.topic.kind === 'clientMessage') return null;
     const device = this.device(checked.topic.device, now);
     if (!device) return null;
@@ -65,10 +72,7 @@ export class DeviceRegistry {
       case 'mouse': {
         const event = checked.payload as Record<string, number> & { button?: MouseButton; pressed?: boolean };
         const kind = checked.topic.event;
-        device.lastSeen = now;
-        device.rate.add(now);
-        // Events prove the device is there, even before a status arrives.
-        if (device.status === 'unknown') device.status = 'online';
+        this.touch(device, now);
         this.countSeq(device, event.seq!);
         device.pointer = { x: event.x!, y: event.y! };
         device.trail.push({ x: event.x!, y: event.y!, at: now });
@@ -105,6 +109,14 @@ export class DeviceRegistry {
       while (d.trail.length > 0 && now - d.trail[0]!.at > TRAIL_MS) d.trail.shift();
       while (d.marks.length > 0 && now - d.marks[0]!.at > MARK_MS) d.marks.shift();
     }
+  }
+
+  /** Activity: counts toward the rate and last seen; it proves the device is there before any status. */
+  private touch(device: DeviceState | undefined, now: number): void {
+    if (!device) return;
+    device.lastSeen = now;
+    device.rate.add(now);
+    if (device.status === 'unknown') device.status = 'online';
   }
 
   private countSeq(device: DeviceState, seq: number): void {

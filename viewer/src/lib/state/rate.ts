@@ -21,6 +21,8 @@ export class RateMeter {
   private advance(now: number): void {
     const second = Math.floor(now / 1000);
     if (this.bucketStart === 0) this.bucketStart = second;
+    // A reader's clock may lag the last event: time never moves the window backwards.
+    if (second <= this.bucketStart) return;
     const steps = Math.min(second - this.bucketStart, this.windowSeconds);
     for (let i = 0; i < steps; i++) {
       this.buckets.shift();

@@ -32,7 +32,11 @@ describe('DeviceRegistry', () => {
     expect(reg.get('pi')).toMatchObject({ status: 'online', missed: 3, pointer: { x: 2, y: 2 } });
     expect(reg.apply('devices/pi/mouse/move', bytes('<img src=x onerror=alert(1)>'), 3)).toBeNull();
     expect(reg.apply('devices/pi/temperature', bytes('21'), 3)).toBeNull();
-    expect(reg.list().map((d) => d.id)).toEqual(['pi']);
+    expect(reg.get('pi')!.lastSeen).toBe(3); // a sensor reading is a sign of life too
+    reg.apply('devices/sensor-only/humidity', bytes('40'), 4);
+    reg.apply('devices/bad.id/humidity', bytes('40'), 4);
+    reg.apply('devices/old/humidity', bytes('40'), 4, true); // retained: maybe old news, not a sign of life
+    expect(reg.list().map((d) => [d.id, d.status])).toEqual([['pi', 'online'], ['sensor-only', 'online']]);
   });
 
   it('prunes the trail after it has faded, and keeps it capped', () => {
@@ -118,5 +122,13 @@ describe('ClientMessages and RateMeter', () => {
     for (let i = 0; i < 50; i++) r.add(10_000 + i * 100); // 10 per second for 5 s
     expect(r.perSecond(14_999)).toBe(10);
     expect(r.perSecond(30_000)).toBe(0);
+  });
+
+  it('is not disturbed by a reader whose clock lags the last event', () => {
+    const r = new RateMeter(5);
+    for (let i = 0; i < 50; i++) r.add(20_000 + i * 100);
+    expect(r.perSecond(19_500)).toBe(10);
+    r.add(25_000);
+    expect(r.perSecond(25_000)).toBe(8.2); // 41 of the old in seconds 21..24, plus the new one
   });
 });
