@@ -1,9 +1,10 @@
 import type { Aedes } from 'aedes';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer } from 'ws';
 import { createAedes } from './aedes-hooks';
+import { ClientConnection, DEFAULT_OUTBOUND_LIMITS, type OutboundLimits } from './client-connection';
 import type { Logger } from './log';
 import { BrokerMetrics } from './metrics';
 import { serveStatic } from './static-files';
@@ -17,6 +18,7 @@ export interface BrokerOptions {
   httpPort: number;
   viewerDir?: string;
   log: Logger;
+  outbound?: OutboundLimits;
 }
 
 export interface RunningBroker {
@@ -49,9 +51,23 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const metrics = new BrokerMetrics();
   const aedes = await createAedes(log, metrics);
 
+  const outbound = options.outbound ?? DEFAULT_OUTBOUND_LIMITS;
+
+  /** Hands a connection to Aedes; a client that stops reading is cut off (see ClientConnection). */
+  const handle = (make: (onCutOff: (reason: string) => void) => ClientConnection, req?: IncomingMessage) => {
+    let clientId = '(before CONNECT)';
+    const conn = make((reason) => {
+      metrics.slowClientsCutOff += 1;
+      log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off slow client ${clientId}: ${reason}`);
+    });
+    const client = aedes.handle(conn, req);
+    client.once('connected', () => (clientId = client.id));
+  };
+
   const tcpServer = createTcpServer((socket) => {
     metrics.trackSocket(socket);
-    aedes.handle(socket);
+    socket.setNoDelay(true); // writes are already batched per event-loop turn
+    handle((onCutOff) => ClientConnection.fromSocket(socket, outbound, onCutOff));
   });
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -83,9 +99,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       metrics.trackSocket(req.socket);
-      const stream = createWebSocketStream(ws);
-      stream.on('error', () => stream.destroy()); // a broken peer; Aedes sees the close
-      aedes.handle(stream, req);
+      req.socket.setNoDelay(true);
+      handle((onCutOff) => ClientConnection.fromWebSocket(ws, req.socket.remoteAddress, outbound, onCutOff), req);
     });
   });
 

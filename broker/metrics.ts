@@ -9,6 +9,7 @@ export class BrokerMetrics {
   readonly connectionsTotal: Record<Transport, number> = { tcp: 0, ws: 0 };
   messagesIn = 0;
   messagesOut = 0;
+  slowClientsCutOff = 0;
   readonly rejectedPublishes: Record<RejectReason, number> = { invalid_payload: 0, reserved_topic: 0 };
 
   private readonly liveSockets = new Set<Socket>();
@@ -51,6 +52,7 @@ export class BrokerMetrics {
     metric('mqlive_messages_out_total', 'counter', 'PUBLISH packets delivered to clients.', [['', this.messagesOut]]);
     metric('mqlive_bytes_in_total', 'counter', 'Bytes read from client sockets (TCP and WebSocket).', [['', bytes.in]]);
     metric('mqlive_bytes_out_total', 'counter', 'Bytes written to client sockets (TCP and WebSocket).', [['', bytes.out]]);
+    metric('mqlive_slow_clients_cut_off_total', 'counter', 'Clients disconnected because they stopped reading.', [['', this.slowClientsCutOff]]);
     metric(
       'mqlive_publishes_rejected_total',
       'counter',

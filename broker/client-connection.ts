@@ -1,0 +1,176 @@
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+
+/** Per-connection bounds on what the broker holds for a client that reads slowly or not at all. */
+export interface OutboundLimits {
+  /** Bytes queued for one client beyond which it is cut off at once. */
+  maxQueuedBytes: number;
+  /** How long a client may keep more than `stallBytes` queued before it is cut off. */
+  stallTimeoutMs: number;
+  stallBytes: number;
+}
+
+export const DEFAULT_OUTBOUND_LIMITS: OutboundLimits = {
+  maxQueuedBytes: 8 * 1024 * 1024,
+  stallTimeoutMs: 10_000,
+  stallBytes: 64 * 1024,
+};
+
+/** How long a closing connection may take to send its last bytes before it is destroyed. */
+const END_GRACE_MS = 2000;
+
+/** The transport under a client connection: a TCP socket or a WebSocket. */
+interface Transport {
+  send(data: Buffer): void;
+  /** Bytes accepted but not yet handed to the network. */
+  queuedBytes(): number;
+  pause(): void;
+  resume(): void;
+  end(): void;
+  destroy(): void;
+}
+
+/**
+ * The stream Aedes reads MQTT from and writes MQTT to, between it and the real transport. It does two jobs:
+ * - Writes made in one turn of the event loop leave as one network write: one WebSocket frame instead of one
+ *   frame per piece of each packet (MQTT allows several packets in one frame), one TCP write instead of many.
+ * - It never pushes back on Aedes. Aedes waits for a slow client's `drain` while holding one of the shared
+ *   delivery slots, so one frozen subscriber stalls every other one; here the bytes queue per client instead,
+ *   bounded: past `maxQueuedBytes`, or with more than `stallBytes` queued for `stallTimeoutMs`, the client is
+ *   cut off and `onCutOff` says why.
+ */
+export class ClientConnection extends Duplex {
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
+  private cutOffNow = false;
+
+  private constructor(
+    private readonly transport: Transport,
+    readonly remoteAddress: string | undefined,
+    private readonly limits: OutboundLimits,
+    private readonly onCutOff: (reason: string) => void,
+  ) {
+    super({ allowHalfOpen: false });
+  }
+
+  static fromSocket(socket: Socket, limits: OutboundLimits, onCutOff: (reason: string) => void): ClientConnection {
+    const conn: ClientConnection = new ClientConnection(
+      {
+        send: (data) => void socket.write(data),
+        queuedBytes: () => socket.writableLength,
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
+        end: () => socket.end(),
+        destroy: () => socket.destroy(),
+      },
+      socket.remoteAddress,
+      limits,
+      onCutOff,
+    );
+    socket.on('data', (chunk: Buffer) => conn.incoming(chunk));
+    socket.on('drain', () => conn.checkStall());
+    socket.on('end', () => conn.push(null));
+    socket.on('close', () => conn.destroy());
+    socket.on('error', () => conn.destroy());
+    return conn;
+  }
+
+  static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: OutboundLimits, onCutOff: (reason: string) => void): ClientConnection {
+    const conn: ClientConnection = new ClientConnection(
+      {
+        send: (data) => ws.send(data, { binary: true }, () => conn.checkStall()),
+        queuedBytes: () => ws.bufferedAmount,
+        pause: () => ws.pause(),
+        resume: () => ws.resume(),
+        end: () => ws.close(1000),
+        destroy: () => ws.terminate(),
+      },
+      remoteAddress,
+      limits,
+      onCutOff,
+    );
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => conn.incoming(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)));
+    ws.on('close', () => {
+      conn.push(null);
+      conn.destroy();
+    });
+    ws.on('error', () => conn.destroy());
+    return conn;
+  }
+
+  override _read(): void {
+    this.transport.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.pending.push(chunk);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.flush();
+    this.transport.end();
+    callback();
+  }
+
+  /**
+   * Aedes closes a client with destroy(), often right after its last packet (a CONNACK refusing it, say):
+   * that packet still goes out, then the transport ends, and is destroyed if the peer does not let it end.
+   * A client that is cut off is destroyed at once.
+   */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.stallTimer);
+    if (this.cutOffNow) {
+      this.pending = [];
+      this.transport.destroy();
+    } else {
+      if (this.pending.length > 0) this.transport.send(Buffer.concat(this.pending));
+      this.pending = [];
+      this.transport.end();
+      setTimeout(() => this.transport.destroy(), END_GRACE_MS).unref();
+    }
+    callback(error);
+  }
+
+  private incoming(chunk: Buffer): void {
+    if (!this.push(chunk)) this.transport.pause();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.destroyed) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    this.transport.send(data);
+    const queued = this.transport.queuedBytes();
+    if (queued > this.limits.maxQueuedBytes) return this.cutOff(`${queued} bytes queued for it (limit ${this.limits.maxQueuedBytes})`);
+    this.checkStall();
+  }
+
+  /** Starts the stall clock when too much is queued; stops it once the client has caught up. */
+  private checkStall(): void {
+    const queued = this.transport.queuedBytes();
+    if (queued <= this.limits.stallBytes) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+    } else if (!this.stallTimer) {
+      this.stallTimer = setTimeout(() => {
+        const still = this.transport.queuedBytes();
+        if (still > this.limits.stallBytes) this.cutOff(`it read nothing of ${still} queued bytes for ${this.limits.stallTimeoutMs} ms`);
+      }, this.limits.stallTimeoutMs);
+      this.stallTimer.unref();
+    }
+  }
+
+  private cutOff(reason: string): void {
+    this.cutOffNow = true;
+    this.onCutOff(reason);
+    this.destroy();
+  }
+}
