@@ -117,6 +117,13 @@ export class DeviceClient {
     return this.send(message);
   }
 
+  /** Publishes the current meta now (retained); while offline nothing is queued, since reconnecting announces it. */
+  async updateMeta(): Promise<void> {
+    const meta = this.meta();
+    if (!this.ready || !meta) return;
+    await this.send({ topic: metaTopic(this.device), payload: JSON.stringify(meta), qos: 1, retain: true });
+  }
+
   /** Publishes `offline` itself (a clean DISCONNECT cancels the will), then disconnects. */
   async close(): Promise<void> {
     this.closing = true;

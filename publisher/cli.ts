@@ -11,6 +11,7 @@ const OPTIONS = {
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id [A-Za-z0-9_-]{1,64} (default: this host name)' },
   source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'auto, uiohook or demo (default auto: uiohook when an X display answers)' },
   'move-hz': { env: 'MQLIVE_MOVE_HZ', type: 'string', help: 'most moves published per second; 0 sends every one (default 60)' },
+  keepalive: { env: 'MQLIVE_KEEPALIVE', type: 'string', help: 'MQTT keep-alive in seconds (default 10)' },
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
   help: { env: 'MQLIVE_HELP', type: 'flag', help: 'print this help' },
@@ -43,6 +44,9 @@ async function main(): Promise<void> {
     const moveHz = Number(options['move-hz'] ?? 60);
     if (!Number.isFinite(moveHz) || moveHz < 0) throw new UsageError(`--move-hz must be a number >= 0 (got "${options['move-hz']}")`);
 
+    const keepalive = Number(options.keepalive ?? 10);
+    if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65535) throw new UsageError(`--keepalive must be whole seconds from 1 to 65535 (got "${options.keepalive}")`);
+
     let source: MouseSource;
     try {
       source = await openSource(sourceKind);
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       device,
       source,
       moveHz,
+      keepalive,
       mqtt: options.username ? { username: options.username, password: options.password } : {},
     });
   } catch (error) {

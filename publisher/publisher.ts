@@ -21,6 +21,8 @@ export interface PublisherOptions {
   device: string;
   source: MouseSource;
   moveHz: number;
+  /** MQTT keep-alive in seconds: a dead connection is noticed within 1.5 times this. */
+  keepalive?: number;
   /** Where the publisher says what it does (one line per call). */
   say?: (line: string) => void;
   mqtt?: Parameters<typeof connectDevice>[0]['mqtt'];
@@ -41,11 +43,18 @@ export class MousePublisher {
   private summaryTimer: ReturnType<typeof setInterval> | undefined;
   private readonly say: (line: string) => void;
   private lastPosition = { x: 0, y: 0 };
+  /** Reported in meta, so a viewer sees when the capture is down and why. */
+  private capture: { running: boolean; problem: string | null } = { running: true, problem: null };
 
   constructor(private readonly options: PublisherOptions) {
     this.say = options.say ?? ((line) => console.log(line));
     this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishEvent('move', { x: m.x, y: m.y, ts: m.ts }));
-    this.device = connectDevice({ url: options.url, device: options.device, meta: () => this.meta(), mqtt: options.mqtt });
+    this.device = connectDevice({
+      url: options.url,
+      device: options.device,
+      meta: () => this.meta(),
+      mqtt: { ...options.mqtt, ...(options.keepalive !== undefined && { keepalive: options.keepalive }) },
+    });
     const client = this.device.client;
     client.on('connect', () => {
       this.say(`Connected to ${options.url} as device "${options.device}" (source: ${options.source.kind})`);
@@ -67,8 +76,9 @@ export class MousePublisher {
     });
   }
 
-  meta(): DeviceMeta {
+  meta(): DeviceMeta & { capture: { running: boolean; problem: string | null } } {
     return {
+      capture: this.capture,
       name: this.options.device,
       kind: 'mouse',
       source: this.options.source.kind,
@@ -83,7 +93,11 @@ export class MousePublisher {
   async start(): Promise<void> {
     await this.options.source.start({
       onInput: (input) => this.onInput(input),
-      onProblem: (message) => this.say(message),
+      onCaptureState: (running, message) => {
+        this.say(message);
+        this.capture = { running, problem: running ? null : message };
+        void this.device.updateMeta().catch(() => {});
+      },
     });
     const { screen } = this.options.source;
     this.say(`Capturing the mouse (${this.options.source.kind}${screen ? `, screen ${screen.width}x${screen.height}` : ''}); the keyboard is never captured`);

@@ -8,9 +8,11 @@ export interface Xvfb {
 }
 
 /** Starts a real X server (Xvfb) on a display number it picks itself (-displayfd), so tests never collide. */
-export async function startXvfb(width = 1280, height = 800): Promise<Xvfb> {
+export async function startXvfb(width = 1280, height = 800, display?: string): Promise<Xvfb> {
   requireTool('Xvfb', 'xvfb');
-  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp'], {
+  // A given display (to bring one back after a test stopped it) is passed as is; -displayfd still reports it.
+  const where = display ? [display] : [];
+  const xvfb = spawn('Xvfb', [...where, '-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

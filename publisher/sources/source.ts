@@ -8,8 +8,11 @@ export type MouseInput =
 
 export interface SourceHandlers {
   onInput(input: MouseInput): void;
-  /** Something went wrong that the source is handling itself (a restart, say): say it to the person. */
-  onProblem(message: string): void;
+  /**
+   * The capture stopped or started again by itself (the X display went away and came back, say):
+   * `running` says which, `message` says what happened in words for a person.
+   */
+  onCaptureState(running: boolean, message: string): void;
 }
 
 /** A capture source: start() begins delivering input to the handlers, stop() ends it for good. */

@@ -88,13 +88,13 @@ export class UiohookSource implements MouseSource {
   private scheduleRestart(handlers: SourceHandlers, problem: string): void {
     const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.failures);
     this.failures += 1;
-    handlers.onProblem(`${problem}; trying again in ${Math.round(delay / 1000)} s`);
+    handlers.onCaptureState(false, `${problem}; trying again in ${Math.round(delay / 1000)} s`);
     this.restartTimer = setTimeout(async () => {
       if (this.stopped) return;
       try {
         this.screen = await probeDisplay(this.display);
         await this.spawnChild(handlers);
-        handlers.onProblem('uiohook capture is running again');
+        handlers.onCaptureState(true, 'uiohook capture is running again');
       } catch (error) {
         this.scheduleRestart(handlers, (error as Error).message);
       }
