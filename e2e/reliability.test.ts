@@ -6,7 +6,7 @@ import { closed, connect, Inbox, subscribe, type Received } from '../test-suppor
 import { freePort } from '../test-support/ports';
 import { spawnTs, type Spawned } from '../test-support/processes';
 import { startTcpProxy } from '../test-support/tcp-proxy';
-import { startXvfb, type Xvfb } from '../test-support/xvfb';
+import { startXvfb } from '../test-support/xvfb';
 
 // Faults with real processes: each test fails if the behaviour it names regresses.
 const cleanup: (() => unknown)[] = [];
