@@ -13,7 +13,7 @@ NODE_MODULES := node_modules/.package-lock.json
 VIEWER_BUILD := viewer/dist/index.html
 VIEWER_SOURCES := $(shell find viewer/src viewer/index.html viewer/vite.config.ts protocol -type f -not -name '*.test.ts' 2>/dev/null)
 
-.PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit clean
+.PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit bench clean
 
 help:
 	@echo "make up          run broker, capture publisher and viewer (MQTT_PORT, HTTP_PORT, DEVICE, SOURCE)"
@@ -22,6 +22,7 @@ help:
 	@echo "make viewer-dev  Vite dev server, /mqtt proxied to the broker on HTTP_PORT"
 	@echo "make install     npm ci when node_modules is missing or older than the lockfile"
 	@echo "make deps        Debian packages the tests use (mosquitto, Xvfb, xdotool, Chromium)"
+	@echo "make bench       benchmarks side by side with Mosquitto (BENCH_SCENARIOS, BENCH_SECONDS, ...)"
 
 install: $(NODE_MODULES)
 $(NODE_MODULES): package-lock.json package.json
@@ -59,6 +60,9 @@ unit: install
 	npx vitest run
 
 test: deps install build typecheck lint unit
+
+bench: deps install build
+	npm run --silent bench
 
 clean:
 	rm -rf viewer/dist test-results

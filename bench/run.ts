@@ -1,0 +1,228 @@
+/**
+ * mqlive's benchmarks, side by side with Debian's Mosquitto in one run. `make bench` runs the default set;
+ * `npm run bench -- --help` lists the knobs. Results: a table on stdout, JSON lines in bench/results/,
+ * and an SVG chart of the latency percentiles.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseOptions, UsageError, type OptionSpec } from '../protocol/cli-options';
+import type { PubJob, PubResult, SubJob, SubResult } from './load';
+import { latencyChart } from './chart';
+import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';
+import { startMosquittoTarget, startMqlive, type Target } from './targets';
+import { runViewerBench } from './viewer-bench';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = `${ROOT}bench/results`;
+const TSX = import.meta.resolve('tsx');
+
+const OPTIONS = {
+  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, idle, load200, soak (default fanout,saturate,viewer,idle)' },
+  against: { env: 'BENCH_AGAINST', type: 'string', help: 'peer broker to run side by side: mosquitto or none (default mosquitto)' },
+  transports: { env: 'BENCH_TRANSPORTS', type: 'string', help: 'tcp, ws or both (default tcp,ws)' },
+  subscribers: { env: 'BENCH_SUBSCRIBERS', type: 'string', help: 'fanout subscribers (default 50)' },
+  rate: { env: 'BENCH_RATE', type: 'string', help: 'moves per second (default 1000)' },
+  seconds: { env: 'BENCH_SECONDS', type: 'string', help: 'measured seconds per run (default 10)' },
+  warmup: { env: 'BENCH_WARMUP', type: 'string', help: 'warm-up seconds before measuring (default 2)' },
+  repeats: { env: 'BENCH_REPEATS', type: 'string', help: 'runs per case; the broker order alternates (default 1)' },
+  minutes: { env: 'BENCH_SOAK_MINUTES', type: 'string', help: 'soak length in minutes (default 10)' },
+  idle: { env: 'BENCH_IDLE', type: 'string', help: 'idle connections for the idle scenario (default 2000)' },
+} satisfies Record<string, OptionSpec>;
+
+export interface Row {
+  scenario: string;
+  broker: string;
+  transport: string;
+  [key: string]: string | number | boolean | null;
+}
+
+function runLoad<T>(job: PubJob | SubJob): { pid: number; ready: Promise<void>; result: Promise<T>; stop: (window: object) => void } {
+  const child = spawn(process.execPath, ['--import', TSX, `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  const result = new Promise<T>((resolve, reject) => {
+    lines.on('line', (line) => {
+      const value = JSON.parse(line);
+      if (value.ready) onReady();
+      else resolve(value as T);
+    });
+    child.once('exit', (code) => code !== 0 && reject(new Error(`load tool (${job.role}) exited with ${code}`)));
+  });
+  return { pid: child.pid!, ready, result, stop: (window) => child.stdin!.write(JSON.stringify(window) + '\n') };
+}
+
+interface FanoutCase {
+  scenario: string;
+  transport: 'tcp' | 'ws';
+  subscribers: number;
+  rate: number; // 0 = saturate
+  seconds: number;
+  warmup: number;
+  clickRate: number;
+  sampleEverySeconds?: number;
+}
+
+/** One publisher and N subscribers on devices/+/mouse/#, in processes of their own; the broker's CPU and memory from /proc. */
+async function fanout(target: Target, c: FanoutCase): Promise<Row> {
+  const url = c.transport === 'tcp' ? target.tcpUrl : target.wsUrl;
+  const fdsBefore = openFds(target.pid);
+  const sub = runLoad<SubResult>({ role: 'sub', url, count: c.subscribers, filter: 'devices/+/mouse/#' });
+  await sub.ready;
+  const pub = runLoad<PubResult>({ role: 'pub', url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
+  await new Promise((r) => setTimeout(r, c.warmup * 1000));
+  const cpu0 = cpuSeconds(target.pid);
+  const machine0 = machineCpuSeconds();
+  const subCpu0 = cpuSeconds(sub.pid);
+  const rss0 = rssMiB(target.pid);
+  const rssSamples: number[] = [];
+  const sampler = c.sampleEverySeconds ? setInterval(() => rssSamples.push(rssMiB(target.pid)), c.sampleEverySeconds * 1000) : undefined;
+  const published = await pub.result;
+  clearInterval(sampler);
+  const cpu1 = cpuSeconds(target.pid);
+  const subCpu1 = cpuSeconds(sub.pid);
+  const machine1 = machineCpuSeconds();
+  const rss1 = rssMiB(target.pid);
+  // Anything not delivered 2 s after the last publish counts as lost or still queued.
+  await new Promise((r) => setTimeout(r, 2000));
+  sub.stop({ from: published.measuredFrom, to: published.measuredTo });
+  const got = await sub.result;
+  await new Promise((r) => setTimeout(r, 1000));
+  const fdsAfter = openFds(target.pid);
+
+  const measuredMoves = published.lastMeasuredSeq - published.firstMeasuredSeq + 1;
+  const expected = measuredMoves * c.subscribers;
+  const brokerCpu = cpu1 - cpu0;
+  const others = machine1 - machine0 - brokerCpu - (subCpu1 - subCpu0) - published.cpuSeconds;
+  const delivered = c.rate > 0 ? got.received : got.inWindow;
+  return {
+    scenario: c.scenario,
+    broker: target.name,
+    transport: c.transport,
+    subscribers: c.subscribers,
+    rate: c.rate,
+    seconds: c.seconds,
+    expected: c.rate > 0 ? expected : null,
+    received: got.received,
+    lossPct: c.rate > 0 ? round((100 * (expected - got.received)) / expected, 2) : null,
+    duplicates: got.duplicates,
+    outOfOrder: got.outOfOrder,
+    clicksSent: published.clicks,
+    clicksWorstSubscriber: c.clickRate > 0 ? got.clicksMin : null,
+    p50ms: round(got.latency.p50, 2),
+    p95ms: round(got.latency.p95, 2),
+    p99ms: round(got.latency.p99, 2),
+    maxMs: round(got.latency.max, 1),
+    deliveredPerSec: Math.round(delivered / c.seconds),
+    brokerCpuPct: round((100 * brokerCpu) / c.seconds, 1),
+    cpuPerMsgUs: round((brokerCpu * 1e6) / Math.max(1, delivered), 2),
+    rssStartMiB: round(rss0, 1),
+    rssEndMiB: round(rss1, 1),
+    rssAfterFirstMinuteMiB: rssSamples[0] !== undefined ? round(rssSamples[0], 1) : null,
+    fdLeak: fdsAfter - fdsBefore,
+    busy: others / c.seconds > 0.3, // other processes took more than 30% of a core
+  };
+}
+
+/** N idle connections: memory per connection. */
+async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Promise<Row> {
+  const rss0 = rssMiB(target.pid);
+  const sub = runLoad<SubResult>({ role: 'sub', url: transport === 'tcp' ? target.tcpUrl : target.wsUrl, count, filter: 'idle/none' });
+  await sub.ready;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rss1 = rssMiB(target.pid);
+  sub.stop({ from: 0, to: 0 });
+  await sub.result;
+  return { scenario: 'idle', broker: target.name, transport, connections: count, rssBeforeMiB: round(rss0, 1), rssAfterMiB: round(rss1, 1), kibPerConnection: round(((rss1 - rss0) * 1024) / count, 1) };
+}
+
+function round(n: number, digits: number): number {
+  return Number.isFinite(n) ? Number(n.toFixed(digits)) : NaN;
+}
+
+function printTable(rows: Row[]): void {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => rows.some((r) => r[k] !== null && r[k] !== undefined));
+  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k] ?? '').length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ');
+  console.log(line(keys));
+  for (const r of rows) console.log(line(keys.map((k) => String(r[k] ?? ''))));
+}
+
+/** Ratios of mqlive to Mosquitto for the same case. */
+function ratios(rows: Row[]): Row[] {
+  const out: Row[] = [];
+  for (const r of rows.filter((x) => x.broker === 'mqlive')) {
+    const peer = rows.find((x) => x.broker === 'mosquitto' && x.scenario === r.scenario && x.transport === r.transport);
+    if (!peer) continue;
+    const ratio = (k: string) => (typeof r[k] === 'number' && typeof peer[k] === 'number' && peer[k] !== 0 ? round((r[k] as number) / (peer[k] as number), 2) : null);
+    out.push({ scenario: r.scenario, broker: 'mqlive/mosquitto', transport: r.transport, p99: ratio('p99ms'), cpuPerMsg: ratio('cpuPerMsgUs'), deliveredPerSec: ratio('deliveredPerSec'), kibPerConnection: ratio('kibPerConnection') });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  let o;
+  try {
+    o = parseOptions(OPTIONS, process.argv.slice(2).filter((a) => a !== '--help'), process.env);
+  } catch (error) {
+    console.error(`bench: ${(error as UsageError).message}`);
+    process.exit(2);
+  }
+  const scenarios = (o.scenarios ?? 'fanout,saturate,viewer,idle').split(',');
+  const transports = (o.transports ?? 'tcp,ws').split(',') as ('tcp' | 'ws')[];
+  const against = o.against ?? 'mosquitto';
+  const seconds = Number(o.seconds ?? 10);
+  const warmup = Number(o.warmup ?? 2);
+  const rate = Number(o.rate ?? 1000);
+  const subscribers = Number(o.subscribers ?? 50);
+  const repeats = Number(o.repeats ?? 1);
+  mkdirSync(RESULTS, { recursive: true });
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  console.log(`mqlive bench on ${machine}`);
+
+  const rows: Row[] = [];
+  const starters = [startMqlive, ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
+  for (let r = 0; r < repeats; r++) {
+    const order = r % 2 === 0 ? starters : [...starters].reverse();
+    for (const start of order) {
+      const target = await start();
+      try {
+        for (const scenario of scenarios) {
+          const cases: FanoutCase[] = [];
+          if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0 });
+          if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0 });
+          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds, warmup, clickRate: 10 });
+          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, sampleEverySeconds: 60 });
+          for (const c of cases) {
+            const row = await fanout(target, c);
+            rows.push(row);
+            appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
+            console.log(`  ${row.scenario} ${row.broker} ${row.transport}: p99 ${row.p99ms} ms, ${row.deliveredPerSec}/s delivered${row.busy ? ' (machine busy: flagged)' : ''}`);
+          }
+          if (scenario === 'idle') for (const t of transports) rows.push(await idle(target, t, Number(o.idle ?? 2000)));
+          if (scenario === 'viewer' && target.name === 'mqlive') {
+            const row = await runViewerBench(target, { rate, seconds, warmup });
+            rows.push(row);
+            appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
+          }
+        }
+      } finally {
+        await target.stop();
+      }
+    }
+  }
+  console.log('');
+  printTable(rows);
+  const r = ratios(rows);
+  if (r.length > 0) {
+    console.log('');
+    printTable(r);
+  }
+  writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
+  console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg`);
+}
+
+await main();

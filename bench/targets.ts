@@ -1,0 +1,36 @@
+import { startMosquitto } from '../test-support/mosquitto';
+import { spawnTs, type Spawned } from '../test-support/processes';
+
+/** A broker under test, in its own process. */
+export interface Target {
+  name: 'mqlive' | 'mosquitto';
+  pid: number;
+  tcpUrl: string;
+  wsUrl: string;
+  httpUrl?: string;
+  stop(): Promise<void>;
+}
+
+export async function startMqlive(): Promise<Target> {
+  const broker: Spawned = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
+  const [, mqtt, ws, http] = await broker.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/);
+  return {
+    name: 'mqlive',
+    pid: broker.child.pid!,
+    tcpUrl: mqtt!,
+    wsUrl: ws!,
+    httpUrl: http!,
+    stop: async () => void (await broker.stop('SIGTERM')),
+  };
+}
+
+export async function startMosquittoTarget(): Promise<Target> {
+  const m = await startMosquitto();
+  return {
+    name: 'mosquitto',
+    pid: m.process.child.pid!,
+    tcpUrl: `mqtt://127.0.0.1:${m.mqttPort}`,
+    wsUrl: `ws://127.0.0.1:${m.wsPort}/mqtt`,
+    stop: () => m.stop(),
+  };
+}
