@@ -53,6 +53,7 @@ function connectClient(url: string, clientId?: string): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     client.once('connect', () => resolve(client));
     client.once('error', reject);
+    client.once('close', () => reject(new Error(`connection to ${url} closed before CONNACK`)));
   });
 }
 
@@ -117,8 +118,17 @@ async function runSub(job: SubJob): Promise<void> {
   let receiptCounter = 0;
   const clickSets: Set<number>[] = [];
 
+  let failed = 0;
   for (let i = 0; i < job.count; i++) {
-    const client = await connectClient(job.url);
+    let client: MqttClient;
+    try {
+      client = await connectClient(job.url);
+    } catch {
+      // A broker that refuses or stalls at some count: stop there and report how far it got.
+      failed += 1;
+      if (failed >= 3) break;
+      continue;
+    }
     const clicks = new Set<number>();
     clickSets.push(clicks);
     let lastSeq = -1;
@@ -146,7 +156,7 @@ async function runSub(job: SubJob): Promise<void> {
     await client.subscribeAsync(job.filter, { qos: 1 });
     clients.push(client);
   }
-  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  process.stdout.write(JSON.stringify({ ready: true, connected: clients.length }) + '\n');
 
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {

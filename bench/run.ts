@@ -39,20 +39,35 @@ export interface Row {
   [key: string]: string | number | boolean | null;
 }
 
-function runLoad<T>(job: PubJob | SubJob): { pid: number; ready: Promise<void>; result: Promise<T>; stop: (window: object) => void } {
+/** Bounded waits: a load tool that hangs must not hang the benchmark. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms).unref())]);
+}
+
+function runLoad<T>(job: PubJob | SubJob): { pid: number; ready: Promise<number>; result: Promise<T>; stop: (window: object) => void; kill: () => void } {
   const child = spawn(process.execPath, ['--import', TSX, `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  let onReady: (connected: number) => void = () => {};
+  let onExit: (error: Error) => void = () => {};
+  const ready = new Promise<number>((resolve, reject) => {
+    onReady = resolve;
+    onExit = reject;
+  });
   const result = new Promise<T>((resolve, reject) => {
     lines.on('line', (line) => {
       const value = JSON.parse(line);
-      if (value.ready) onReady();
+      if (value.ready) onReady(value.connected);
       else resolve(value as T);
     });
-    child.once('exit', (code) => code !== 0 && reject(new Error(`load tool (${job.role}) exited with ${code}`)));
+    child.once('exit', (code) => {
+      const error = new Error(`load tool (${job.role}) exited with ${code}`);
+      onExit(error);
+      if (code !== 0) reject(error);
+    });
   });
-  return { pid: child.pid!, ready, result, stop: (window) => child.stdin!.write(JSON.stringify(window) + '\n') };
+  ready.catch(() => {});
+  result.catch(() => {});
+  return { pid: child.pid!, ready, result, stop: (window) => child.stdin!.write(JSON.stringify(window) + '\n'), kill: () => child.kill('SIGKILL') };
 }
 
 interface FanoutCase {
@@ -71,7 +86,8 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const url = c.transport === 'tcp' ? target.tcpUrl : target.wsUrl;
   const fdsBefore = openFds(target.pid);
   const sub = runLoad<SubResult>({ role: 'sub', url, count: c.subscribers, filter: 'devices/+/mouse/#' });
-  await sub.ready;
+  const subscribed = await within(sub.ready, 120_000, 'connecting the subscribers');
+  if (subscribed < c.subscribers) throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
   const pub = runLoad<PubResult>({ role: 'pub', url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
   await new Promise((r) => setTimeout(r, c.warmup * 1000));
   const cpu0 = cpuSeconds(target.pid);
@@ -80,7 +96,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const rss0 = rssMiB(target.pid);
   const rssSamples: number[] = [];
   const sampler = c.sampleEverySeconds ? setInterval(() => rssSamples.push(rssMiB(target.pid)), c.sampleEverySeconds * 1000) : undefined;
-  const published = await pub.result;
+  const published = await within(pub.result, (c.warmup + c.seconds + 60) * 1000, 'publishing');
   clearInterval(sampler);
   const cpu1 = cpuSeconds(target.pid);
   const subCpu1 = cpuSeconds(sub.pid);
@@ -89,7 +105,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   // Anything not delivered 2 s after the last publish counts as lost or still queued.
   await new Promise((r) => setTimeout(r, 2000));
   sub.stop({ from: published.measuredFrom, to: published.measuredTo });
-  const got = await sub.result;
+  const got = await within(sub.result, 60_000, 'the subscribers\' report');
   await new Promise((r) => setTimeout(r, 1000));
   const fdsAfter = openFds(target.pid);
 
@@ -131,12 +147,18 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
 async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Promise<Row> {
   const rss0 = rssMiB(target.pid);
   const sub = runLoad<SubResult>({ role: 'sub', url: transport === 'tcp' ? target.tcpUrl : target.wsUrl, count, filter: 'idle/none' });
-  await sub.ready;
+  const connected = await within(sub.ready, 300_000, `opening ${count} idle connections`);
   await new Promise((r) => setTimeout(r, 2000));
   const rss1 = rssMiB(target.pid);
   sub.stop({ from: 0, to: 0 });
-  await sub.result;
-  return { scenario: 'idle', broker: target.name, transport, connections: count, rssBeforeMiB: round(rss0, 1), rssAfterMiB: round(rss1, 1), kibPerConnection: round(((rss1 - rss0) * 1024) / count, 1) };
+  await within(sub.result, 60_000, 'closing the idle connections').catch(() => sub.kill());
+  return { scenario: 'idle', broker: target.name, transport, connections: connected, rssBeforeMiB: round(rss0, 1), rssAfterMiB: round(rss1, 1), kibPerConnection: round(((rss1 - rss0) * 1024) / Math.max(1, connected), 1) };
+}
+
+/** A case that could not finish is a row that says why, not the end of the whole run. */
+function failedRow(scenario: string, broker: string, transport: string, error: Error): Row {
+  console.log(`  ${scenario} ${broker} ${transport}: FAILED: ${error.message}`);
+  return { scenario, broker, transport, error: error.message };
 }
 
 function round(n: number, digits: number): number {
@@ -197,14 +219,16 @@ async function main(): Promise<void> {
           if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds, warmup, clickRate: 10 });
           if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, sampleEverySeconds: 60 });
           for (const c of cases) {
-            const row = await fanout(target, c);
+            const row = await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error));
             rows.push(row);
             appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
             console.log(`  ${row.scenario} ${row.broker} ${row.transport}: p99 ${row.p99ms} ms, ${row.deliveredPerSec}/s delivered${row.busy ? ' (machine busy: flagged)' : ''}`);
           }
-          if (scenario === 'idle') for (const t of transports) rows.push(await idle(target, t, Number(o.idle ?? 2000)));
+          if (scenario === 'idle') {
+            for (const t of transports) rows.push(await idle(target, t, Number(o.idle ?? 2000)).catch((error: Error) => failedRow('idle', target.name, t, error)));
+          }
           if (scenario === 'viewer' && target.name === 'mqlive') {
-            const row = await runViewerBench(target, { rate, seconds, warmup });
+            const row = await runViewerBench(target, { rate, seconds, warmup }).catch((error: Error) => failedRow('viewer', target.name, 'ws', error));
             rows.push(row);
             appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
           }

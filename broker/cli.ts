@@ -1,6 +1,10 @@
 import { parseOptions, parsePort, usage, UsageError, type OptionSpec } from '../protocol/cli-options';
-import { startBroker, DEFAULT_VIEWER_DIR } from './broker';
+import { readFile } from 'node:fs/promises';
+import { startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
 import { createLogger, type LogFormat } from './log';
+import { DEFAULT_LIMITS, type Limits } from './security/limits';
+import { readAcl } from './security/rights';
+import { readUsers } from './security/users';
 
 const OPTIONS = {
   host: { env: 'MQLIVE_HOST', type: 'string', help: 'address both listeners bind to (default 127.0.0.1)' },
@@ -8,6 +12,21 @@ const OPTIONS = {
   'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer, /mqtt, /healthz and /metrics port (default 8080, 0 = any free port)' },
   'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)' },
   'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json (default auto: pretty on a terminal)' },
+  users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (npm run users): logins and per-role topic rights' },
+  acl: { env: 'MQLIVE_ACL', type: 'string', help: 'ACL file: extra allow/deny rules by topic, user or role' },
+  'allow-anonymous': { env: 'MQLIVE_ALLOW_ANONYMOUS', type: 'flag', help: 'accept clients without credentials beyond loopback (or, with --users, as viewers)' },
+  'tls-cert': { env: 'MQLIVE_TLS_CERT', type: 'string', help: 'PEM certificate: turns on mqtts and serves the viewer and /mqtt over https/wss' },
+  'tls-key': { env: 'MQLIVE_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert' },
+  'mqtts-port': { env: 'MQLIVE_MQTTS_PORT', type: 'string', help: 'MQTT over TLS port (default 8883)' },
+  'allowed-origins': { env: 'MQLIVE_ALLOWED_ORIGINS', type: 'string', help: 'comma list of browser origins allowed on /mqtt, or * (default: its own and localhost)' },
+  'max-packet-bytes': { env: 'MQLIVE_MAX_PACKET_BYTES', type: 'string', help: `largest MQTT packet (default ${DEFAULT_LIMITS.maxPacketBytes})` },
+  'max-payload-bytes': { env: 'MQLIVE_MAX_PAYLOAD_BYTES', type: 'string', help: `largest payload on a contract topic (default ${DEFAULT_LIMITS.maxContractPayloadBytes})` },
+  'max-topic-length': { env: 'MQLIVE_MAX_TOPIC_LENGTH', type: 'string', help: `longest topic (default ${DEFAULT_LIMITS.maxTopicLength})` },
+  'max-topic-levels': { env: 'MQLIVE_MAX_TOPIC_LEVELS', type: 'string', help: `deepest topic (default ${DEFAULT_LIMITS.maxTopicLevels})` },
+  'max-connections': { env: 'MQLIVE_MAX_CONNECTIONS', type: 'string', help: `connections in total (default ${DEFAULT_LIMITS.maxConnections})` },
+  'max-connections-per-address': { env: 'MQLIVE_MAX_CONNECTIONS_PER_ADDRESS', type: 'string', help: `connections from one address (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})` },
+  'connect-timeout-ms': { env: 'MQLIVE_CONNECT_TIMEOUT_MS', type: 'string', help: `time allowed to send CONNECT (default ${DEFAULT_LIMITS.connectTimeoutMs})` },
+  'max-publish-rate': { env: 'MQLIVE_MAX_PUBLISH_RATE', type: 'string', help: `publishes a second per client, burst twice that (default ${DEFAULT_LIMITS.publishRate})` },
   help: { env: 'MQLIVE_HELP', type: 'flag', help: 'print this help' },
 } satisfies Record<string, OptionSpec>;
 
@@ -28,19 +47,42 @@ async function main(): Promise<void> {
   const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
   let broker;
   try {
-    broker = await startBroker({
-      host: options.host ?? '127.0.0.1',
+    const host = options.host ?? '127.0.0.1';
+    const users = options.users ? await readUsers(options.users) : null;
+    if (!isLoopback(host) && !users && !options['allow-anonymous']) {
+      throw new UsageError(
+        `refusing to listen on ${host} without --users: anyone on that network could read this mouse and write to its topics. ` +
+          'Create users with npm run users -- add NAME --role viewer --file users.json and pass --users users.json, ' +
+          'or pass --allow-anonymous to accept that risk',
+      );
+    }
+    if (!!options['tls-cert'] !== !!options['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+    const brokerOptions: BrokerOptions = {
+      host,
       mqttPort: parsePort(options['mqtt-port'], 1883, 'mqtt-port'),
       httpPort: parsePort(options['http-port'], 8080, 'http-port'),
       viewerDir: options['viewer-dir'] ?? DEFAULT_VIEWER_DIR,
       log,
-    });
+      users,
+      allowAnonymous: options['allow-anonymous'] ?? false,
+      acl: options.acl ? await readAcl(options.acl) : [],
+      tls: options['tls-cert']
+        ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: parsePort(options['mqtts-port'], 8883, 'mqtts-port') }
+        : null,
+      allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
+      limits: readLimits(options),
+    };
+    if (options['allow-anonymous'] && !isLoopback(host)) {
+      log.warn(`WARNING: listening on ${host} with --allow-anonymous: anyone who can reach this address may connect${users ? ' with a viewer\'s rights' : ' and read and write every topic'}`);
+    }
+    broker = await startBroker(brokerOptions);
   } catch (error) {
     return fail(error, error instanceof UsageError ? 2 : 1);
   }
   log.info(
-    { mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl },
-    `mqlive broker listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}`,
+    { mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl },
+    `mqlive broker listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
+      (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
   );
 
   const stop = (signal: string) => {
@@ -51,6 +93,41 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+async function readPem(file: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new UsageError(`--${flag} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
+
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number above 0 (got "${value}")`);
+  return n;
+}
+
+function readLimits(o: Record<string, string | boolean | undefined>): Partial<Limits> {
+  const s = (k: string) => o[k] as string | undefined;
+  const rate = positive(s('max-publish-rate'), 'max-publish-rate');
+  const limits: Partial<Limits> = {
+    maxPacketBytes: positive(s('max-packet-bytes'), 'max-packet-bytes'),
+    maxContractPayloadBytes: positive(s('max-payload-bytes'), 'max-payload-bytes'),
+    maxTopicLength: positive(s('max-topic-length'), 'max-topic-length'),
+    maxTopicLevels: positive(s('max-topic-levels'), 'max-topic-levels'),
+    maxConnections: positive(s('max-connections'), 'max-connections'),
+    maxConnectionsPerAddress: positive(s('max-connections-per-address'), 'max-connections-per-address'),
+    connectTimeoutMs: positive(s('connect-timeout-ms'), 'connect-timeout-ms'),
+    ...(rate !== undefined && { publishRate: rate, publishBurst: rate * 2 }),
+  };
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
 }
 
 /** A user mistake (bad flag, port in use) is one clear line on stderr, not a stack trace. */

@@ -1,9 +1,12 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { PacketSizeGuard } from './security/limits';
 
 /** Per-connection bounds on what the broker holds for a client that reads slowly or not at all. */
 export interface OutboundLimits {
+  /** Largest packet a client may send: a bigger one is refused before it is buffered. */
+  maxPacketBytes?: number;
   /** Bytes queued for one client beyond which it is cut off at once. */
   maxQueuedBytes: number;
   /** How long a client may keep more than `stallBytes` queued before it is cut off. */
@@ -16,6 +19,9 @@ export const DEFAULT_OUTBOUND_LIMITS: OutboundLimits = {
   stallTimeoutMs: 10_000,
   stallBytes: 64 * 1024,
 };
+
+export type CutOffKind = 'slow' | 'oversize';
+export type CutOffHandler = (reason: string, kind: CutOffKind) => void;
 
 /** How long a closing connection may take to send its last bytes before it is destroyed. */
 const END_GRACE_MS = 2000;
@@ -38,24 +44,26 @@ interface Transport {
  * - It never pushes back on Aedes. Aedes waits for a slow client's `drain` while holding one of the shared
  *   delivery slots, so one frozen subscriber stalls every other one; here the bytes queue per client instead,
  *   bounded: past `maxQueuedBytes`, or with more than `stallBytes` queued for `stallTimeoutMs`, the client is
- *   cut off and `onCutOff` says why.
+ *   cut off and `onCutOff` says why. A client announcing a packet over `maxPacketBytes` is cut off too.
  */
 export class ClientConnection extends Duplex {
   private pending: Buffer[] = [];
   private flushScheduled = false;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private cutOffNow = false;
+  private readonly guard: PacketSizeGuard | undefined;
 
   private constructor(
     private readonly transport: Transport,
     readonly remoteAddress: string | undefined,
     private readonly limits: OutboundLimits,
-    private readonly onCutOff: (reason: string) => void,
+    private readonly onCutOff: CutOffHandler,
   ) {
     super({ allowHalfOpen: false });
+    this.guard = limits.maxPacketBytes ? new PacketSizeGuard(limits.maxPacketBytes) : undefined;
   }
 
-  static fromSocket(socket: Socket, limits: OutboundLimits, onCutOff: (reason: string) => void): ClientConnection {
+  static fromSocket(socket: Socket, limits: OutboundLimits, onCutOff: CutOffHandler): ClientConnection {
     const conn: ClientConnection = new ClientConnection(
       {
         send: (data) => void socket.write(data),
@@ -77,7 +85,7 @@ export class ClientConnection extends Duplex {
     return conn;
   }
 
-  static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: OutboundLimits, onCutOff: (reason: string) => void): ClientConnection {
+  static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: OutboundLimits, onCutOff: CutOffHandler): ClientConnection {
     const conn: ClientConnection = new ClientConnection(
       {
         send: (data) => ws.send(data, { binary: true }, () => conn.checkStall()),
@@ -139,6 +147,9 @@ export class ClientConnection extends Duplex {
   }
 
   private incoming(chunk: Buffer): void {
+    if (this.destroyed) return;
+    const tooBig = this.guard?.check(chunk);
+    if (tooBig) return this.cutOff(`it sent ${tooBig}`, 'oversize');
     if (!this.push(chunk)) this.transport.pause();
   }
 
@@ -149,7 +160,7 @@ export class ClientConnection extends Duplex {
     this.pending = [];
     this.transport.send(data);
     const queued = this.transport.queuedBytes();
-    if (queued > this.limits.maxQueuedBytes) return this.cutOff(`${queued} bytes queued for it (limit ${this.limits.maxQueuedBytes})`);
+    if (queued > this.limits.maxQueuedBytes) return this.cutOff(`${queued} bytes queued for it (limit ${this.limits.maxQueuedBytes})`, 'slow');
     this.checkStall();
   }
 
@@ -162,15 +173,15 @@ export class ClientConnection extends Duplex {
     } else if (!this.stallTimer) {
       this.stallTimer = setTimeout(() => {
         const still = this.transport.queuedBytes();
-        if (still > this.limits.stallBytes) this.cutOff(`it read nothing of ${still} queued bytes for ${this.limits.stallTimeoutMs} ms`);
+        if (still > this.limits.stallBytes) this.cutOff(`it read nothing of ${still} queued bytes for ${this.limits.stallTimeoutMs} ms`, 'slow');
       }, this.limits.stallTimeoutMs);
       this.stallTimer.unref();
     }
   }
 
-  private cutOff(reason: string): void {
+  private cutOff(reason: string, kind: CutOffKind): void {
     this.cutOffNow = true;
-    this.onCutOff(reason);
+    this.onCutOff(reason, kind);
     this.destroy();
   }
 }

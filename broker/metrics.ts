@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 
 export type Transport = 'tcp' | 'ws';
-export type RejectReason = 'invalid_payload' | 'reserved_topic';
+export type RejectReason = 'invalid_payload' | 'reserved_topic' | 'not_authorized' | 'too_large' | 'bad_topic' | 'rate_limited';
 
 /** Counters behind /metrics, rendered in the Prometheus text format (version 0.0.4). */
 export class BrokerMetrics {
@@ -10,7 +10,18 @@ export class BrokerMetrics {
   messagesIn = 0;
   messagesOut = 0;
   slowClientsCutOff = 0;
-  readonly rejectedPublishes: Record<RejectReason, number> = { invalid_payload: 0, reserved_topic: 0 };
+  oversizePackets = 0;
+  readonly rejectedPublishes: Record<RejectReason, number> = {
+    invalid_payload: 0,
+    reserved_topic: 0,
+    not_authorized: 0,
+    too_large: 0,
+    bad_topic: 0,
+    rate_limited: 0,
+  };
+  subscriptionsRefused = 0;
+  failedLogins = 0;
+  connectionsRefused = 0;
 
   private readonly liveSockets = new Set<Socket>();
   private closedBytesIn = 0;
@@ -52,6 +63,10 @@ export class BrokerMetrics {
     metric('mqlive_messages_out_total', 'counter', 'PUBLISH packets delivered to clients.', [['', this.messagesOut]]);
     metric('mqlive_bytes_in_total', 'counter', 'Bytes read from client sockets (TCP and WebSocket).', [['', bytes.in]]);
     metric('mqlive_bytes_out_total', 'counter', 'Bytes written to client sockets (TCP and WebSocket).', [['', bytes.out]]);
+    metric('mqlive_subscriptions_refused_total', 'counter', 'SUBSCRIBE requests answered with 0x80.', [['', this.subscriptionsRefused]]);
+    metric('mqlive_failed_logins_total', 'counter', 'CONNECTs refused for a bad user name or password.', [['', this.failedLogins]]);
+    metric('mqlive_connections_refused_total', 'counter', 'Connections closed at once: too many, or a bad origin.', [['', this.connectionsRefused]]);
+    metric('mqlive_oversize_packets_total', 'counter', 'Clients cut off for sending a packet over the size limit.', [['', this.oversizePackets]]);
     metric('mqlive_slow_clients_cut_off_total', 'counter', 'Clients disconnected because they stopped reading.', [['', this.slowClientsCutOff]]);
     metric(
       'mqlive_publishes_rejected_total',

@@ -10,6 +10,7 @@ declare -A NEEDED=(
   [Xvfb]=xvfb
   [xdotool]=xdotool
   [chromium]=chromium
+  [openssl]=openssl
 )
 
 missing=()

@@ -68,9 +68,17 @@ export class Inbox {
   }
 }
 
+/** Subscribes and returns the SUBACK's return codes, 128 for each refused filter. */
 export async function subscribe(client: MqttClient, topic: string | string[], qos: 0 | 1 = 1): Promise<number[]> {
-  const granted = await client.subscribeAsync(topic, { qos });
-  return granted.map((g) => g.qos);
+  try {
+    const granted = await client.subscribeAsync(topic, { qos });
+    return granted.map((g) => g.qos);
+  } catch (error) {
+    // MQTT.js rejects when any filter was refused; the SUBACK it carries still says which.
+    const suback = (error as { packet?: { granted?: (number | { qos: number })[] } }).packet;
+    if (!suback?.granted) throw error;
+    return suback.granted.map((g) => (typeof g === 'number' ? g : g.qos));
+  }
 }
 
 /** Resolves when the client's connection closes. */

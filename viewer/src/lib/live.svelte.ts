@@ -5,7 +5,12 @@ import { DeviceRegistry } from './state/devices';
 import { EventLog } from './state/event-log';
 import { TopicTable } from './state/topic-tree';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5000;
@@ -21,6 +26,8 @@ export class LiveStore {
   connection = $state<ConnectionState>('connecting');
   nextTryAt = $state<number | null>(null);
   lastError = $state<string | null>(null);
+  /** Why the broker wants (other) credentials; shown above the login form. */
+  loginReason = $state<string | null>(null);
   extraSubscriptions = $state<string[]>([]);
   tick = $state(0);
 
@@ -38,8 +45,10 @@ export class LiveStore {
     readonly viewerId: string,
   ) {}
 
-  start(): void {
+  /** Connects; credentials live only in this object's memory (never in the URL, storage or logs). */
+  start(credentials?: Credentials): void {
     const client = mqtt.connect(this.url, {
+      ...credentials,
       clientId: this.viewerId,
       reconnectPeriod: FIRST_RETRY_MS,
       connectTimeout: 5000,
@@ -60,13 +69,25 @@ export class LiveStore {
       this.nextTryAt = Date.now() + this.retryMs;
       this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
       client.options.reconnectPeriod = this.retryMs;
+      if (this.connection === 'login') return;
       this.connection = navigator.onLine ? 'reconnecting' : 'offline';
     });
     client.on('reconnect', () => {
       this.nextTryAt = null;
-      if (this.connection !== 'offline') this.connection = 'reconnecting';
+      if (this.connection !== 'offline' && this.connection !== 'login') this.connection = 'reconnecting';
     });
-    client.on('error', (error) => (this.lastError = error.message));
+    client.on('error', (error) => {
+      const code = (error as { code?: number }).code;
+      if (code === 4 || code === 5) {
+        // CONNACK 4 (bad user name or password) or 5 (not authorized): ask the person, stop retrying.
+        this.loginReason = code === 4 && credentials ? 'Wrong user name or password.' : 'This broker asks for a user name and password.';
+        this.connection = 'login';
+        this.nextTryAt = null;
+        client.end(true);
+        return;
+      }
+      this.lastError = error.message;
+    });
     client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet.retain));
     addEventListener('offline', () => (this.connection = 'offline'));
     addEventListener('online', () => {
@@ -76,6 +97,13 @@ export class LiveStore {
 
   stop(): void {
     this.client?.end(true);
+  }
+
+  login(credentials: Credentials): void {
+    this.client?.removeAllListeners();
+    this.client?.end(true);
+    this.connection = 'connecting';
+    this.start(credentials);
   }
 
   /** Publishes a reply on clients/{viewerId}/messages; rejects with a reason a person can read. */

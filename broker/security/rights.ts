@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import type { Role } from './users';
+import { filterCovers, topicMatches } from './topic-match';
+
+export interface Identity {
+  clientId: string;
+  username: string | null;
+  role: Role | 'anonymous';
+}
+
+/** One ACL rule; `%u` and `%c` in `topic` stand for the user name and the client id. */
+export interface AclRule {
+  effect: 'allow' | 'deny';
+  action: 'publish' | 'subscribe' | 'both';
+  topic: string;
+  user?: string;
+  role?: Role | 'anonymous';
+}
+
+export class AclFileError extends Error {
+  override name = 'AclFileError';
+}
+
+export async function readAcl(file: string): Promise<AclRule[]> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new AclFileError(`cannot read ACL file ${file}: ${(error as Error).message}`);
+  }
+  const rules = (data as { rules?: unknown } | null)?.rules;
+  if (!Array.isArray(rules)) throw new AclFileError(`ACL file ${file} has no "rules" list`);
+  rules.forEach((r: AclRule, i) => {
+    const where = `ACL file ${file}, rule ${i + 1}`;
+    if (r?.effect !== 'allow' && r?.effect !== 'deny') throw new AclFileError(`${where}: "effect" must be allow or deny`);
+    if (!['publish', 'subscribe', 'both'].includes(r.action)) throw new AclFileError(`${where}: "action" must be publish, subscribe or both`);
+    if (typeof r.topic !== 'string' || r.topic === '') throw new AclFileError(`${where}: "topic" must be a topic filter`);
+  });
+  return rules as AclRule[];
+}
+
+/**
+ * Who may publish and subscribe to what: ACL rules first (the first that applies decides), then the role's
+ * own rights. Anonymous clients get everything only when the broker has no users (loopback development).
+ */
+export class Rights {
+  constructor(
+    private readonly rules: AclRule[],
+    private readonly anonymousMayDoAll: boolean,
+  ) {}
+
+  canPublish(id: Identity, topic: string): boolean {
+    const rule = this.firstRule(id, 'publish', (pattern) => topicMatches(pattern, topic));
+    if (rule) return rule.effect === 'allow';
+    switch (this.effectiveRole(id)) {
+      case 'admin':
+        return true;
+      case 'device':
+        return topicMatches(`devices/${id.username}/#`, topic);
+      case 'viewer':
+        return topic === `clients/${id.clientId}/messages`;
+    }
+  }
+
+  canSubscribe(id: Identity, filter: string): boolean {
+    // A deny rule refuses a subscription it covers whole; one that only overlaps filters at delivery.
+    const rule = this.firstRule(id, 'subscribe', (pattern) => filterCovers(pattern, filter));
+    if (rule) return rule.effect === 'allow';
+    switch (this.effectiveRole(id)) {
+      case 'admin':
+        return true;
+      case 'device':
+        return filterCovers('clients/+/messages', filter);
+      case 'viewer':
+        return filterCovers('devices/#', filter) || filterCovers('clients/+/messages', filter);
+    }
+  }
+
+  /** Whether a message on `topic` may be delivered to this client (deny rules on subscriptions). */
+  canReceive(id: Identity, topic: string): boolean {
+    const rule = this.firstRule(id, 'subscribe', (pattern, effect) => effect === 'deny' && topicMatches(pattern, topic));
+    return !rule;
+  }
+
+  /** Whether any rule could refuse a delivery: if none, delivery needs no check at all. */
+  get filtersDeliveries(): boolean {
+    return this.rules.some((r) => r.effect === 'deny' && r.action !== 'publish');
+  }
+
+  private effectiveRole(id: Identity): Role {
+    if (id.role !== 'anonymous') return id.role;
+    return this.anonymousMayDoAll ? 'admin' : 'viewer';
+  }
+
+  private firstRule(id: Identity, action: 'publish' | 'subscribe', matches: (pattern: string, effect: AclRule['effect']) => boolean): AclRule | undefined {
+    return this.rules.find((r) => {
+      if (r.action !== 'both' && r.action !== action) return false;
+      if (r.user !== undefined && r.user !== id.username) return false;
+      if (r.role !== undefined && r.role !== id.role) return false;
+      const pattern = r.topic.replaceAll('%u', id.username ?? '').replaceAll('%c', id.clientId);
+      return matches(pattern, r.effect);
+    });
+  }
+}
