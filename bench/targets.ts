@@ -12,7 +12,8 @@ export interface Target {
 }
 
 export async function startMqlive(): Promise<Target> {
-  const broker: Spawned = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
+  // saturate publishes as fast as it can: lift the per-client rate limit, as Mosquitto has none by default.
+  const broker: Spawned = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--max-publish-rate', '10000000']);
   const [, mqtt, ws, http] = await broker.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/);
   return {
     name: 'mqlive',
