@@ -86,8 +86,14 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const url = c.transport === 'tcp' ? target.tcpUrl : target.wsUrl;
   const fdsBefore = openFds(target.pid);
   const sub = runLoad<SubResult>({ role: 'sub', url, count: c.subscribers, filter: 'devices/+/mouse/#' });
-  const subscribed = await within(sub.ready, 120_000, 'connecting the subscribers');
-  if (subscribed < c.subscribers) throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
+  const subscribed = await within(sub.ready, 120_000, 'connecting the subscribers').catch((error: Error) => {
+    sub.kill();
+    throw error;
+  });
+  if (subscribed < c.subscribers) {
+    sub.kill();
+    throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
+  }
   const pub = runLoad<PubResult>({ role: 'pub', url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
   await new Promise((r) => setTimeout(r, c.warmup * 1000));
   const cpu0 = cpuSeconds(target.pid);
@@ -147,7 +153,13 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
 async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Promise<Row> {
   const rss0 = rssMiB(target.pid);
   const sub = runLoad<SubResult>({ role: 'sub', url: transport === 'tcp' ? target.tcpUrl : target.wsUrl, count, filter: 'idle/none' });
-  const connected = await within(sub.ready, 300_000, `opening ${count} idle connections`);
+  let connected: number;
+  try {
+    connected = await within(sub.ready, 120_000, `opening ${count} idle connections`);
+  } catch (error) {
+    sub.kill();
+    throw error;
+  }
   await new Promise((r) => setTimeout(r, 2000));
   const rss1 = rssMiB(target.pid);
   sub.stop({ from: 0, to: 0 });

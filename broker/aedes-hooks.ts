@@ -15,6 +15,13 @@ export function remoteAddressOf(client: Client): string | undefined {
   return socket.remoteAddress;
 }
 
+/** Shared message fan-out and persistence (Redis), and this instance's id; in-memory when absent. */
+export interface Backend {
+  id?: string;
+  mq?: unknown;
+  persistence?: unknown;
+}
+
 export interface Security {
   /** Null: no users file, every client is anonymous. */
   users: UsersFile | null;
@@ -41,7 +48,7 @@ function connackError(returnCode: 2 | 4 | 5, message: string): AuthenticateError
  *   counted and logged; the client stays connected (MQTT 3.1.1 has no negative acknowledgement);
  * - topic length and depth, and each client's publish rate, are bounded.
  */
-export async function createAedes(log: Logger, metrics: BrokerMetrics, security: Security): Promise<Aedes> {
+export async function createAedes(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
   const { limits, rights } = security;
   const warnings = new LogLimiter(log);
   const rejected = new WeakSet<PublishPacket>();
@@ -64,6 +71,9 @@ export async function createAedes(log: Logger, metrics: BrokerMetrics, security:
   };
 
   const aedes = await Aedes.createBroker({
+    ...(backend.id && { id: backend.id }),
+    ...(backend.mq !== undefined && { mq: backend.mq }),
+    ...(backend.persistence !== undefined && { persistence: backend.persistence }),
     connectTimeout: limits.connectTimeoutMs,
     maxTopicLevels: Math.min(100, limits.maxTopicLevels),
     maxClientsIdLength: 64,

@@ -15,6 +15,7 @@ import { ConnectionCounter, DEFAULT_LIMITS, type Limits } from './security/limit
 import { originAllowed } from './security/origins';
 import { Rights, type AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
+import type { RedisBackend } from './redis';
 import { serveStatic } from './static-files';
 
 export const DEFAULT_VIEWER_DIR = fileURLToPath(new URL('../viewer/dist', import.meta.url));
@@ -42,9 +43,14 @@ export interface BrokerOptions {
   tls?: TlsFiles | null;
   /** Origins allowed to open /mqtt from a browser; default: the page's own origin and localhost. */
   allowedOrigins?: string[] | null;
+  /** Shared Redis for several instances (broker/redis.ts); in-memory without it. */
+  redis?: RedisBackend | null;
+  /** This instance's id, in logs, /metrics and $SYS topics. */
+  id?: string;
 }
 
 export interface RunningBroker {
+  id: string;
   aedes: Aedes;
   metrics: BrokerMetrics;
   mqttPort: number;
@@ -77,7 +83,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const metrics = new BrokerMetrics();
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
-  const aedes = await createAedes(log, metrics, { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits });
+  const redis = options.redis ?? null;
+  const aedes = await createAedes(
+    log,
+    metrics,
+    { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
+    { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
+  );
+  metrics.instanceId = aedes.id;
   const outbound: OutboundLimits = { ...DEFAULT_OUTBOUND_LIMITS, ...options.outbound, maxPacketBytes: limits.maxPacketBytes };
   const counter = new ConnectionCounter(limits);
   const refusals = new LogLimiter(log);
@@ -122,9 +135,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const onRequest: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
-      const healthy = !aedes.closed;
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ status: healthy ? 'ok' : 'closing', clients: aedes.connectedClients }) + '\n');
+      const status = aedes.closed ? 'closing' : redis && !redis.healthy() ? 'redis-down' : 'ok';
+      res.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ status, id: aedes.id, clients: aedes.connectedClients }) + '\n');
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
@@ -186,9 +199,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       for (const ws of wss.clients) ws.terminate();
       httpServer.closeAllConnections();
       wss.close();
+      await redis?.close();
     })());
 
   return {
+    id: aedes.id,
     aedes,
     metrics,
     mqttPort,

@@ -5,6 +5,7 @@ import { createLogger, type LogFormat } from './log';
 import { DEFAULT_LIMITS, type Limits } from './security/limits';
 import { readAcl } from './security/rights';
 import { readUsers } from './security/users';
+import { connectRedis } from './redis';
 
 const OPTIONS = {
   host: { env: 'MQLIVE_HOST', type: 'string', help: 'address both listeners bind to (default 127.0.0.1)' },
@@ -12,6 +13,8 @@ const OPTIONS = {
   'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer, /mqtt, /healthz and /metrics port (default 8080, 0 = any free port)' },
   'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)' },
   'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json (default auto: pretty on a terminal)' },
+  redis: { env: 'MQLIVE_REDIS', type: 'string', help: 'redis://HOST:PORT shared by several instances (default: in-memory)' },
+  id: { env: 'MQLIVE_ID', type: 'string', help: 'this instance\'s id, in logs, /metrics and $SYS (default: random)' },
   users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (npm run users): logins and per-role topic rights' },
   acl: { env: 'MQLIVE_ACL', type: 'string', help: 'ACL file: extra allow/deny rules by topic, user or role' },
   'allow-anonymous': { env: 'MQLIVE_ALLOW_ANONYMOUS', type: 'flag', help: 'accept clients without credentials beyond loopback (or, with --users, as viewers)' },
@@ -71,6 +74,8 @@ async function main(): Promise<void> {
         : null,
       allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
       limits: readLimits(options),
+      id: options.id,
+      redis: options.redis ? await connectRedis(options.redis, log) : null,
     };
     if (options['allow-anonymous'] && !isLoopback(host)) {
       log.warn(`WARNING: listening on ${host} with --allow-anonymous: anyone who can reach this address may connect${users ? ' with a viewer\'s rights' : ' and read and write every topic'}`);
@@ -80,8 +85,8 @@ async function main(): Promise<void> {
     return fail(error, error instanceof UsageError ? 2 : 1);
   }
   log.info(
-    { mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl },
-    `mqlive broker listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
+    { mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl, id: broker.id },
+    `mqlive broker${options.id || options.redis ? ` ${broker.id}` : ''} listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
       (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
   );
 

@@ -7,6 +7,7 @@ export type RejectReason = 'invalid_payload' | 'reserved_topic' | 'not_authorize
 export class BrokerMetrics {
   readonly clientsConnected: Record<Transport, number> = { tcp: 0, ws: 0 };
   readonly connectionsTotal: Record<Transport, number> = { tcp: 0, ws: 0 };
+  instanceId = '';
   messagesIn = 0;
   messagesOut = 0;
   slowClientsCutOff = 0;
@@ -57,6 +58,7 @@ export class BrokerMetrics {
     const perTransport = (r: Record<Transport, number>): [string, number][] =>
       (Object.keys(r) as Transport[]).map((t) => [`{transport="${t}"}`, r[t]]);
 
+    metric('mqlive_instance_info', 'gauge', 'This broker instance (its id is in the label).', [[`{id="${this.instanceId}"}`, 1]]);
     metric('mqlive_clients_connected', 'gauge', 'MQTT clients connected now, by transport.', perTransport(this.clientsConnected));
     metric('mqlive_connections_total', 'counter', 'MQTT sessions accepted since start, by transport.', perTransport(this.connectionsTotal));
     metric('mqlive_messages_in_total', 'counter', 'PUBLISH packets received from clients.', [['', this.messagesIn]]);

@@ -11,6 +11,7 @@ declare -A NEEDED=(
   [xdotool]=xdotool
   [chromium]=chromium
   [openssl]=openssl
+  [redis-server]=redis-server
 )
 
 missing=()

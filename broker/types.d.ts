@@ -1,0 +1,7 @@
+// aedes-persistence-redis ships no types.
+declare module 'aedes-persistence-redis' {
+  import type { Redis } from 'ioredis';
+  export default function aedesPersistenceRedis(options: { conn?: Redis; maxSessionDelivery?: number }): {
+    destroy(callback: () => void): void;
+  };
+}

@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { spawnTs, type Spawned } from '../test-support/processes';
+import { startRedis } from '../test-support/redis';
+
+// Two broker processes sharing one real Redis (Debian's redis-server, no persistence, on a free port).
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function brokerOn(redisUrl: string, id: string) {
+  const b = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
+  cleanup.push(() => b.stop('SIGKILL'));
+  const [, mqtt, ws, http] = await b.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/, 20_000);
+  return { process: b, mqtt: mqtt!, ws: ws!, http: http! };
+}
+
+function publisher(url: string, device: string): Spawned {
+  const p = spawnTs('publisher/cli.ts', ['--url', url, '--device', device, '--source', 'demo']);
+  cleanup.push(() => p.stop('SIGKILL'));
+  return p;
+}
+
+/** Redis, instances A and B on it, and a WebSocket viewer on B subscribed to devices/#. */
+async function twoInstancesAndViewer() {
+  const redis = await startRedis();
+  cleanup.push(() => redis.stop());
+  const a = await brokerOn(redis.url, 'broker-a');
+  const b = await brokerOn(redis.url, 'broker-b');
+  const viewer = await connect(b.ws);
+  cleanup.push(() => viewer.end(true));
+  const inbox = new Inbox(viewer);
+  await subscribe(viewer, 'devices/#');
+  return { a, b, viewer, inbox };
+}
+
+describe('two instances on one Redis', () => {
+  it('carry events, retained presence and wills from instance A to a WebSocket viewer on B', async () => {
+    const { a, b, inbox } = await twoInstancesAndViewer();
+    const p = publisher(a.mqtt, 'across');
+    await inbox.waitFor((m) => m.topic === 'devices/across/status' && m.text === 'online', 15_000);
+    await inbox.waitFor((m) => m.topic === 'devices/across/mouse/move');
+
+    // Retained messages published on A reach a new subscriber on B.
+    const late = await connect(b.mqtt);
+    cleanup.push(() => late.end(true));
+    const lateInbox = new Inbox(late);
+    await subscribe(late, 'devices/across/+');
+    expect(await lateInbox.waitFor((m) => m.topic === 'devices/across/meta')).toMatchObject({ retain: true });
+    expect(await lateInbox.waitFor((m) => m.topic === 'devices/across/status')).toMatchObject({ text: 'online', retain: true });
+
+    // The will of a publisher on A, killed with SIGKILL, reaches the viewer on B.
+    await p.stop('SIGKILL');
+    await inbox.waitFor((m) => m.topic === 'devices/across/status' && m.text === 'offline', 10_000);
+
+    const metrics = await (await fetch(b.http + 'metrics')).text();
+    expect(metrics).toContain('mqlive_instance_info{id="broker-b"} 1');
+  }, 90_000);
+
+  it('instance A stopped: clients of B carry on, and a publisher that moves to B goes on publishing', async () => {
+    const { a, b, viewer, inbox } = await twoInstancesAndViewer();
+    const onA = publisher(a.mqtt, 'mover');
+    await inbox.waitFor((m) => m.topic === 'devices/mover/status' && m.text === 'online', 15_000);
+
+    expect(await a.process.stop('SIGTERM')).toBe(0);
+    await onA.stop('SIGTERM');
+    expect(viewer.connected).toBe(true);
+    inbox.messages.length = 0;
+    publisher(b.mqtt, 'mover');
+    await inbox.waitFor((m) => m.topic === 'devices/mover/status' && m.text === 'online', 15_000);
+    await inbox.waitFor((m) => m.topic === 'devices/mover/mouse/move');
+  }, 90_000);
+
+  it('Redis unreachable at start: one clear line and a non-zero exit; lost while running: /healthz turns unhealthy, then recovers', async () => {
+    const redis = await startRedis();
+    const port = redis.port;
+    await redis.stop();
+    const refused = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--redis', redis.url]);
+    expect(await refused.exited).toBe(1);
+    expect(refused.output().trim()).toMatch(new RegExp(`^mqlive broker: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .+`));
+
+    const again = await startRedis(port);
+    cleanup.push(() => again.stop());
+    const b = await brokerOn(again.url, 'broker-b');
+    expect((await fetch(b.http + 'healthz')).status).toBe(200);
+    const local = await connect(b.mqtt);
+    cleanup.push(() => local.end(true));
+    await again.stop();
+    await expect.poll(async () => (await fetch(b.http + 'healthz')).status, { timeout: 15_000 }).toBe(503);
+    expect(local.connected).toBe(true);
+    const back = await startRedis(port);
+    cleanup.push(() => back.stop());
+    await expect.poll(async () => (await fetch(b.http + 'healthz')).status, { timeout: 30_000 }).toBe(200);
+  }, 120_000);
+});

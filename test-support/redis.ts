@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { freePort } from './ports';
+import { spawnProcess, type Spawned } from './processes';
+import { requireTool } from './tools';
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  process: Spawned;
+  stop(): Promise<void>;
+}
+
+/** Debian's redis-server on a free loopback port, with no persistence, in a folder of its own. */
+export async function startRedis(port?: number): Promise<RedisServer> {
+  requireTool('redis-server', 'redis-server');
+  const p = port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'mqlive-redis-'));
+  const proc = spawnProcess('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(p, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (i >= 50) throw new Error(`redis-server did not start: ${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port: p,
+    url: `redis://127.0.0.1:${p}`,
+    process: proc,
+    async stop() {
+      await proc.stop('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
