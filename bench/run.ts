@@ -13,6 +13,7 @@ import type { PubJob, PubResult, SubJob, SubResult } from './load';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';
 import { startMosquittoTarget, startMqlive, type Target } from './targets';
+import { startRedis } from '../test-support/redis';
 import { runViewerBench } from './viewer-bench';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -20,7 +21,7 @@ const RESULTS = `${ROOT}bench/results`;
 const TSX = import.meta.resolve('tsx');
 
 const OPTIONS = {
-  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, idle, load200, soak (default fanout,saturate,viewer,idle)' },
+  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, idle, load200, cluster, soak (default fanout,saturate,viewer,idle,load200,cluster)' },
   against: { env: 'BENCH_AGAINST', type: 'string', help: 'peer broker to run side by side: mosquitto or none (default mosquitto)' },
   transports: { env: 'BENCH_TRANSPORTS', type: 'string', help: 'tcp, ws or both (default tcp,ws)' },
   subscribers: { env: 'BENCH_SUBSCRIBERS', type: 'string', help: 'fanout subscribers (default 50)' },
@@ -79,6 +80,9 @@ interface FanoutCase {
   warmup: number;
   clickRate: number;
   sampleEverySeconds?: number;
+  /** The publisher's broker when it is not the subscribers' (two instances sharing Redis). */
+  pubUrl?: string;
+  label?: string;
 }
 
 /** One publisher and N subscribers on devices/+/mouse/#, in processes of their own; the broker's CPU and memory from /proc. */
@@ -94,7 +98,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     sub.kill();
     throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
   }
-  const pub = runLoad<PubResult>({ role: 'pub', url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
+  const pub = runLoad<PubResult>({ role: 'pub', url: c.pubUrl ?? url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
   await new Promise((r) => setTimeout(r, c.warmup * 1000));
   const cpu0 = cpuSeconds(target.pid);
   const machine0 = machineCpuSeconds();
@@ -122,7 +126,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const delivered = c.rate > 0 ? got.received : got.inWindow;
   return {
     scenario: c.scenario,
-    broker: target.name,
+    broker: c.label ?? target.name,
     transport: c.transport,
     subscribers: c.subscribers,
     rate: c.rate,
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
     console.error(`bench: ${(error as UsageError).message}`);
     process.exit(2);
   }
-  const scenarios = (o.scenarios ?? 'fanout,saturate,viewer,idle').split(',');
+  const scenarios = (o.scenarios ?? 'fanout,saturate,viewer,idle,load200,cluster').split(',');
   const transports = (o.transports ?? 'tcp,ws').split(',') as ('tcp' | 'ws')[];
   const against = o.against ?? 'mosquitto';
   const seconds = Number(o.seconds ?? 10);
@@ -235,6 +239,30 @@ async function main(): Promise<void> {
             rows.push(row);
             appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
             console.log(`  ${row.scenario} ${row.broker} ${row.transport}: p99 ${row.p99ms} ms, ${row.deliveredPerSec}/s delivered${row.busy ? ' (machine busy: flagged)' : ''}`);
+          }
+          if (scenario === 'cluster' && target.name === 'mqlive') {
+            // Two instances on one Redis: publisher on A, subscribers on B; and one instance on Redis alone.
+            const redis = await startRedis();
+            const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
+            const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
+            try {
+              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0 };
+              for (const c of [
+                { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
+                { ...base, label: 'mqlive one instance on Redis' },
+                { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
+                { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: 'mqlive one instance on Redis' },
+              ]) {
+                const row = await fanout(b, c).catch((error: Error) => failedRow(c.scenario, c.label, 'tcp', error));
+                rows.push(row);
+                appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
+                console.log(`  ${row.scenario} ${row.broker}: p99 ${row.p99ms} ms, ${row.deliveredPerSec}/s delivered`);
+              }
+            } finally {
+              await a.stop();
+              await b.stop();
+              await redis.stop();
+            }
           }
           if (scenario === 'idle') {
             for (const t of transports) rows.push(await idle(target, t, Number(o.idle ?? 2000)).catch((error: Error) => failedRow('idle', target.name, t, error)));

@@ -11,9 +11,10 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export async function startMqlive(): Promise<Target> {
+export async function startMqlive(extraArgs: string[] = []): Promise<Target> {
   // saturate publishes as fast as it can: lift the per-client rate limit, as Mosquitto has none by default.
-  const broker: Spawned = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--max-publish-rate', '10000000']);
+  const args = ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--max-publish-rate', '10000000', ...extraArgs];
+  const broker: Spawned = spawnTs('broker/cli.ts', args);
   const [, mqtt, ws, http] = await broker.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/);
   return {
     name: 'mqlive',
