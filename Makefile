@@ -27,6 +27,7 @@ help:
 install: $(NODE_MODULES)
 $(NODE_MODULES): package-lock.json package.json
 	@command -v node >/dev/null || { echo "mqlive needs Node.js >= 20.19 and npm: https://nodejs.org/"; exit 1; }
+	@command -v npm >/dev/null || { echo "mqlive needs npm (it comes with Node.js): https://nodejs.org/"; exit 1; }
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("mqlive needs Node.js >= 20.19; this is " + process.version); process.exit(1) }'
 	npm ci
 	@touch $@

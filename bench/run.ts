@@ -88,6 +88,7 @@ interface FanoutCase {
 /** One publisher and N subscribers on devices/+/mouse/#, in processes of their own; the broker's CPU and memory from /proc. */
 async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const url = c.transport === 'tcp' ? target.tcpUrl : target.wsUrl;
+  await new Promise((r) => setTimeout(r, 1000)); // let the previous case's connections close
   const fdsBefore = openFds(target.pid);
   const sub = runLoad<SubResult>({ role: 'sub', url, count: c.subscribers, filter: 'devices/+/mouse/#' });
   const subscribed = await within(sub.ready, 120_000, 'connecting the subscribers').catch((error: Error) => {
@@ -116,7 +117,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   await new Promise((r) => setTimeout(r, 2000));
   sub.stop({ from: published.measuredFrom, to: published.measuredTo });
   const got = await within(sub.result, 60_000, 'the subscribers\' report');
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 2000)); // let this case's connections close
   const fdsAfter = openFds(target.pid);
 
   const measuredMoves = published.lastMeasuredSeq - published.firstMeasuredSeq + 1;
@@ -153,22 +154,35 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   };
 }
 
-/** N idle connections: memory per connection. */
+/**
+ * N idle connections: memory per connection, as the growth from N/2 to N connections, so the broker's
+ * start-up heap growth is not counted as the connections' cost.
+ */
 async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Promise<Row> {
-  const rss0 = rssMiB(target.pid);
-  const sub = runLoad<SubResult>({ role: 'sub', url: transport === 'tcp' ? target.tcpUrl : target.wsUrl, count, filter: 'idle/none' });
-  let connected: number;
+  const url = transport === 'tcp' ? target.tcpUrl : target.wsUrl;
+  const half = Math.floor(count / 2);
+  const subs = [runLoad<SubResult>({ role: 'sub', url, count: half, filter: 'idle/none' })];
+  const settle = () => new Promise((r) => setTimeout(r, 3000));
   try {
-    connected = await within(sub.ready, 120_000, `opening ${count} idle connections`);
-  } catch (error) {
-    sub.kill();
-    throw error;
+    const first = await within(subs[0]!.ready, 120_000, `opening ${half} idle connections`);
+    await settle();
+    const rssHalf = rssMiB(target.pid);
+    subs.push(runLoad<SubResult>({ role: 'sub', url, count: half, filter: 'idle/none' }));
+    const second = await within(subs[1]!.ready, 120_000, `opening ${count} idle connections`);
+    await settle();
+    const rssFull = rssMiB(target.pid);
+    return {
+      scenario: 'idle',
+      broker: target.name,
+      transport,
+      connections: first + second,
+      rssHalfMiB: round(rssHalf, 1),
+      rssFullMiB: round(rssFull, 1),
+      kibPerConnection: round(((rssFull - rssHalf) * 1024) / Math.max(1, second), 1),
+    };
+  } finally {
+    for (const sub of subs) sub.kill();
   }
-  await new Promise((r) => setTimeout(r, 2000));
-  const rss1 = rssMiB(target.pid);
-  sub.stop({ from: 0, to: 0 });
-  await within(sub.result, 60_000, 'closing the idle connections').catch(() => sub.kill());
-  return { scenario: 'idle', broker: target.name, transport, connections: connected, rssBeforeMiB: round(rss0, 1), rssAfterMiB: round(rss1, 1), kibPerConnection: round(((rss1 - rss0) * 1024) / Math.max(1, connected), 1) };
 }
 
 /** A case that could not finish is a row that says why, not the end of the whole run. */
@@ -189,14 +203,30 @@ function printTable(rows: Row[]): void {
   for (const r of rows) console.log(line(keys.map((k) => String(r[k] ?? ''))));
 }
 
-/** Ratios of mqlive to Mosquitto for the same case. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Each case's median over the repeats, and mqlive's ratio to Mosquitto's median. */
 function ratios(rows: Row[]): Row[] {
   const out: Row[] = [];
-  for (const r of rows.filter((x) => x.broker === 'mqlive')) {
-    const peer = rows.find((x) => x.broker === 'mosquitto' && x.scenario === r.scenario && x.transport === r.transport);
-    if (!peer) continue;
-    const ratio = (k: string) => (typeof r[k] === 'number' && typeof peer[k] === 'number' && peer[k] !== 0 ? round((r[k] as number) / (peer[k] as number), 2) : null);
-    out.push({ scenario: r.scenario, broker: 'mqlive/mosquitto', transport: r.transport, p99: ratio('p99ms'), cpuPerMsg: ratio('cpuPerMsgUs'), deliveredPerSec: ratio('deliveredPerSec'), kibPerConnection: ratio('kibPerConnection') });
+  const keys = ['p99ms', 'cpuPerMsgUs', 'deliveredPerSec', 'kibPerConnection'];
+  const cases = new Set(rows.filter((r) => r.broker === 'mqlive' && !r.error).map((r) => `${r.scenario}|${r.transport}`));
+  for (const c of cases) {
+    const [scenario, transport] = c.split('|');
+    const med = (broker: string, k: string) => {
+      const values = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport && typeof r[k] === 'number').map((r) => r[k] as number);
+      return values.length ? median(values) : null;
+    };
+    const row: Row = { scenario: scenario!, broker: 'median mqlive / mosquitto', transport: transport! };
+    for (const k of keys) {
+      const mine = med('mqlive', k);
+      const peer = med('mosquitto', k);
+      if (mine !== null) row[k] = peer ? `${round(mine, 2)} / ${round(peer, 2)} = ${round(mine / peer, 2)}x` : `${round(mine, 2)}`;
+    }
+    out.push(row);
   }
   return out;
 }
@@ -222,6 +252,14 @@ async function main(): Promise<void> {
   console.log(`mqlive bench on ${machine}`);
 
   const rows: Row[] = [];
+  const record = (row: Row) => {
+    rows.push(row);
+    appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
+    if (!row.error) {
+      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|kibPerConnection|lossPct/.test(k));
+      console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${row.busy ? ' (machine busy: flagged)' : ''}`);
+    }
+  };
   const starters = [startMqlive, ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 === 0 ? starters : [...starters].reverse();
@@ -235,10 +273,7 @@ async function main(): Promise<void> {
           if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds, warmup, clickRate: 10 });
           if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, sampleEverySeconds: 60 });
           for (const c of cases) {
-            const row = await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error));
-            rows.push(row);
-            appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
-            console.log(`  ${row.scenario} ${row.broker} ${row.transport}: p99 ${row.p99ms} ms, ${row.deliveredPerSec}/s delivered${row.busy ? ' (machine busy: flagged)' : ''}`);
+            record(await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error)));
           }
           if (scenario === 'cluster' && target.name === 'mqlive') {
             // Two instances on one Redis: publisher on A, subscribers on B; and one instance on Redis alone.
@@ -253,10 +288,7 @@ async function main(): Promise<void> {
                 { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
                 { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: 'mqlive one instance on Redis' },
               ]) {
-                const row = await fanout(b, c).catch((error: Error) => failedRow(c.scenario, c.label, 'tcp', error));
-                rows.push(row);
-                appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
-                console.log(`  ${row.scenario} ${row.broker}: p99 ${row.p99ms} ms, ${row.deliveredPerSec}/s delivered`);
+                record(await fanout(b, c).catch((error: Error) => failedRow(c.scenario, c.label, 'tcp', error)));
               }
             } finally {
               await a.stop();
@@ -265,12 +297,16 @@ async function main(): Promise<void> {
             }
           }
           if (scenario === 'idle') {
-            for (const t of transports) rows.push(await idle(target, t, Number(o.idle ?? 2000)).catch((error: Error) => failedRow('idle', target.name, t, error)));
+            for (const t of transports) {
+              // A fresh broker of the same kind: what earlier scenarios left in its heap would blur the figure.
+              const fresh = await start();
+              const row = await idle(fresh, t, Number(o.idle ?? 2000)).catch((error: Error) => failedRow('idle', target.name, t, error));
+              await fresh.stop();
+              record(row);
+            }
           }
           if (scenario === 'viewer' && target.name === 'mqlive') {
-            const row = await runViewerBench(target, { rate, seconds, warmup }).catch((error: Error) => failedRow('viewer', target.name, 'ws', error));
-            rows.push(row);
-            appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
+            record(await runViewerBench(target, { rate, seconds, warmup }).catch((error: Error) => failedRow('viewer', target.name, 'ws', error)));
           }
         }
       } finally {

@@ -7,7 +7,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createAedes } from './aedes-hooks';
-import { ClientConnection, DEFAULT_OUTBOUND_LIMITS, type CutOffHandler, type OutboundLimits } from './client-connection';
+import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter } from './log';
 import { BrokerMetrics } from './metrics';
@@ -34,7 +34,7 @@ export interface BrokerOptions {
   httpPort: number;
   viewerDir?: string;
   log: Logger;
-  outbound?: OutboundLimits;
+  outbound?: ConnectionLimits;
   limits?: Partial<Limits>;
   /** A users file turns on logins; without one every client is anonymous (and may do everything). */
   users?: UsersFile | null;
@@ -91,7 +91,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
   );
   metrics.instanceId = aedes.id;
-  const outbound: OutboundLimits = { ...DEFAULT_OUTBOUND_LIMITS, ...options.outbound, maxPacketBytes: limits.maxPacketBytes };
+  const outbound: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.outbound, maxPacketBytes: limits.maxPacketBytes };
   const counter = new ConnectionCounter(limits);
   const refusals = new LogLimiter(log);
   const tls = options.tls ?? null;

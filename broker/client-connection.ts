@@ -3,8 +3,8 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { PacketSizeGuard } from './security/limits';
 
-/** Per-connection bounds on what the broker holds for a client that reads slowly or not at all. */
-export interface OutboundLimits {
+/** Per-connection bounds: what a client may send at once, and what the broker holds for one that reads slowly or not at all. */
+export interface ConnectionLimits {
   /** Largest packet a client may send: a bigger one is refused before it is buffered. */
   maxPacketBytes?: number;
   /** Bytes queued for one client beyond which it is cut off at once. */
@@ -14,7 +14,7 @@ export interface OutboundLimits {
   stallBytes: number;
 }
 
-export const DEFAULT_OUTBOUND_LIMITS: OutboundLimits = {
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxQueuedBytes: 8 * 1024 * 1024,
   stallTimeoutMs: 10_000,
   stallBytes: 64 * 1024,
@@ -56,14 +56,14 @@ export class ClientConnection extends Duplex {
   private constructor(
     private readonly transport: Transport,
     readonly remoteAddress: string | undefined,
-    private readonly limits: OutboundLimits,
+    private readonly limits: ConnectionLimits,
     private readonly onCutOff: CutOffHandler,
   ) {
     super({ allowHalfOpen: false });
     this.guard = limits.maxPacketBytes ? new PacketSizeGuard(limits.maxPacketBytes) : undefined;
   }
 
-  static fromSocket(socket: Socket, limits: OutboundLimits, onCutOff: CutOffHandler): ClientConnection {
+  static fromSocket(socket: Socket, limits: ConnectionLimits, onCutOff: CutOffHandler): ClientConnection {
     const conn: ClientConnection = new ClientConnection(
       {
         send: (data) => void socket.write(data),
@@ -85,7 +85,7 @@ export class ClientConnection extends Duplex {
     return conn;
   }
 
-  static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: OutboundLimits, onCutOff: CutOffHandler): ClientConnection {
+  static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: ConnectionLimits, onCutOff: CutOffHandler): ClientConnection {
     const conn: ClientConnection = new ClientConnection(
       {
         send: (data) => ws.send(data, { binary: true }, () => conn.checkStall()),

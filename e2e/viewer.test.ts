@@ -8,6 +8,8 @@ import { launchChromium } from '../test-support/chromium';
 import { capturingLogger } from '../test-support/logs';
 import { ROOT, spawnProcess } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
+import { makeUsers } from '../test-support/security';
+import { connect } from '../test-support/mqtt';
 
 // The built viewer in a real Chromium, against a real broker, fed and read by Debian's mosquitto clients.
 let broker: RunningBroker;
@@ -94,9 +96,18 @@ describe('viewer in Chromium', () => {
     await pub('devices/pi/note', hostile);
     await pub('clients/mallory/messages', JSON.stringify({ text: hostile, ts: Date.now() }));
     await pub('devices/pi/blob', JSON.stringify({ deep: JSON.parse('['.repeat(200) + ']'.repeat(200)), html: hostile }));
+    await pub('devices/pi/huge', JSON.stringify({ rows: Array.from({ length: 5000 }, (_, i) => ({ i, html: hostile })) })); // ~300 KB
+    const raw = await connect(broker.mqttUrl);
+    await raw.publishAsync('devices/pi/raw', Buffer.from([0xff, 0x00, 0x3c, 0x62, 0x3e]), { qos: 1 });
+    raw.end(true);
     await expect.poll(() => page.locator('[data-topic="devices/pi/note"] [data-testid="payload"]').textContent()).toBe(hostile);
     await expect.poll(() => page.getByTestId('messages').textContent()).toContain(`mallory: ${hostile}`);
     await expect.poll(() => page.locator('[data-topic="devices/pi/blob"]').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-topic="devices/pi/raw"] [data-testid="payload"]').textContent()).toBe('5 bytes: ff 00 3c 62 3e');
+    await expect.poll(() => page.locator('[data-topic="devices/pi/huge"] [data-testid="payload"]').textContent()).toMatch(/characters\)$/);
+    // The page still answers: a message after the hostile ones shows up.
+    await pub('devices/pi/after', 'still alive');
+    await expect.poll(() => page.locator('[data-topic="devices/pi/after"] [data-testid="payload"]').textContent()).toBe('still alive');
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('body script').count()).toBe(0);
     expect(dialogs).toEqual([]);
@@ -117,5 +128,30 @@ describe('viewer in Chromium', () => {
     await mkdir(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results', 'viewer.png') });
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('viewer login', () => {
+  it('asks for credentials when the broker wants them, keeps them out of the URL, and connects with them', async () => {
+    const { data } = await makeUsers({ alice: 'viewer' });
+    const guarded = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: capturingLogger().log, users: data });
+    const loginPage = await browser.newPage();
+    try {
+      await loginPage.goto(guarded.httpUrl);
+      await expect.poll(() => loginPage.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('login needed');
+      await loginPage.getByTestId('login-user').fill('alice');
+      await loginPage.getByTestId('login-password').fill('wrong-password');
+      await loginPage.getByTestId('login-submit').click();
+      await expect.poll(() => loginPage.getByTestId('login').textContent()).toContain('Wrong user name or password.');
+      await loginPage.getByTestId('login-user').fill('alice');
+      await loginPage.getByTestId('login-password').fill('alice-password');
+      await loginPage.getByTestId('login-submit').click();
+      await expect.poll(() => loginPage.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('connected');
+      expect(loginPage.url()).not.toContain('alice-password');
+      expect(await loginPage.getByTestId('login').count()).toBe(0);
+    } finally {
+      await loginPage.close();
+      await guarded.close();
+    }
   });
 });
