@@ -24,8 +24,9 @@ export interface DeviceState {
   /** Recent clicks and scrolls for ripples and marks, oldest first. */
   marks: PointerMark[];
   lastClick: PointerMark | null;
-  lastSeq: number | null;
-  /** Events that a gap in `seq` says were lost. */
+  /** First and highest `seq` of this publisher run, and how many events of it arrived. */
+  seqRun: { first: number; max: number; received: number } | null;
+  /** Events that gaps in `seq` say were lost (a late one fills its gap again). */
   missed: number;
 }
 
@@ -66,9 +67,12 @@ export class DeviceRegistry {
       case 'status':
         device.status = checked.payload as DeviceStatus;
         return null;
-      case 'meta':
-        device.meta = checked.payload as DeviceMeta;
+      case 'meta': {
+        const meta = checked.payload as DeviceMeta;
+        if (device.meta && device.meta.startedAt !== meta.startedAt) device.seqRun = null; // a new publisher run
+        device.meta = meta;
         return null;
+      }
       case 'mouse': {
         const event = checked.payload as Record<string, number> & { button?: MouseButton; pressed?: boolean };
         const kind = checked.topic.event;
@@ -120,15 +124,23 @@ export class DeviceRegistry {
   }
 
   private countSeq(device: DeviceState, seq: number): void {
-    // A new run starts again at 0 (meta.startedAt changes): only forward gaps count as loss.
-    if (device.lastSeq !== null && seq > device.lastSeq + 1) device.missed += seq - device.lastSeq - 1;
-    device.lastSeq = seq;
+    const run = device.seqRun;
+    // A new publisher run starts again at 0. Moves (QoS 0) and clicks (QoS 1) may pass each other on the way,
+    // so a gap counts as loss only while nothing has filled it.
+    if (!run || seq < run.first) {
+      device.seqRun = { first: seq, max: seq, received: 1 };
+    } else {
+      run.max = Math.max(run.max, seq);
+      run.received += 1;
+    }
+    const r = device.seqRun!;
+    device.missed = Math.max(0, r.max - r.first + 1 - r.received);
   }
 
   private device(id: string, now: number): DeviceState | undefined {
     let device = this.devices.get(id);
     if (!device && this.devices.size < MAX_DEVICES) {
-      device = { id, status: 'unknown', meta: null, lastSeen: now, rate: new RateMeter(), pointer: null, trail: [], marks: [], lastClick: null, lastSeq: null, missed: 0 };
+      device = { id, status: 'unknown', meta: null, lastSeen: now, rate: new RateMeter(), pointer: null, trail: [], marks: [], lastClick: null, seqRun: null, missed: 0 };
       this.devices.set(id, device);
     }
     return device;

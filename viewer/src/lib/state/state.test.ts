@@ -30,6 +30,12 @@ describe('DeviceRegistry', () => {
     reg.apply('devices/pi/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 1);
     reg.apply('devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 4 }), 2);
     expect(reg.get('pi')).toMatchObject({ status: 'online', missed: 3, pointer: { x: 2, y: 2 } });
+    reg.apply('devices/pi/mouse/click', json({ x: 2, y: 2, button: 'left', pressed: true, ts: 1, seq: 2 }), 2); // late, not lost
+    expect(reg.get('pi')!.missed).toBe(2);
+    reg.apply('devices/pi/meta', json(meta), 2);
+    reg.apply('devices/pi/meta', json({ ...meta, startedAt: 2 }), 2); // a new run: meta.startedAt tells runs apart
+    reg.apply('devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 0 }), 2);
+    expect(reg.get('pi')!.missed).toBe(0);
     expect(reg.apply('devices/pi/mouse/move', bytes('<img src=x onerror=alert(1)>'), 3)).toBeNull();
     expect(reg.apply('devices/pi/temperature', bytes('21'), 3)).toBeNull();
     expect(reg.get('pi')!.lastSeen).toBe(3); // a sensor reading is a sign of life too
