@@ -1,0 +1,56 @@
+import mqttPacket from 'mqtt-packet';
+import { WebSocket } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker, type RunningBroker } from './broker';
+import { PacketSizeGuard } from './security/limits';
+import { capturingLogger } from '../test-support/logs';
+import { connect } from '../test-support/mqtt';
+
+let broker: RunningBroker;
+afterEach(async () => {
+  await broker?.close();
+});
+
+describe('WebSocket framing', () => {
+  it('sends each delivered PUBLISH in one frame, not one frame per piece (plain Aedes: 5 frames each)', async () => {
+    broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: capturingLogger().log });
+    const ws = new WebSocket(broker.wsUrl, 'mqtt');
+    await new Promise((resolve) => ws.once('open', resolve));
+    const frames: Buffer[] = [];
+    ws.on('message', (data: Buffer) => frames.push(data));
+    ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'frames', clean: true, keepalive: 0 }));
+    ws.send(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/#', qos: 0 }] }));
+    await expect.poll(() => frames.length).toBeGreaterThanOrEqual(1); // CONNACK (and SUBACK)
+    await expect.poll(() => Buffer.concat(frames).includes(Buffer.from([0x90, 0x03, 0x00, 0x01]))).toBe(true); // SUBACK
+    const before = frames.length;
+
+    const publisher = await connect(broker.mqttUrl);
+    for (let i = 0; i < 100; i++) {
+      await publisher.publishAsync('devices/laptop/mouse/move', JSON.stringify({ x: i, y: i, ts: 1, seq: i }));
+      await new Promise((r) => setTimeout(r, 2)); // one at a time, as a mouse sends them
+    }
+    const received = () => {
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      let publishes = 0;
+      parser.on('packet', (p) => p.cmd === 'publish' && publishes++);
+      parser.parse(Buffer.concat(frames.slice(before)));
+      return publishes;
+    };
+    await expect.poll(received).toBe(100);
+    expect(frames.length - before).toBeLessThanOrEqual(100);
+    publisher.end(true);
+    ws.terminate();
+  });
+});
+
+describe('PacketSizeGuard', () => {
+  it('follows the framing across chunks and reports a packet over the limit or a broken length', () => {
+    const guard = new PacketSizeGuard(100);
+    const small = mqttPacket.generate({ cmd: 'publish', topic: 'a', payload: Buffer.alloc(50), qos: 0, retain: false, dup: false });
+    const stream = Buffer.concat([small, small, small]);
+    for (let i = 0; i < stream.length; i += 7) expect(guard.check(stream.subarray(i, i + 7))).toBeNull();
+    const big = mqttPacket.generate({ cmd: 'publish', topic: 'a', payload: Buffer.alloc(200), qos: 0, retain: false, dup: false });
+    expect(new PacketSizeGuard(100).check(big.subarray(0, 3))).toMatch(/a packet of 20\d bytes \(limit 100\)/);
+    expect(new PacketSizeGuard(100).check(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]))).toMatch(/malformed remaining length/);
+  });
+});
