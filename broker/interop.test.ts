@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnProcess } from '../test-support/processes';
+import { repeatUntil, spawnProcess } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
 
 // Interop with clients nobody here wrote: Debian's mosquitto_sub and mosquitto_pub over TCP.
@@ -24,13 +24,8 @@ describe('mosquitto clients', () => {
   it('mosquitto_sub sees what an MQTT.js client publishes over WebSocket', async () => {
     const sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(env.broker.mqttPort), '-t', 'devices/#', '-v', '-C', '1', '-W', '10']);
     const move = JSON.stringify({ x: 100, y: 200, ts: Date.now(), seq: 0 });
-    // We cannot see when its SUBSCRIBE is through: publish until it has printed one message (-C 1), bounded.
-    let exited = false;
-    void sub.exited.then(() => (exited = true));
-    for (let i = 0; i < 50 && !exited; i++) {
-      await ws.publishAsync('devices/laptop/mouse/move', move);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Its SUBSCRIBE cannot be seen going through: publish until it has printed one message (-C 1).
+    await repeatUntil(sub.hasEnded, () => ws.publishAsync('devices/laptop/mouse/move', move), 50, 100);
     expect(await sub.exited).toBe(0);
     expect(sub.output().trim()).toBe(`devices/laptop/mouse/move ${move}`);
   });

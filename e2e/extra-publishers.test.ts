@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnProcess, spawnTs } from '../test-support/processes';
+import { repeatUntil, spawnProcess, spawnTs } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
 
 // Publishers nobody planned for, and the MQTT tools people already have, against the running broker.
@@ -58,12 +58,11 @@ describe('extra publishers', () => {
     const sub = spawnProcess(process.execPath, ['node_modules/mqtt/build/bin/mqtt.js', 'sub', '-h', '127.0.0.1', '-p', port, '-t', 'devices/cli/#', '-v']);
     try {
       const reading = JSON.stringify({ lux: 300 });
-      // Publish until its subscription is in place (bounded).
-      for (let i = 0; i < 30 && !sub.output().includes(reading); i++) {
+      // Its SUBSCRIBE cannot be seen going through: publish until it has printed the reading.
+      await repeatUntil(() => sub.output().includes(reading), async () => {
         const pub = spawnProcess(process.execPath, ['node_modules/mqtt/build/bin/mqtt.js', 'pub', '-h', '127.0.0.1', '-p', port, '-t', 'devices/cli/light', '-m', reading]);
         expect(await pub.exited).toBe(0);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      });
       await sub.waitForOutput(/devices\/cli\/light \{"lux":300\}/);
       await inbox.waitFor((m) => m.topic === 'devices/cli/light');
     } finally {

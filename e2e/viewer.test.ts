@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, DEFAULT_VIEWER_DIR, type RunningBroker } from '../broker/broker';
 import { launchChromium } from '../test-support/chromium';
 import { capturingLogger } from '../test-support/logs';
-import { ROOT, spawnProcess } from '../test-support/processes';
+import { repeatUntil, ROOT, spawnProcess } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
 import { makeUsers } from '../test-support/security';
 import { connect } from '../test-support/mqtt';
@@ -76,14 +76,11 @@ describe('viewer in Chromium', () => {
   it('sends a typed reply that mosquitto_sub receives on clients/+/messages', async () => {
     const sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.mqttPort), '-t', 'clients/+/messages', '-v', '-C', '1', '-W', '15']);
     const viewerId = await page.getByTestId('viewer-id').textContent();
-    // We cannot see when its SUBSCRIBE is through: send until it has printed one message (-C 1), bounded.
-    let exited = false;
-    void sub.exited.then(() => (exited = true));
-    for (let i = 0; i < 30 && !exited; i++) {
+    // Its SUBSCRIBE cannot be seen going through: send until it has printed one message (-C 1).
+    await repeatUntil(sub.hasEnded, async () => {
       await page.getByTestId('reply-input').fill('hello from the page');
       await page.getByTestId('reply-send').click();
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    }, 30, 300);
     expect(await sub.exited).toBe(0);
     const [topic, payload] = sub.output().trim().split(/ (.*)/s);
     expect(topic).toBe(`clients/${viewerId}/messages`);

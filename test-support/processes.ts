@@ -10,6 +10,8 @@ export interface Spawned {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or signal name) once the process has ended. */
   exited: Promise<number | string>;
+  /** Whether the process has ended. */
+  hasEnded(): boolean;
   /** Sends `signal` to this process only (by its PID) and waits, bounded, for it to end. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
 }
@@ -66,5 +68,16 @@ export function spawnProcess(
     return result;
   };
 
-  return { child, output: () => out, waitForOutput, exited, stop };
+  return { child, output: () => out, waitForOutput, exited, hasEnded: () => ended, stop };
+}
+
+/**
+ * Repeats `action` every `everyMs` until `done()` says so, at most `times` times: for a subscriber in another
+ * process, whose SUBSCRIBE a test cannot see going through, keep publishing until it has received one.
+ */
+export async function repeatUntil(done: () => boolean, action: () => Promise<unknown>, times = 30, everyMs = 200): Promise<void> {
+  for (let i = 0; i < times && !done(); i++) {
+    await action();
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

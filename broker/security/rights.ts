@@ -44,10 +44,15 @@ export async function readAcl(file: string): Promise<AclRule[]> {
  * own rights. Anonymous clients get everything only when the broker has no users (loopback development).
  */
 export class Rights {
+  /** Whether any rule could refuse a delivery: if none, delivery needs no check at all (the hot path). */
+  readonly filtersDeliveries: boolean;
+
   constructor(
     private readonly rules: AclRule[],
     private readonly anonymousMayDoAll: boolean,
-  ) {}
+  ) {
+    this.filtersDeliveries = rules.some((r) => r.effect === 'deny' && r.action !== 'publish');
+  }
 
   canPublish(id: Identity, topic: string): boolean {
     const rule = this.firstRule(id, 'publish', (pattern) => topicMatches(pattern, topic));
@@ -80,11 +85,6 @@ export class Rights {
   canReceive(id: Identity, topic: string): boolean {
     const rule = this.firstRule(id, 'subscribe', (pattern, effect) => effect === 'deny' && topicMatches(pattern, topic));
     return !rule;
-  }
-
-  /** Whether any rule could refuse a delivery: if none, delivery needs no check at all. */
-  get filtersDeliveries(): boolean {
-    return this.rules.some((r) => r.effect === 'deny' && r.action !== 'publish');
   }
 
   private effectiveRole(id: Identity): Role {
