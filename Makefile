@@ -21,7 +21,7 @@ help:
 	@echo "make broker      run the broker alone          make publisher   run the publisher alone"
 	@echo "make viewer-dev  Vite dev server, /mqtt proxied to the broker on HTTP_PORT"
 	@echo "make install     npm ci when node_modules is missing or older than the lockfile"
-	@echo "make deps        Debian packages the tests use (mosquitto, Xvfb, xdotool, Chromium)"
+	@echo "make deps        Debian packages the tests use (mosquitto, Xvfb, xdotool, Chromium, openssl, Redis)"
 	@echo "make bench       benchmarks side by side with Mosquitto (BENCH_SCENARIOS, BENCH_SECONDS, ...)"
 
 install: $(NODE_MODULES)

@@ -39,6 +39,7 @@ export class LiveStore {
   private client: MqttClient | undefined;
   private frameRequested = false;
   private retryMs = FIRST_RETRY_MS;
+  private watchingNetwork = false;
 
   constructor(
     readonly url: string,
@@ -89,10 +90,13 @@ export class LiveStore {
       this.lastError = error.message;
     });
     client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet.retain));
-    addEventListener('offline', () => (this.connection = 'offline'));
-    addEventListener('online', () => {
-      if (this.connection === 'offline') this.connection = 'reconnecting';
-    });
+    if (!this.watchingNetwork) {
+      this.watchingNetwork = true;
+      addEventListener('offline', () => (this.connection = 'offline'));
+      addEventListener('online', () => {
+        if (this.connection === 'offline') this.connection = 'reconnecting';
+      });
+    }
   }
 
   stop(): void {
