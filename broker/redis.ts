@@ -13,7 +13,7 @@ export interface RedisBackend {
   persistence: unknown;
   /** False while any of the Redis connections is down. */
   healthy(): boolean;
-  /** Ends the persistence's connection; Aedes closes the emitter itself. */
+  /** Ends the persistence's connection; Aedes closes the emitter (and its two connections) itself. */
   close(): Promise<void>;
 }
 
@@ -80,8 +80,10 @@ export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): 
     mq,
     persistence,
     healthy: () => down.size === 0,
+    // Not persistence.destroy(): it unsubscribes from the emitter Aedes has already closed by then, and its
+    // rejection escapes its callback. The connection it used is ours to end.
     close: async () => {
-      await new Promise<void>((resolve) => persistence.destroy(() => resolve()));
+      db.disconnect();
     },
   };
 }

@@ -1,7 +1,5 @@
 // aedes-persistence-redis ships no types.
 declare module 'aedes-persistence-redis' {
   import type { Redis } from 'ioredis';
-  export default function aedesPersistenceRedis(options: { conn?: Redis; maxSessionDelivery?: number }): {
-    destroy(callback: () => void): void;
-  };
+  export default function aedesPersistenceRedis(options: { conn?: Redis; maxSessionDelivery?: number }): object;
 }
