@@ -56,18 +56,18 @@ export class MousePublisher {
       mqtt: { ...options.mqtt, ...(options.keepalive !== undefined && { keepalive: options.keepalive }) },
     });
     const client = this.device.client;
+    // The same refusal comes at every reconnect try: say it once per outage.
+    let lastError = '';
     client.on('connect', () => {
+      lastError = '';
       this.say(`Connected to ${options.url} as device "${options.device}" (source: ${options.source.kind})`);
       client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 });
     });
     client.on('offline', () => this.say(`Broker ${options.url} unreachable; clicks and scrolls wait in a queue until it is back`));
-    // The same refusal comes at every reconnect try: say it once per outage.
-    let lastError = '';
     client.on('error', (error) => {
       if (error.message !== lastError) this.say(`MQTT error: ${error.message}`);
       lastError = error.message;
     });
-    client.on('connect', () => (lastError = ''));
     client.on('message', (topic, payload) => {
       const checked = checkMessage(topic, payload);
       if (checked.ok && checked.topic?.kind === 'clientMessage') {
@@ -104,15 +104,16 @@ export class MousePublisher {
     const every = this.options.summaryEveryMs ?? 10_000;
     let lastReceived = 0;
     let lastSent = 0;
+    let lastDropped = 0;
     this.summaryTimer = setInterval(() => {
       const received = this.moves.received - lastReceived;
       const sent = this.moves.sent - lastSent;
-      [lastReceived, lastSent] = [this.moves.received, this.moves.sent];
-      const dropped = this.device.queue.dropped;
+      const { dropped } = this.device.queue;
       if (received > 0) {
         this.say(`Moves: ${rate(received, every)}/s captured, ${rate(sent, every)}/s published; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`);
       }
-      if (dropped > 0) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`);
+      if (dropped > lastDropped) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`);
+      [lastReceived, lastSent, lastDropped] = [this.moves.received, this.moves.sent, dropped];
     }, every);
     this.summaryTimer.unref();
   }
