@@ -61,7 +61,7 @@ describe('publisher with the demo source', () => {
     }
   });
 
-  it('leaves its will (offline) when killed with SIGKILL', async () => {
+  it('leaves its will (offline) when killed with SIGKILL, and is online again when restarted', async () => {
     const inbox = await watch('demo2');
     const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
     await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'online', 15_000);
@@ -73,6 +73,15 @@ describe('publisher with the demo source', () => {
     await subscribe(late, 'devices/demo2/status');
     expect(await lateInbox.waitFor((m) => m.topic === 'devices/demo2/status')).toMatchObject({ text: 'offline', retain: true });
     late.end(true);
+
+    // A restarted publisher shows online again.
+    inbox.messages.length = 0;
+    const again = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
+    try {
+      await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'online', 15_000);
+    } finally {
+      await again.stop('SIGTERM');
+    }
   });
 
   it('--source auto without a display says so in one line and uses the demo source', async () => {
