@@ -84,20 +84,27 @@ async function main(): Promise<void> {
   } catch (error) {
     return fail(error, error instanceof UsageError ? 2 : 1);
   }
+  const stop = (signal: string) => {
+    log.info(`${signal}: closing every client and stopping`);
+    // Connections torn down mid-flight (Redis commands, half-written packets) may fail while we close;
+    // that is the shutdown working, not a reason for a failing exit code.
+    const duringShutdown = (error: unknown) => log.warn({ err: String(error) }, `ignored while shutting down: ${String(error)}`);
+    process.on('uncaughtException', duringShutdown);
+    process.on('unhandledRejection', duringShutdown);
+    // A stuck socket must not keep the process alive past the promised 2 s.
+    setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+    broker!.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  // Ready is said only once a signal would stop it cleanly.
   log.info(
     { mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl, id: broker.id },
     `mqlive broker${options.id || options.redis ? ` ${broker.id}` : ''} listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
       (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
   );
 
-  const stop = (signal: string) => {
-    log.info(`${signal}: closing every client and stopping`);
-    // A stuck socket must not keep the process alive past the promised 2 s.
-    setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
-    broker.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+
 }
 
 function isLoopback(host: string): boolean {

@@ -63,7 +63,8 @@ describe('two instances on one Redis', () => {
     const onA = publisher(a.mqtt, 'mover');
     await inbox.waitFor((m) => m.topic === 'devices/mover/status' && m.text === 'online', 15_000);
 
-    expect(await a.process.stop('SIGTERM')).toBe(0);
+    const code = await a.process.stop('SIGTERM');
+    expect(code, a.process.output()).toBe(0);
     await onA.stop('SIGTERM');
     expect(viewer.connected).toBe(true);
     inbox.messages.length = 0;
