@@ -102,8 +102,11 @@ export async function createAedes(log: Logger, metrics: BrokerMetrics, security:
       const refuse = () => {
         const now = Date.now();
         const f = failedLogins.get(address);
-        if (!f || now - f.since > 60_000) failedLogins.set(address, { count: 1, since: now });
-        else f.count += 1;
+        if (!f || now - f.since > 60_000) {
+          // Forget addresses whose minute is over, so failures from many addresses cannot grow this map for good.
+          for (const [a, old] of failedLogins) if (now - old.since > 60_000) failedLogins.delete(a);
+          failedLogins.set(address, { count: 1, since: now });
+        } else f.count += 1;
         metrics.failedLogins += 1;
         warnings.warn({ remote: address, username }, `Failed login as "${username}" from ${address}`);
         done(connackError(4, 'bad user name or password'), false);

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   if (options.help) return void console.log(usage('npm run broker --', OPTIONS));
 
   const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
-  let broker;
+  let started;
   try {
     const host = options.host ?? '127.0.0.1';
     const users = options.users ? await readUsers(options.users) : null;
@@ -80,10 +80,11 @@ async function main(): Promise<void> {
     if (options['allow-anonymous'] && !isLoopback(host)) {
       log.warn(`WARNING: listening on ${host} with --allow-anonymous: anyone who can reach this address may connect${users ? ' with a viewer\'s rights' : ' and read and write every topic'}`);
     }
-    broker = await startBroker(brokerOptions);
+    started = await startBroker(brokerOptions);
   } catch (error) {
     return fail(error, error instanceof UsageError ? 2 : 1);
   }
+  const broker = started;
   const stop = (signal: string) => {
     log.info(`${signal}: closing every client and stopping`);
     // Connections torn down mid-flight (Redis commands, half-written packets) may fail while we close;
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     process.on('unhandledRejection', duringShutdown);
     // A stuck socket must not keep the process alive past the promised 2 s.
     setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
-    broker!.close().then(() => process.exit(0));
+    broker.close().then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -103,8 +104,6 @@ async function main(): Promise<void> {
     `mqlive broker${options.id || options.redis ? ` ${broker.id}` : ''} listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
       (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
   );
-
-
 }
 
 function isLoopback(host: string): boolean {
