@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { assertId, sanitizeId } from '../protocol';
 import { parseOptions, usage, UsageError, type OptionSpec } from '../protocol/cli-options';
+import { connectDevice } from '../protocol/device-client';
 import { MousePublisher } from './publisher';
 import { DemoSource } from './sources/demo-source';
 import type { MouseSource } from './sources/source';
@@ -56,14 +57,9 @@ async function main(): Promise<void> {
       return;
     }
     if (source.kind === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
-    publisher = new MousePublisher({
-      url,
-      device,
-      source,
-      moveHz,
-      keepalive,
-      mqtt: options.username ? { username: options.username, password: options.password } : {},
-    });
+    const mqtt = { keepalive, ...(options.username && { username: options.username, password: options.password }) };
+    const client = connectDevice({ url, device, mqtt, meta: () => publisher.meta() });
+    publisher = new MousePublisher(client, { url, source, moveHz });
   } catch (error) {
     console.error(`mqlive publisher: ${(error as Error).message}`);
     process.exitCode = EXIT_USAGE;
