@@ -149,7 +149,7 @@ export class MousePublisher {
     const topic = mouseTopic(this.options.device, kind) as EventTopic<K>;
     const payload = { ...event, seq: this.seq++ } as PayloadFor<EventTopic<K>>;
     this.device
-      .publish(topic, payload, { qos: kind === 'move' ? 0 : 1 })
+      .publish(topic, payload)
       .catch((error: Error) => this.say(`Could not publish a ${kind}: ${error.message}`));
   }
 }
