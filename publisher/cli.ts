@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { assertId, sanitizeId } from '../protocol';
 import { CommandError, defineCommand, EXIT, UsageError, userValue } from '../cli/command';
 import type { OptionSpecs } from '../cli/options';
+import { connectDevice } from '../protocol/device-client';
 import { MousePublisher } from './publisher';
 import { DemoSource } from './sources/demo-source';
 import type { MouseSource } from './sources/source';
@@ -50,14 +51,9 @@ export const publisherCommand = defineCommand({
       throw new CommandError(`${(error as Error).message}. Start an X server, set DISPLAY, or use --source demo.`, EXIT.noCapture);
     }
     if (source.kind === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
-    const publisher = new MousePublisher({
-      url,
-      device,
-      source,
-      moveHz,
-      keepalive,
-      mqtt: options.username ? { username: options.username, password: options.password } : {},
-    });
+    const mqtt = { keepalive, ...(options.username && { username: options.username, password: options.password }) };
+    const client = connectDevice({ url, device, mqtt, meta: () => publisher.meta() });
+    const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz });
 
     let stopping = false;
     const stop = async (signal: string) => {
