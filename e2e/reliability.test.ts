@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
 import { closed, connect, Inbox, subscribe, type Received } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
-import { spawnTs, type Spawned } from '../test-support/processes';
+import { spawnMqlive, type Spawned } from '../test-support/processes';
 import { startTcpProxy } from '../test-support/tcp-proxy';
 import { startXvfb } from '../test-support/xvfb';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 function startBrokerProcess(mqttPort: number, httpPort: number): Spawned {
-  const broker = spawnTs('broker/cli.ts', ['--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'json']);
+  const broker = spawnMqlive(['broker', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'json']);
   cleanup.push(() => broker.stop('SIGKILL'));
   return broker;
 }
@@ -28,7 +28,7 @@ async function xvfbWithXdotool(display?: string) {
 }
 
 function startPublisher(url: string, device: string, display: string, extra: string[] = []): Spawned {
-  const p = spawnTs('publisher/cli.ts', ['--url', url, '--device', device, '--source', 'uiohook', '--move-hz', '0', ...extra], { DISPLAY: display });
+  const p = spawnMqlive(['publisher', '--url', url, '--device', device, '--source', 'uiohook', '--move-hz', '0', ...extra], { DISPLAY: display });
   cleanup.push(() => p.stop('SIGKILL'));
   return p;
 }
@@ -104,7 +104,7 @@ describe('faults', () => {
     cleanup.push(() => viewer.end(true));
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/+/status');
-    const publisher = spawnTs('publisher/cli.ts', ['--url', `mqtt://127.0.0.1:${proxy.port}`, '--device', 'cut', '--source', 'demo', '--keepalive', '2']);
+    const publisher = spawnMqlive(['publisher', '--url', `mqtt://127.0.0.1:${proxy.port}`, '--device', 'cut', '--source', 'demo', '--keepalive', '2']);
     cleanup.push(() => publisher.stop('SIGKILL'));
     await inbox.waitFor((m) => m.topic === 'devices/cut/status' && m.text === 'online', 15_000);
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnTs, type Spawned } from '../test-support/processes';
+import { spawnMqlive, type Spawned } from '../test-support/processes';
 import { startRedis } from '../test-support/redis';
 
 // Two broker processes sharing one real Redis (Debian's redis-server, no persistence, on a free port).
@@ -10,14 +10,14 @@ afterEach(async () => {
 });
 
 async function brokerOn(redisUrl: string, id: string) {
-  const b = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
+  const b = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
   cleanup.push(() => b.stop('SIGKILL'));
   const [, mqtt, ws, http] = await b.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/, 20_000);
   return { process: b, mqtt: mqtt!, ws: ws!, http: http! };
 }
 
 function publisher(url: string, device: string): Spawned {
-  const p = spawnTs('publisher/cli.ts', ['--url', url, '--device', device, '--source', 'demo']);
+  const p = spawnMqlive(['publisher', '--url', url, '--device', device, '--source', 'demo']);
   cleanup.push(() => p.stop('SIGKILL'));
   return p;
 }
@@ -78,7 +78,7 @@ describe('two instances on one Redis', () => {
     const redis = await startRedis();
     const port = redis.port;
     await redis.stop();
-    const refused = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--redis', redis.url]);
+    const refused = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--redis', redis.url]);
     expect(await refused.exited).toBe(1);
     expect(refused.output().trim()).toMatch(new RegExp(`^mqlive broker: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .+`));
   }, 30_000);

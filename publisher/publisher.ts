@@ -9,7 +9,7 @@ import {
   type MouseEventKind,
   type PayloadFor,
 } from '../protocol';
-import { connectDevice, type DeviceClient } from '../protocol/device-client';
+import type { DeviceClient } from '../protocol/device-client';
 import { MoveCoalescer } from './move-coalescer';
 import type { MouseInput, MouseSource } from './sources/source';
 import pkg from '../package.json' with { type: 'json' };
@@ -17,15 +17,12 @@ import pkg from '../package.json' with { type: 'json' };
 type EventTopic<K extends MouseEventKind> = `devices/${string}/mouse/${K}`;
 
 export interface PublisherOptions {
+  /** The broker's address as the person gave it: only for the lines the publisher prints. */
   url: string;
-  device: string;
   source: MouseSource;
   moveHz: number;
-  /** MQTT keep-alive in seconds: a dead connection is noticed within 1.5 times this. */
-  keepalive?: number;
   /** Where the publisher says what it does (one line per call). */
   say?: (line: string) => void;
-  mqtt?: Parameters<typeof connectDevice>[0]['mqtt'];
   /** How often the move rate is summarised (ms). */
   summaryEveryMs?: number;
 }
@@ -34,9 +31,13 @@ export interface PublisherOptions {
  * Carries a capture source's events to the broker on the contract topics: clicks and scrolls at QoS 1
  * (queued across reconnects), moves at QoS 0 coalesced to `moveHz`, presence and meta retained.
  * `seq` is one counter for all event topics of this run.
+ *
+ * It takes its client, already connecting, so a test can hand it one for an in-process broker. The client's
+ * meta comes from this publisher:
+ *
+ *   const publisher = new MousePublisher(connectDevice({ url, device, meta: () => publisher.meta() }), { url, source, moveHz });
  */
 export class MousePublisher {
-  readonly device: DeviceClient;
   readonly startedAt = Date.now();
   private seq = 0;
   private readonly moves: MoveCoalescer<Extract<MouseInput, { type: 'move' }>>;
@@ -46,21 +47,18 @@ export class MousePublisher {
   /** Reported in meta, so a viewer sees when the capture is down and why. */
   private capture: { running: boolean; problem: string | null } = { running: true, problem: null };
 
-  constructor(private readonly options: PublisherOptions) {
+  constructor(
+    readonly deviceClient: DeviceClient,
+    private readonly options: PublisherOptions,
+  ) {
     this.say = options.say ?? ((line) => console.log(line));
     this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishEvent('move', { x: m.x, y: m.y, ts: m.ts }));
-    this.device = connectDevice({
-      url: options.url,
-      device: options.device,
-      meta: () => this.meta(),
-      mqtt: { ...options.mqtt, ...(options.keepalive !== undefined && { keepalive: options.keepalive }) },
-    });
-    const client = this.device.client;
+    const client = deviceClient.client;
     // The same refusal comes at every reconnect try: say it once per outage.
     let lastError = '';
     client.on('connect', () => {
       lastError = '';
-      this.say(`Connected to ${options.url} as device "${options.device}" (source: ${options.source.kind})`);
+      this.say(`Connected to ${options.url} as device "${this.deviceId}" (source: ${options.source.kind})`);
       client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 });
     });
     client.on('offline', () => this.say(`Broker ${options.url} unreachable; clicks and scrolls wait in a queue until it is back`));
@@ -76,10 +74,15 @@ export class MousePublisher {
     });
   }
 
+  /** The device id: the `{device}` of every topic this publisher sends on. */
+  get deviceId(): string {
+    return this.deviceClient.device;
+  }
+
   meta(): DeviceMeta & { capture: { running: boolean; problem: string | null } } {
     return {
       capture: this.capture,
-      name: this.options.device,
+      name: this.deviceId,
       kind: 'mouse',
       source: this.options.source.kind,
       screen: this.options.source.screen,
@@ -96,7 +99,7 @@ export class MousePublisher {
       onCaptureState: (running, message) => {
         this.say(message);
         this.capture = { running, problem: running ? null : message };
-        void this.device.updateMeta().catch(() => {});
+        void this.deviceClient.updateMeta().catch(() => {});
       },
     });
     const { screen } = this.options.source;
@@ -108,7 +111,7 @@ export class MousePublisher {
     this.summaryTimer = setInterval(() => {
       const received = this.moves.received - lastReceived;
       const sent = this.moves.sent - lastSent;
-      const { dropped } = this.device.queue;
+      const { dropped } = this.deviceClient.queue;
       if (received > 0) {
         this.say(`Moves: ${rate(received, every)}/s captured, ${rate(sent, every)}/s published; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`);
       }
@@ -123,7 +126,7 @@ export class MousePublisher {
     clearInterval(this.summaryTimer);
     await this.options.source.stop();
     this.moves.flush();
-    await this.device.close();
+    await this.deviceClient.close();
   }
 
   private onInput(input: MouseInput): void {
@@ -146,10 +149,10 @@ export class MousePublisher {
   }
 
   private publishEvent<K extends MouseEventKind>(kind: K, event: Omit<PayloadFor<EventTopic<K>>, 'seq'>): void {
-    const topic = mouseTopic(this.options.device, kind) as EventTopic<K>;
+    const topic = mouseTopic(this.deviceId, kind) as EventTopic<K>;
     const payload = { ...event, seq: this.seq++ } as PayloadFor<EventTopic<K>>;
-    this.device
-      .publish(topic, payload, { qos: kind === 'move' ? 0 : 1 })
+    this.deviceClient
+      .publish(topic, payload)
       .catch((error: Error) => this.say(`Could not publish a ${kind}: ${error.message}`));
   }
 }

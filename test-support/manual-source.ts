@@ -3,7 +3,7 @@ import type { MouseInput, MouseSource, SourceHandlers } from '../publisher/sourc
 
 /** A capture source a test drives by hand: what the test emits is what the publisher gets. */
 export class ManualSource implements MouseSource {
-  readonly kind = 'demo' as const;
+  readonly kind = 'manual';
   readonly screen: ScreenSize = { width: 800, height: 600 };
   private handlers: SourceHandlers | undefined;
 
@@ -17,5 +17,10 @@ export class ManualSource implements MouseSource {
 
   emit(input: MouseInput): void {
     this.handlers?.onInput(input);
+  }
+
+  /** Reports that the capture stopped or runs again, as a real source does when its device goes away. */
+  captureState(running: boolean, message: string): void {
+    this.handlers?.onCaptureState(running, message);
   }
 }

@@ -21,6 +21,11 @@ export function spawnTs(entry: string, args: string[] = [], env: Record<string, 
   return spawnProcess(process.execPath, ['--import', 'tsx', entry, ...args], env);
 }
 
+/** Runs `mqlive ARGS...` (bin/mqlive.ts) in its own Node process: `spawnMqlive(['broker', '--mqtt-port', '0'])`. */
+export function spawnMqlive(args: string[], env: Record<string, string | undefined> = {}): Spawned {
+  return spawnTs('bin/mqlive.ts', args, env);
+}
+
 export function spawnProcess(
   command: string,
   args: string[],

@@ -1,4 +1,4 @@
-import type { MouseButton, ScreenSize, CaptureSource } from '../../protocol';
+import type { MouseButton, ScreenSize } from '../../protocol';
 
 /** One mouse event as a capture source reports it; `ts` is epoch ms at capture. */
 export type MouseInput =
@@ -17,7 +17,8 @@ export interface SourceHandlers {
 
 /** A capture source: start() begins delivering input to the handlers, stop() ends it for good. */
 export interface MouseSource {
-  readonly kind: CaptureSource;
+  /** Named in meta's `source` (an open word): the registry name of the source. */
+  readonly kind: string;
   readonly screen: ScreenSize | null;
   start(handlers: SourceHandlers): Promise<void>;
   stop(): Promise<void>;
