@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnMqlive, type Spawned } from '../test-support/processes';
+import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { startRedis } from '../test-support/redis';
 
 // Two broker processes sharing one real Redis (Debian's redis-server, no persistence, on a free port).
@@ -12,8 +12,8 @@ afterEach(async () => {
 async function brokerOn(redisUrl: string, id: string) {
   const b = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
   cleanup.push(() => b.stop('SIGKILL'));
-  const [, mqtt, ws, http] = await b.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/, 20_000);
-  return { process: b, mqtt: mqtt!, ws: ws!, http: http! };
+  const { mqtt, ws, http } = await brokerReady(b, 20_000);
+  return { process: b, mqtt, ws, http };
 }
 
 function publisher(url: string, device: string): Spawned {
