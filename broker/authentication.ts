@@ -1,7 +1,8 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { LogLimiter, type Logger } from './log';
+import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
+import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
 import { FailedLogins } from './security/limits';
 import type { Identity } from './security/rights';
 import { verifyPassword, type UsersFile } from './security/users';
@@ -30,6 +31,7 @@ export class Authentication {
   private readonly emptyIdWithSession = new WeakSet<Client>();
   private readonly failedLogins: FailedLogins;
   private readonly warnings: LogLimiter;
+  private readonly owners: ClientIdOwners | null;
 
   constructor(
     private readonly policy: LoginPolicy,
@@ -39,6 +41,7 @@ export class Authentication {
   ) {
     this.warnings = new LogLimiter(log);
     this.failedLogins = new FailedLogins(10, 60_000, now);
+    this.owners = policy.users ? new ClientIdOwners(policy.users) : null;
   }
 
   readonly preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
@@ -53,11 +56,19 @@ export class Authentication {
     }
     const { users, allowAnonymous } = this.policy;
     const anonymous: Identity = { clientId: client.id, username: null, role: 'anonymous' };
-    if (!users || (username === undefined && allowAnonymous)) {
+    if (!users) {
       this.identities.set(client, anonymous);
       return done(null, true);
     }
-    if (username === undefined) return done(connackError(5, 'this broker needs a user name and password'), false);
+    if (UNSAFE_ID_CHARACTERS.test(client.id)) {
+      const why = 'a client id may not contain +, # or / on a broker with users';
+      this.warnings.warn({ clientId: client.id, username }, `Refused client id ${JSON.stringify(client.id)} (user ${printable(username ?? 'anonymous')}): ${why}`);
+      return done(connackError(2, why), false);
+    }
+    if (username === undefined) {
+      if (allowAnonymous) return this.admit(client, anonymous, done);
+      return done(connackError(5, 'this broker needs a user name and password'), false);
+    }
 
     const address = remoteAddressOf(client) ?? 'unknown';
     const refuse = () => {
@@ -71,10 +82,21 @@ export class Authentication {
     verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
       (ok) => {
         if (!ok || !user) return refuse();
-        this.identities.set(client, { clientId: client.id, username, role: user.role });
-        done(null, true);
+        this.admit(client, { clientId: client.id, username, role: user.role }, done);
       },
       () => refuse(),
     );
   };
+
+  /** Lets an identified client in, unless its client id is another user's (security/client-ids.ts). */
+  private admit(client: Client, identity: Identity, done: Parameters<NonNullable<AedesOptions['authenticate']>>[3]): void {
+    const taken = this.owners?.claim(identity);
+    if (taken) {
+      const who = identity.username === null ? 'an anonymous client' : printable(identity.username);
+      this.warnings.warn({ clientId: client.id, username: identity.username, reason: taken }, `Refused client id ${JSON.stringify(client.id)} to ${who}: ${taken}`);
+      return done(connackError(5, `client id ${client.id} ${taken}`), false);
+    }
+    this.identities.set(client, identity);
+    done(null, true);
+  }
 }
