@@ -33,7 +33,7 @@ export interface Security extends LoginPolicy {
 export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
   const { limits, rights } = security;
   const warnings = new LogLimiter(log);
-  const auth = new Authentication(security, log, metrics);
+  const auth = new Authentication(security, limits, log, metrics);
   const { identities } = auth;
   const admission = new PublishAdmission(limits, rights);
   const dropper = new DropAfterAck();

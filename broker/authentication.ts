@@ -3,7 +3,7 @@ import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
 import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
-import { FailedLogins } from './security/limits';
+import { FailedLogins, type Limits } from './security/limits';
 import type { Identity } from './security/rights';
 import { verifyPassword, type UsersFile } from './security/users';
 
@@ -35,12 +35,13 @@ export class Authentication {
 
   constructor(
     private readonly policy: LoginPolicy,
-    log: Logger,
+    limits: Pick<Limits, 'maxFailedLoginsPerUser' | 'maxFailedLoginsPerAddress'>,
+    private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
     now: () => number = Date.now,
   ) {
     this.warnings = new LogLimiter(log);
-    this.failedLogins = new FailedLogins(10, 60_000, now);
+    this.failedLogins = new FailedLogins(limits, 60_000, now);
     this.owners = policy.users ? new ClientIdOwners(policy.users) : null;
   }
 
@@ -72,16 +73,23 @@ export class Authentication {
 
     const address = remoteAddressOf(client) ?? 'unknown';
     const refuse = () => {
-      this.failedLogins.record(address);
       this.metrics.failedLogins += 1;
-      this.warnings.warn({ remote: address, username }, `Failed login as "${username}" from ${address}`);
+      this.warnings.warn({ remote: address, username }, `Failed login as ${JSON.stringify(username)} from ${address}`);
       done(connackError(4, 'bad user name or password'), false);
     };
-    if (this.failedLogins.lockedOut(address)) return refuse();
+    const lockout = this.failedLogins.attempt(address, username);
+    if (lockout) {
+      if (lockout.firstTime) {
+        const whom = lockout.scope === 'user' ? `logins as ${JSON.stringify(username)} from ${address}` : `logins from ${address}`;
+        this.log.warn({ remote: address, username, scope: lockout.scope }, `Locked out ${whom} for ${this.failedLogins.windowMs / 1000} s: ${lockout.failures} failed logins`);
+      }
+      return refuse();
+    }
     const user = users.users[username];
     verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
       (ok) => {
         if (!ok || !user) return refuse();
+        this.failedLogins.succeeded(address, username);
         this.admit(client, { clientId: client.id, username, role: user.role }, done);
       },
       () => refuse(),
