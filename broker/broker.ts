@@ -9,10 +9,10 @@ import { WebSocketServer } from 'ws';
 import { createAedesBroker } from './aedes-broker';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
-import { LogLimiter } from './log';
+import { LogLimiter, printable } from './log';
 import { BrokerMetrics } from './metrics';
 import { ConnectionCounter, DEFAULT_LIMITS, type Limits } from './security/limits';
-import { originAllowed } from './security/origins';
+import { hostAllowed, originAllowed } from './security/origins';
 import { Rights, type AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
 import type { RedisBackend } from './redis';
@@ -43,6 +43,8 @@ export interface BrokerOptions {
   tls?: TlsFiles | null;
   /** Origins allowed to open /mqtt from a browser; default: the page's own origin and localhost. */
   allowedOrigins?: string[] | null;
+  /** Host names (besides IP addresses, localhost and `host`) that requests may name in their Host header. */
+  allowedHosts?: string[] | null;
   /** Shared Redis for several instances (broker/redis.ts); in-memory without it. */
   redis?: RedisBackend | null;
   /** This instance's id, in logs, /metrics and $SYS topics. */
@@ -132,8 +134,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const tcpServer = createTcpServer(onMqttSocket);
   const tlsServer = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, onMqttSocket) : null;
 
+  /** Answers 403 to a request whose Host is not a name of this broker (security/origins.ts); false then. */
+  const hostChecked = (req: IncomingMessage, refuse: () => void): boolean => {
+    if (hostAllowed(req.headers.host, host, options.allowedHosts ?? [])) return true;
+    metrics.connectionsRefused += 1;
+    refusals.warn({ host: req.headers.host, remote: req.socket.remoteAddress }, `Refused a request for host ${printable(req.headers.host ?? '')}: not a name this broker serves (see --allowed-hosts)`);
+    refuse();
+    return false;
+  };
+
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(limits.maxPacketBytes * 4, 1024 * 1024) });
   const onRequest: RequestListener = (req, res) => {
+    if (!hostChecked(req, () => res.writeHead(403, { 'content-type': 'text/plain' }).end('this broker does not serve that host name\n'))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       const status = aedes.closed ? 'closing' : redis && !redis.healthy() ? 'redis-down' : 'ok';
@@ -157,6 +169,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
   httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (!hostChecked(req, () => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'))) return;
     if ((req.url ?? '').split('?')[0] !== WEBSOCKET_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, options.allowedOrigins ?? null)) {

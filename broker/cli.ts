@@ -25,6 +25,7 @@ const OPTIONS = {
   'tls-key': { env: 'MQLIVE_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert' },
   'mqtts-port': { env: 'MQLIVE_MQTTS_PORT', type: 'string', help: 'MQTT over TLS port (default 8883)' },
   'allowed-origins': { env: 'MQLIVE_ALLOWED_ORIGINS', type: 'string', help: 'comma list of browser origins allowed on /mqtt, or * (default: its own and localhost)' },
+  'allowed-hosts': { env: 'MQLIVE_ALLOWED_HOSTS', type: 'string', help: 'comma list of host names requests may use besides IP addresses, localhost and --host, or * (DNS rebinding defence)' },
   'max-packet-bytes': { env: 'MQLIVE_MAX_PACKET_BYTES', type: 'string', help: `largest MQTT packet (default ${DEFAULT_LIMITS.maxPacketBytes})` },
   'max-payload-bytes': { env: 'MQLIVE_MAX_PAYLOAD_BYTES', type: 'string', help: `largest payload on a contract topic (default ${DEFAULT_LIMITS.maxContractPayloadBytes})` },
   'max-topic-length': { env: 'MQLIVE_MAX_TOPIC_LENGTH', type: 'string', help: `longest topic (default ${DEFAULT_LIMITS.maxTopicLength})` },
@@ -109,6 +110,7 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
       ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: parsePort(options['mqtts-port'], 8883, 'mqtts-port') }
       : null,
     allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
+    allowedHosts: options['allowed-hosts'] ? options['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) : null,
     limits: readLimits(options),
     id: options.id,
     redis: options.redis ? await connectRedis(options.redis, log) : null,
