@@ -1,7 +1,10 @@
 import { Aedes } from 'aedes';
 import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
+import { SubscriptionCap } from './admission/subscriptions';
 import { topicShapeProblem } from './admission/topic-shape';
+import { QueuedCap } from './caps/queued';
+import { RetainedCap } from './caps/retained';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
 import { LogLimiter, type Logger } from './log';
@@ -26,7 +29,8 @@ export interface Security extends LoginPolicy {
  * - who connects: authentication.ts (logins, the empty-id rule of MQTT-3.1.3-8);
  * - what a client may publish: admission/publish.ts, its steps in order; a refused publish is either dropped
  *   after its acknowledgement (admission/drop-after-ack.ts) or ends the connection;
- * - what it may subscribe to: topic shape and rights, else SUBACK 0x80;
+ * - what it may subscribe to: topic shape, rights and the subscription cap, else SUBACK 0x80;
+ * - how much state it may leave: caps/retained.ts, caps/queued.ts;
  * - what it may receive: deny rules (security/rights.ts);
  * - what is counted and logged: events.ts.
  */
@@ -37,6 +41,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const { identities } = auth;
   const admission = new PublishAdmission(limits, rights);
   const dropper = new DropAfterAck();
+  const subscriptionCap = new SubscriptionCap(limits.maxSubscriptionsPerClient);
 
   const aedes = await Aedes.createBroker({
     ...(backend.id && { id: backend.id }),
@@ -71,7 +76,15 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     authorizeSubscribe(client, subscription, done) {
       const identity = identities.get(client);
       const problem = topicShapeProblem(subscription.topic, limits);
-      if (problem || !identity || !rights.canSubscribe(identity, subscription.topic)) {
+      const refused = problem || !identity || !rights.canSubscribe(identity, subscription.topic);
+      const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
+      if (overCap) {
+        metrics.subscriptionsRefused += 1;
+        metrics.capsHit.subscriptions += 1;
+        warnings.warn({ clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${client.id} a subscription to ${subscription.topic}: ${overCap}`);
+        return done(null, null); // SUBACK 0x80
+      }
+      if (refused) {
         metrics.subscriptionsRefused += 1;
         warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${client.id} a subscription to ${subscription.topic}${problem ? `: ${problem}` : ''}`);
         return done(null, null); // SUBACK 0x80
@@ -88,6 +101,9 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     },
   });
   dropper.install(aedes);
+  await new RetainedCap(limits, metrics, warnings).install(aedes);
+  new QueuedCap(limits, metrics, warnings).install(aedes);
+  aedes.on('unsubscribe', (filters, client) => subscriptionCap.forget(client, filters));
   logAndCountEvents(aedes, log, metrics, identities);
   return aedes;
 }

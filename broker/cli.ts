@@ -34,6 +34,10 @@ const OPTIONS = {
   'max-connections-per-address': { env: 'MQLIVE_MAX_CONNECTIONS_PER_ADDRESS', type: 'string', help: `connections from one address (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})` },
   'connect-timeout-ms': { env: 'MQLIVE_CONNECT_TIMEOUT_MS', type: 'string', help: `time allowed to send CONNECT (default ${DEFAULT_LIMITS.connectTimeoutMs})` },
   'max-publish-rate': { env: 'MQLIVE_MAX_PUBLISH_RATE', type: 'string', help: `publishes a second per client, burst twice that (default ${DEFAULT_LIMITS.publishRate})` },
+  'max-retained-messages': { env: 'MQLIVE_MAX_RETAINED_MESSAGES', type: 'string', help: `retained topics; a new one beyond is not retained (default ${DEFAULT_LIMITS.maxRetainedMessages})` },
+  'max-retained-bytes': { env: 'MQLIVE_MAX_RETAINED_BYTES', type: 'string', help: `payload bytes of retained messages (default ${DEFAULT_LIMITS.maxRetainedBytes})` },
+  'max-queued-messages': { env: 'MQLIVE_MAX_QUEUED_MESSAGES', type: 'string', help: `messages kept for one offline session, the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedMessages})` },
+  'max-subscriptions-per-client': { env: 'MQLIVE_MAX_SUBSCRIPTIONS_PER_CLIENT', type: 'string', help: `subscriptions one client may hold (default ${DEFAULT_LIMITS.maxSubscriptionsPerClient})` },
 } satisfies OptionSpecs;
 
 const SHUTDOWN_DEADLINE_MS = 1800;
@@ -145,6 +149,10 @@ function readLimits(o: OptionValues<typeof OPTIONS>): Partial<Limits> {
     maxConnections: positive(s('max-connections'), 'max-connections'),
     maxConnectionsPerAddress: positive(s('max-connections-per-address'), 'max-connections-per-address'),
     connectTimeoutMs: positive(s('connect-timeout-ms'), 'connect-timeout-ms'),
+    maxRetainedMessages: positive(s('max-retained-messages'), 'max-retained-messages'),
+    maxRetainedBytes: positive(s('max-retained-bytes'), 'max-retained-bytes'),
+    maxQueuedMessages: positive(s('max-queued-messages'), 'max-queued-messages'),
+    maxSubscriptionsPerClient: positive(s('max-subscriptions-per-client'), 'max-subscriptions-per-client'),
     ...(rate !== undefined && { publishRate: rate, publishBurst: rate * 2 }),
   };
   return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));

@@ -18,6 +18,13 @@ export interface Limits {
   /** Failed logins in a minute after which a user name is locked out at one address / the whole address is. */
   maxFailedLoginsPerUser: number;
   maxFailedLoginsPerAddress: number;
+  /** Retained topics, and their payload bytes, beyond which a new retained topic is not retained. */
+  maxRetainedMessages: number;
+  maxRetainedBytes: number;
+  /** Messages queued for one offline persistent session; beyond, the oldest is dropped. */
+  maxQueuedMessages: number;
+  /** Subscriptions one client may hold; beyond, SUBACK 0x80. */
+  maxSubscriptionsPerClient: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -33,6 +40,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxRefusedPublishes: 3,
   maxFailedLoginsPerUser: 10,
   maxFailedLoginsPerAddress: 100,
+  maxRetainedMessages: 10_000,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  maxQueuedMessages: 1_000,
+  maxSubscriptionsPerClient: 1_000,
 };
 
 /** A token bucket: `take()` is false once a client has used up its burst faster than the rate refills it. */
