@@ -62,6 +62,8 @@ export interface RunningBroker {
   mqttsUrl: string | null;
   wsUrl: string;
   httpUrl: string;
+  /** The HTTP server's timeouts, in ms, as set (see Limits). */
+  httpTimeouts: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
   close(): Promise<void>;
 }
 
@@ -166,7 +168,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       res.end();
     });
   };
-  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
+  // Slow or idle HTTP connections are closed (slowloris); Node checks these timeouts every connectionsCheckingInterval.
+  const httpOptions = {
+    headersTimeout: limits.httpHeadersTimeoutMs,
+    requestTimeout: limits.httpRequestTimeoutMs,
+    keepAliveTimeout: limits.httpKeepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.httpHeadersTimeoutMs),
+  };
+  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ...httpOptions }, onRequest) : createHttpServer(httpOptions, onRequest);
+  httpServer.keepAliveTimeout = limits.httpKeepAliveTimeoutMs;
+  // Every HTTP connection (page, /metrics, WebSocket) counts against the same caps as MQTT ones.
+  httpServer.on('connection', (socket: Socket) => void admit(socket));
   httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (!hostChecked(req, () => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'))) return;
@@ -177,7 +189,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       refusals.warn({ origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${origin}`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
     }
-    if (!admit(socket)) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       metrics.trackSocket(socket);
       socket.setNoDelay(true);
@@ -227,6 +238,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     mqttsUrl: mqttsPort ? `mqtts://${urlHost(host)}:${mqttsPort}` : null,
     wsUrl: `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${httpPort}${WEBSOCKET_PATH}`,
     httpUrl: `${tls ? 'https' : 'http'}://${urlHost(host)}:${httpPort}/`,
+    httpTimeouts: { headersTimeout: httpServer.headersTimeout, requestTimeout: httpServer.requestTimeout, keepAliveTimeout: httpServer.keepAliveTimeout },
     close,
   };
 }

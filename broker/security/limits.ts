@@ -25,6 +25,10 @@ export interface Limits {
   maxQueuedMessages: number;
   /** Subscriptions one client may hold; beyond, SUBACK 0x80. */
   maxSubscriptionsPerClient: number;
+  /** HTTP: time for a request's head, for a whole request, and before an idle keep-alive connection is closed. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -44,6 +48,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxRetainedBytes: 64 * 1024 * 1024,
   maxQueuedMessages: 1_000,
   maxSubscriptionsPerClient: 1_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
 };
 
 /** A token bucket: `take()` is false once a client has used up its burst faster than the rate refills it. */
