@@ -7,7 +7,8 @@ import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
-import { LogLimiter, type Logger } from './log';
+import { retainedAtGrantedQos } from './retained-qos';
+import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import type { Limits } from './security/limits';
 import type { Rights } from './security/rights';
@@ -60,16 +61,16 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       if (refusal) {
         metrics.rejectedPublishes[refusal.reason] += 1;
         if (refusal.disconnect) {
-          warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${client.id}: ${refusal.why}`);
+          warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
           return done(new Error(refusal.why));
         }
         dropper.drop(packet);
-        warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${client.id} on ${packet.topic}: ${refusal.why}`);
+        warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
         return done(null);
       }
       if ('reply' in verdict && verdict.reply) {
         const { from, text } = verdict.reply;
-        log.info({ from, text }, `From client ${from}: ${text}`);
+        log.info({ from, text }, `From client ${from}: ${printable(text)}`);
       }
       done(null);
     },
@@ -81,12 +82,12 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       if (overCap) {
         metrics.subscriptionsRefused += 1;
         metrics.capsHit.subscriptions += 1;
-        warnings.warn({ clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${client.id} a subscription to ${subscription.topic}: ${overCap}`);
+        warnings.warn({ clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}: ${overCap}`);
         return done(null, null); // SUBACK 0x80
       }
       if (refused) {
         metrics.subscriptionsRefused += 1;
-        warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${client.id} a subscription to ${subscription.topic}${problem ? `: ${problem}` : ''}`);
+        warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${problem ? `: ${problem}` : ''}`);
         return done(null, null); // SUBACK 0x80
       }
       done(null, subscription);
@@ -97,7 +98,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
         if (!identity || !rights.canReceive(identity, packet.topic)) return null;
       }
       metrics.messagesOut += 1;
-      return packet;
+      return retainedAtGrantedQos(client, packet);
     },
   });
   dropper.install(aedes);

@@ -20,6 +20,8 @@ import { serveStatic } from './static-files';
 
 export const DEFAULT_VIEWER_DIR = fileURLToPath(new URL('../viewer/dist', import.meta.url));
 export const WEBSOCKET_PATH = '/mqtt';
+/** MQTT over WebSocket subprotocols, in order of preference: MQTT 3.1.1 (`mqtt`), then MQTT 3.1. */
+const WEBSOCKET_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 
 export interface TlsFiles {
   cert: Buffer;
@@ -121,7 +123,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const conn = make((reason, kind) => {
       if (kind === 'slow') metrics.slowClientsCutOff += 1;
       else metrics.oversizePackets += 1;
-      log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${clientId}: ${reason}`);
+      log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
     client.once('connected', () => (clientId = client.id));
@@ -145,7 +147,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     return false;
   };
 
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(limits.maxPacketBytes * 4, 1024 * 1024) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Only MQTT's own subprotocol names are agreed to, never whatever a client offers.
+    handleProtocols: (offered) => WEBSOCKET_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+    perMessageDeflate: false,
+    maxPayload: Math.max(limits.maxPacketBytes * 4, 1024 * 1024),
+  });
   const onRequest: RequestListener = (req, res) => {
     if (!hostChecked(req, () => res.writeHead(403, { 'content-type': 'text/plain' }).end('this broker does not serve that host name\n'))) return;
     const path = (req.url ?? '/').split('?')[0];
@@ -186,7 +194,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, options.allowedOrigins ?? null)) {
       metrics.connectionsRefused += 1;
-      refusals.warn({ origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${origin}`);
+      refusals.warn({ origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${printable(origin)}`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -44,11 +44,15 @@ export class LogLimiter {
     this.write('warn', fields, message);
   }
 
+  info(fields: object, message: string): void {
+    this.write('info', fields, message);
+  }
+
   error(fields: object, message: string): void {
     this.write('error', fields, message);
   }
 
-  private write(level: 'warn' | 'error', fields: object, message: string): void {
+  private write(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
     const t = this.now();
     if (t - this.windowStart >= this.windowMs) {
       if (this.suppressed > 0) {
