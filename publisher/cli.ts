@@ -3,13 +3,15 @@ import { assertId, sanitizeId } from '../protocol';
 import { CommandError, defineCommand, EXIT, UsageError, userValue } from '../cli/command';
 import type { OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
+import { readCa, CA_OPTION } from './ca';
 import { MousePublisher } from './publisher';
 import { DemoSource } from './sources/demo-source';
 import type { MouseSource } from './sources/source';
 import { UiohookSource } from './sources/uiohook-source';
 
 const OPTIONS = {
-  url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, ws:// or wss:// (default mqtt://127.0.0.1:1883)' },
+  url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws://HOST:PORT/mqtt or wss://HOST:PORT/mqtt (default mqtt://127.0.0.1:1883)' },
+  ca: CA_OPTION,
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id [A-Za-z0-9_-]{1,64} (default: this host name)' },
   source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'auto, uiohook or demo (default auto: uiohook when an X display answers)' },
   'move-hz': { env: 'MQLIVE_MOVE_HZ', type: 'string', help: 'most moves published per second; 0 sends every one (default 60)' },
@@ -50,8 +52,9 @@ export const publisherCommand = defineCommand({
     } catch (error) {
       throw new CommandError(`${(error as Error).message}. Start an X server, set DISPLAY, or use --source demo.`, EXIT.noCapture);
     }
-    if (source.kind === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
-    const mqtt = { keepalive, ...(options.username && { username: options.username, password: options.password }) };
+    if (sourceKind === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
+    const ca = readCa(options.ca);
+    const mqtt = { keepalive, ...(ca && { ca }), ...(options.username && { username: options.username, password: options.password }) };
     const client = connectDevice({ url, device, mqtt, meta: () => publisher.meta() });
     const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz });
 
