@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
-import { ROOT, spawnProcess, type Spawned } from '../test-support/processes';
+import { spawnProcess, type Spawned } from '../test-support/processes';
+import { copyRepo } from '../test-support/repo-copy';
 
 // `make up` in a fresh copy of the repository (the files git would clone: no node_modules, no build),
 // with no X display, as a newcomer runs it. The later tests reuse the copy the first one installed.
@@ -21,14 +20,7 @@ function processesIn(folder: string): string[] {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mqlive-up-'));
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\0')
-    .filter(Boolean);
-  for (const file of files) {
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    cpSync(join(ROOT, file), join(dir, file));
-  }
+  dir = copyRepo('mqlive-up-');
 });
 
 afterAll(async () => {
