@@ -23,9 +23,8 @@ export const SHORT_LIVED_MS = 5000;
 const UNREACHABLE_AFTER_MS = 1500;
 
 const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
-/** The line for an error that retrying will not fix, or null for a network error (the broker is away). */
+/** The line for an error that retrying will not fix, or null when the broker is just away. */
 export function explainError(error: Error & { code?: string | number }, options: Pick<ConnectionReportOptions, 'url' | 'username'>): string | null {
   const { url } = options;
   if (typeof error.code === 'string' && UNTRUSTED_CERTIFICATE.has(error.code)) {
@@ -35,11 +34,6 @@ export function explainError(error: Error & { code?: string | number }, options:
   if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return `The broker's TLS certificate does not name the host in ${url} (${error.message}): connect by a name or address the certificate lists`;
   }
-  if (/^wss?:/.test(url) && /Unexpected server response: 404/.test(error.message)) {
-    const fixed = new URL(url);
-    fixed.pathname = '/mqtt';
-    return `No MQTT over WebSocket at ${url} (HTTP 404): mqlive's broker serves it at the path /mqtt, so use --url ${fixed.href}`;
-  }
   if (error.code === 5) {
     return options.username
       ? `The broker refused user "${options.username}" (CONNACK 5, not authorized): check the user's role in the broker's users file (npm run users -- list)`
@@ -48,8 +42,20 @@ export function explainError(error: Error & { code?: string | number }, options:
   if (error.code === 4) {
     return `The broker refused the login of "${options.username ?? ''}" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD`;
   }
-  if (typeof error.code === 'string' && NETWORK.has(error.code)) return null;
-  return `MQTT error: ${error.message}`;
+  if (typeof error.code === 'number') return `The broker refused the connection (CONNACK ${error.code}: ${error.message})`;
+  // Anything else (refused, reset, timed out, keep-alive lost) means the broker cannot be reached right now.
+  return null;
+}
+
+/**
+ * The line for a WebSocket URL whose server answers but closes without MQTT (mqlive's broker answers 404 to
+ * any path but /mqtt, which MQTT.js does not report), or null when the path is /mqtt already.
+ */
+export function webSocketPathLine(url: string): string | null {
+  const parsed = new URL(url);
+  if (!/^wss?:$/.test(parsed.protocol) || parsed.pathname === '/mqtt') return null;
+  parsed.pathname = '/mqtt';
+  return `No MQTT over WebSocket at ${url} (the server answers, then closes the connection): mqlive's broker serves it at the path /mqtt, so use --url ${parsed.href}`;
 }
 
 /** The line for a broker that accepts the connection, then closes it at once, again and again. */
@@ -67,6 +73,7 @@ export function refusedLine(options: Pick<ConnectionReportOptions, 'url' | 'devi
 export function reportConnection(client: MqttClient, options: ConnectionReportOptions): void {
   const { say } = options;
   let connectedAt: number | null = null;
+  let everConnected = false;
   let shortLived = 0;
   let refusedSaid = false;
   /** The problem said during this outage; cleared by a connection that works. */
@@ -90,6 +97,7 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
   client.on('connect', () => {
     clearTimeout(unreachableTimer);
     connectedAt = Date.now();
+    everConnected = true;
     if (shortLived === 0) return works();
     // The last connection was closed at once: this one counts only once it lasts.
     provenTimer = setTimeout(() => client.connected && works(), SHORT_LIVED_MS);
@@ -112,7 +120,9 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
     clearTimeout(unreachableTimer);
     unreachableTimer = setTimeout(() => {
       if (client.connected || problem !== null) return;
-      tell(`Broker ${options.url} unreachable${networkReason ? ` (${networkReason})` : ''}; ${options.waiting}`);
+      // Reached, yet no MQTT and no network error: on a WebSocket URL, most likely the wrong path.
+      const wrongPath = networkReason === '' && !everConnected ? webSocketPathLine(options.url) : null;
+      tell(wrongPath ?? `Broker ${options.url} unreachable; ${options.waiting}${networkReason ? ` (${networkReason})` : ''}`);
     }, UNREACHABLE_AFTER_MS);
     unreachableTimer.unref();
   });
