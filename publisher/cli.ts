@@ -3,45 +3,42 @@ import { assertId, sanitizeId } from '../protocol';
 import { parseOptions, usage, UsageError, type OptionSpec } from '../protocol/cli-options';
 import { connectDevice } from '../protocol/device-client';
 import { MousePublisher } from './publisher';
-import { DemoSource } from './sources/demo-source';
-import type { MouseSource } from './sources/source';
-import { UiohookSource } from './sources/uiohook-source';
+import { openSource, sourceFlags, sourceHelp } from './sources';
+import { runCommand } from './sources/platform';
+import { SourceFlagError, type MouseSource, type SourceContext } from './sources/source';
+import { DisplayError, probeDisplay } from './x11-display';
 
 const OPTIONS = {
   url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, ws:// or wss:// (default mqtt://127.0.0.1:1883)' },
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id [A-Za-z0-9_-]{1,64} (default: this host name)' },
-  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'auto, uiohook or demo (default auto: uiohook when an X display answers)' },
+  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'where the mouse comes from (default auto; the sources are listed below)' },
   'move-hz': { env: 'MQLIVE_MOVE_HZ', type: 'string', help: 'most moves published per second; 0 sends every one (default 60)' },
   keepalive: { env: 'MQLIVE_KEEPALIVE', type: 'string', help: 'MQTT keep-alive in seconds (default 10)' },
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
+  ...Object.fromEntries(Object.entries(sourceFlags()).map(([name, flag]) => [name, { ...flag, type: 'string' as const }])),
   help: { env: 'MQLIVE_HELP', type: 'flag', help: 'print this help' },
 } satisfies Record<string, OptionSpec>;
 
 const EXIT_USAGE = 2;
 const EXIT_NO_CAPTURE = 3;
 
-async function openSource(kind: string): Promise<MouseSource> {
-  if (kind === 'demo') return new DemoSource();
-  try {
-    return await UiohookSource.open();
-  } catch (error) {
-    if (kind === 'uiohook') throw error;
-    console.warn(`No X display for real capture (${(error as Error).message}); using the demo source instead.`);
-    return new DemoSource();
-  }
-}
+const SOURCE_CONTEXT: SourceContext = {
+  platform: process.platform,
+  env: process.env,
+  say: (line) => console.log(line),
+  run: runCommand,
+  probeX11: (display) => probeDisplay(display),
+};
 
 async function main(): Promise<void> {
   let publisher: MousePublisher;
   try {
     const options = parseOptions(OPTIONS, process.argv.slice(2), process.env);
-    if (options.help) return void console.log(usage('npm run publisher --', OPTIONS));
+    if (options.help) return void console.log(`${usage('npm run publisher --', OPTIONS)}\n\nsources (--source):\n${sourceHelp()}`);
     const url = options.url ?? 'mqtt://127.0.0.1:1883';
     if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url)) throw new UsageError(`--url must start with mqtt://, mqtts://, ws:// or wss:// (got "${url}")`);
     const device = options.device !== undefined ? assertId(options.device) : sanitizeId(hostname());
-    const sourceKind = options.source ?? 'auto';
-    if (!['auto', 'uiohook', 'demo'].includes(sourceKind)) throw new UsageError(`--source must be auto, uiohook or demo (got "${sourceKind}")`);
     const moveHz = Number(options['move-hz'] ?? 60);
     if (!Number.isFinite(moveHz) || moveHz < 0) throw new UsageError(`--move-hz must be a number >= 0 (got "${options['move-hz']}")`);
 
@@ -50,9 +47,15 @@ async function main(): Promise<void> {
 
     let source: MouseSource;
     try {
-      source = await openSource(sourceKind);
+      const given = options as Record<string, string | undefined>;
+      const flags = Object.fromEntries(
+        Object.entries(sourceFlags()).map(([name, flag]) => [name, flag.type === 'list' && given[name] !== undefined ? [given[name]] : given[name]]),
+      );
+      source = await openSource(options.source ?? 'auto', SOURCE_CONTEXT, flags);
     } catch (error) {
-      console.error(`mqlive publisher: ${(error as Error).message}. Start an X server, set DISPLAY, or use --source demo.`);
+      if (error instanceof SourceFlagError) throw error;
+      const hint = error instanceof DisplayError ? '. Start an X server, set DISPLAY, or use --source demo.' : '';
+      console.error(`mqlive publisher: ${(error as Error).message}${hint}`);
       process.exitCode = EXIT_NO_CAPTURE;
       return;
     }
