@@ -17,8 +17,8 @@ export const SOURCES: readonly SourceEntry[] = [
 export const AUTO = 'auto';
 
 /** Every word `--source` takes: `auto`, then the registry's names. */
-export function sourceChoices(): string[] {
-  return [AUTO, ...SOURCES.map((s) => s.name)];
+export function sourceChoices(sources: readonly SourceEntry[] = SOURCES): string[] {
+  return [AUTO, ...sources.map((s) => s.name)];
 }
 
 /** The `--source` help: one line per choice. */
@@ -34,29 +34,34 @@ export function sourceFlags(): Record<string, SourceFlag> {
 }
 
 /** The entry for `name`; an unknown name is a SourceFlagError that lists the valid ones. */
-export function findSource(name: string): SourceEntry | undefined {
-  if (name !== AUTO && !SOURCES.some((s) => s.name === name)) {
-    throw new SourceFlagError(`--source must be one of ${sourceChoices().join(', ')} (got "${name}")`);
+export function findSource(name: string, sources: readonly SourceEntry[] = SOURCES): SourceEntry | undefined {
+  if (name !== AUTO && !sources.some((s) => s.name === name)) {
+    throw new SourceFlagError(`--source must be one of ${sourceChoices(sources).join(', ')} (got "${name}")`);
   }
-  return SOURCES.find((s) => s.name === name);
+  return sources.find((s) => s.name === name);
 }
 
 /**
  * Opens the named source, or for `auto` the first that opens, saying in one line why the ones before it
  * could not. A bad flag value (SourceFlagError) is never skipped over.
  */
-export async function openSource(name: string, context: SourceContext, flags: SourceFlagValues): Promise<MouseSource> {
-  const entry = findSource(name);
+export async function openSource(
+  name: string,
+  context: SourceContext,
+  flags: SourceFlagValues,
+  sources: readonly SourceEntry[] = SOURCES,
+): Promise<MouseSource> {
+  const entry = findSource(name, sources);
   if (entry) return entry.open(context, flags);
   const reasons: string[] = [];
-  for (const candidate of SOURCES.filter((s) => s.auto)) {
+  for (const candidate of sources.filter((s) => s.auto)) {
     try {
       const source = await candidate.open(context, flags);
       if (reasons.length) context.say(`Cannot capture with ${reasons.join(' or ')}; using the ${candidate.name} source instead.`);
       return source;
     } catch (error) {
       if (error instanceof SourceFlagError) throw error;
-      reasons.push(`${candidate.name} (${(error as Error).message})`);
+      reasons.push(`${candidate.name} (${(error as Error).message.replace(`${candidate.name}: `, '')})`);
     }
   }
   throw new Error(`no source could open (${reasons.join('; ')})`);
