@@ -40,13 +40,13 @@ $(VIEWER_BUILD): $(NODE_MODULES) $(VIEWER_SOURCES)
 	npm run --silent build:viewer
 
 up: install build
-	@node --import tsx scripts/up.ts --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT) --host $(HOST) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
+	@MQLIVE_VIA_MAKE=1 node --import tsx bin/mqlive.ts up --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT) --host $(HOST) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
 
 broker: install
-	@node --import tsx broker/cli.ts --host $(HOST) --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT)
+	@MQLIVE_VIA_MAKE=1 node --import tsx bin/mqlive.ts broker --host $(HOST) --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT)
 
 publisher: install
-	@node --import tsx publisher/cli.ts --url $(MQTT_URL) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
+	@MQLIVE_VIA_MAKE=1 node --import tsx bin/mqlive.ts publisher --url $(MQTT_URL) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
 
 viewer-dev: install
 	@MQLIVE_HTTP_PORT=$(HTTP_PORT) npm run --silent dev:viewer

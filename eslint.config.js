@@ -30,8 +30,23 @@ export default tseslint.config(
   {
     files: ['publisher/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/viewer/**'], message: 'publisher/ imports only protocol/' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/viewer/**'], message: 'publisher/ imports only protocol/ and cli/' }] }],
     },
+  },
+  {
+    // The command runner is shared by every command: it knows none of them.
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/protocol/**', '**/broker/**', '**/publisher/**', '**/viewer/**', '**/scripts/**', '**/bin/**'], message: 'cli/ imports nothing of mqlive' }] },
+      ],
+    },
+  },
+  {
+    // The mqlive command and the supervisor put the parts together.
+    files: ['bin/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
   {
     // Multi-process tests and benchmarks drive every part together.

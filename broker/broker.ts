@@ -90,6 +90,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
     { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
   );
+  redis?.watch(aedes);
   metrics.instanceId = aedes.id;
   const outbound: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.outbound, maxPacketBytes: limits.maxPacketBytes };
   const counter = new ConnectionCounter(limits);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
-import { spawnProcess, spawnTs, type Spawned } from '../test-support/processes';
+import { spawnMqlive, spawnProcess, type Spawned } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
 
 // `--source evdev` end to end. These machines have no /dev/input and no /dev/uinput, so a named pipe stands in
@@ -58,7 +58,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mqlive-evdev-'));
   fifo = join(dir, 'mouse.fifo');
   execFileSync('mkfifo', [fifo]);
-  publisher = spawnTs('publisher/cli.ts', [
+  publisher = spawnMqlive(['publisher', 
     ...['--url', env.broker.mqttUrl, '--device', 'fifo', '--move-hz', '0'],
     ...['--source', 'evdev', '--evdev-device', fifo, '--screen', '800x600'],
   ]);
@@ -132,14 +132,14 @@ describe('--source evdev through a named pipe', () => {
 
 describe('publisher CLI and the registry', () => {
   it('--help lists every source from the registry', async () => {
-    const p = spawnTs('publisher/cli.ts', ['--help']);
+    const p = spawnMqlive(['publisher', '--help']);
     expect(await p.exited).toBe(0);
     for (const name of ['auto', 'uiohook', 'evdev', 'demo']) expect(p.output()).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     expect(p.output()).toMatch(/--evdev-device/);
   });
 
   it('an unknown --source is one line listing the valid names, exit code 2', async () => {
-    const p = spawnTs('publisher/cli.ts', ['--source', 'x11']);
+    const p = spawnMqlive(['publisher', '--source', 'x11']);
     expect(await p.exited).toBe(2);
     expect(p.output().trim()).toBe('mqlive publisher: --source must be one of auto, uiohook, evdev, demo (got "x11")');
   });

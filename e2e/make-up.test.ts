@@ -67,7 +67,7 @@ describe('make up', () => {
 
   it('exits 0 on SIGTERM, and when one part dies stops the other with an exit code naming it', async () => {
     const supervise = () =>
-      spawnProcess(process.execPath, ['--import', 'tsx', 'scripts/up.ts', '--mqtt-port', '0', '--http-port', '0', '--source', 'demo', '--device', 'uptest2'], {}, { cwd: dir });
+      spawnProcess(process.execPath, ['--import', 'tsx', 'bin/mqlive.ts', 'up', '--mqtt-port', '0', '--http-port', '0', '--source', 'demo', '--device', 'uptest2'], {}, { cwd: dir });
     const first = supervise();
     await first.waitForOutput(/Connected to .* as device "uptest2"/, 30_000);
     expect(await first.stop('SIGTERM')).toBe(0);
@@ -75,10 +75,10 @@ describe('make up', () => {
 
     const second = supervise();
     await second.waitForOutput(/Connected to .* as device "uptest2"/, 30_000);
-    const publisher = processesIn(dir).find((line) => line.includes('publisher/cli.ts'))!;
+    const publisher = processesIn(dir).find((line) => /mqlive\.ts publisher /.test(line))!;
     process.kill(Number(publisher.trim().split(/\s+/)[0]), 'SIGKILL');
     expect(await second.exited).toBe(12);
-    expect(second.output()).toMatch(/make up: the publisher stopped \(SIGKILL\); stopping the rest/);
+    expect(second.output()).toMatch(/mqlive up: the publisher stopped \(SIGKILL\); stopping the rest/);
     await expect.poll(() => processesIn(dir)).toEqual([]);
   }, 120_000);
 
@@ -87,9 +87,13 @@ describe('make up', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const p = spawnProcess(process.execPath, ['--import', 'tsx', 'scripts/up.ts', '--mqtt-port', '0', '--http-port', String(port)], {}, { cwd: dir });
-      expect(await p.exited).toBe(1);
-      expect(p.output().trim()).toBe(`make up: port ${port} on 127.0.0.1 is in use: stop what holds it, or run make up HTTP_PORT=${port + 1}`);
+      // Through make, the line names the make variable; run directly, the flag.
+      const viaMake = spawnProcess(process.execPath, ['--import', 'tsx', 'bin/mqlive.ts', 'up', '--mqtt-port', '0', '--http-port', String(port)], { MQLIVE_VIA_MAKE: '1' }, { cwd: dir });
+      expect(await viaMake.exited).toBe(1);
+      expect(viaMake.output().trim()).toBe(`mqlive up: port ${port} on 127.0.0.1 is in use: stop what holds it, or choose another with HTTP_PORT=${port + 1}`);
+      const direct = spawnProcess(process.execPath, ['--import', 'tsx', 'bin/mqlive.ts', 'up', '--mqtt-port', '0', '--http-port', String(port)], {}, { cwd: dir });
+      expect(await direct.exited).toBe(1);
+      expect(direct.output().trim()).toBe(`mqlive up: port ${port} on 127.0.0.1 is in use: stop what holds it, or choose another with --http-port ${port + 1}`);
     } finally {
       blocker.close();
     }

@@ -8,7 +8,7 @@
  *   await device.close();
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { checkMessage, encodePayload, type PayloadFor } from './contract';
+import { checkMessage, deliveryFor, encodePayload, type PayloadFor } from './contract';
 import { assertId } from './ids';
 import type { DeviceMeta } from './payloads';
 import { metaTopic, statusTopic } from './topics';
@@ -24,6 +24,7 @@ export interface DeviceClientOptions {
   mqtt?: IClientOptions;
 }
 
+/** Defaults: the contract's QoS and retain flag for a contract topic, QoS 0 and not retained for any other. */
 export interface PublishOptions {
   qos?: 0 | 1;
   retain?: boolean;
@@ -109,7 +110,8 @@ export class DeviceClient {
     const bytes = encodePayload(topic, payload);
     const checked = checkMessage(topic, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
     if (!checked.ok) return Promise.reject(new InvalidPayloadError(`not published to ${topic}: ${checked.reason}`));
-    const message: Pending = { topic, payload: bytes, qos: options.qos ?? 0, retain: options.retain ?? false };
+    const delivery = deliveryFor(topic) ?? { qos: 0, retain: false };
+    const message: Pending = { topic, payload: bytes, qos: options.qos ?? delivery.qos, retain: options.retain ?? delivery.retain };
     if (!this.ready) {
       this.queue.push(message);
       return Promise.resolve();
@@ -121,14 +123,14 @@ export class DeviceClient {
   async updateMeta(): Promise<void> {
     const meta = this.meta();
     if (!this.ready || !meta) return;
-    await this.send({ topic: metaTopic(this.device), payload: JSON.stringify(meta), qos: 1, retain: true });
+    await this.send(this.contractMessage(metaTopic(this.device), JSON.stringify(meta)));
   }
 
   /** Publishes `offline` itself (a clean DISCONNECT cancels the will), then disconnects. */
   async close(): Promise<void> {
     this.closing = true;
     if (this.client.connected) {
-      await this.send({ topic: statusTopic(this.device), payload: 'offline', qos: 1, retain: true }).catch(() => {});
+      await this.send(this.contractMessage(statusTopic(this.device), 'offline')).catch(() => {});
     }
     await this.client.endAsync();
   }
@@ -136,14 +138,19 @@ export class DeviceClient {
   private async announce(): Promise<void> {
     if (this.closing) return;
     try {
-      await this.send({ topic: statusTopic(this.device), payload: 'online', qos: 1, retain: true });
+      await this.send(this.contractMessage(statusTopic(this.device), 'online'));
       const meta = this.meta();
-      if (meta) await this.send({ topic: metaTopic(this.device), payload: JSON.stringify(meta), qos: 1, retain: true });
+      if (meta) await this.send(this.contractMessage(metaTopic(this.device), JSON.stringify(meta)));
       for (const message of this.queue.drain()) void this.send(message).catch(() => {});
       this.ready = this.client.connected;
     } catch {
       // The connection dropped while announcing; the next 'connect' announces again.
     }
+  }
+
+  /** A presence message (status, meta) with the contract's QoS and retain flag. */
+  private contractMessage(topic: string, payload: string): Pending {
+    return { topic, payload, ...deliveryFor(topic)! };
   }
 
   private send(m: Pending): Promise<void> {
@@ -161,7 +168,7 @@ export function connectDevice(options: DeviceClientOptions): DeviceClient {
     keepalive: 10,
     queueQoSZero: false,
     ...options.mqtt,
-    will: { topic: statusTopic(device), payload: Buffer.from('offline'), qos: 1, retain: true },
+    will: { topic: statusTopic(device), payload: Buffer.from('offline'), ...deliveryFor(statusTopic(device))! },
   });
   return new DeviceClient(client, device, options.meta, options.queueLimit);
 }

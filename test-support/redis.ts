@@ -10,7 +10,8 @@ export interface RedisServer {
   port: number;
   url: string;
   process: Spawned;
-  stop(): Promise<void>;
+  /** Stops it (SIGTERM unless said) and removes its folder. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Debian's redis-server on a free loopback port, with no persistence, in a folder of its own. */
@@ -32,8 +33,8 @@ export async function startRedis(port?: number): Promise<RedisServer> {
     port: p,
     url: `redis://127.0.0.1:${p}`,
     process: proc,
-    async stop() {
-      await proc.stop('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      await proc.stop(signal);
       rmSync(dir, { recursive: true, force: true });
     },
   };

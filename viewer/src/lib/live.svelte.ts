@@ -18,9 +18,9 @@ const PUBLISH_TIMEOUT_MS = 5000;
 const BASE_SUBSCRIPTIONS = [TOPIC_PATTERNS.allDevices, TOPIC_PATTERNS.clientMessages];
 
 /**
- * The page's one MQTT connection and everything it has seen. Messages update plain models at once;
- * `tick` (the only reactive signal for them) changes at most once per animation frame, so the page
- * renders once per frame however many messages arrive.
+ * The page's one MQTT connection and everything it has seen. Messages update plain models at once; each
+ * model tells its readers at most once per animation frame (see FrameSignal), so the page renders once per
+ * frame however many messages arrive.
  */
 export class LiveStore {
   connection = $state<ConnectionState>('connecting');
@@ -29,7 +29,6 @@ export class LiveStore {
   /** Why the broker wants (other) credentials; shown above the login form. */
   loginReason = $state<string | null>(null);
   extraSubscriptions = $state<string[]>([]);
-  tick = $state(0);
 
   readonly devices = new DeviceRegistry();
   readonly topics = new TopicTable();
@@ -37,7 +36,6 @@ export class LiveStore {
   readonly messages = new ClientMessages();
 
   private client: MqttClient | undefined;
-  private frameRequested = false;
   private retryMs = FIRST_RETRY_MS;
   private watchingNetwork = false;
 
@@ -146,17 +144,5 @@ export class LiveStore {
       const event = this.devices.apply(topic, payload, now, retained);
       if (event) this.log.add(event);
     }
-    this.requestFrame();
-  }
-
-  /** Asks for a render in the next animation frame (once, however often it is called). */
-  requestFrame(): void {
-    if (this.frameRequested) return;
-    this.frameRequested = true;
-    requestAnimationFrame(() => {
-      this.frameRequested = false;
-      this.devices.prune(Date.now());
-      this.tick += 1;
-    });
   }
 }

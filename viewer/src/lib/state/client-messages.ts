@@ -1,5 +1,6 @@
 import { checkMessage, type ClientMessage } from '../../../../protocol';
 import { CappedList } from './capped';
+import { FrameSignal } from './frame-signal';
 
 export const MESSAGE_ROWS = 200;
 
@@ -14,16 +15,19 @@ export interface ReceivedMessage {
 export class ClientMessages {
   private readonly rows = new CappedList<ReceivedMessage>(MESSAGE_ROWS);
   private nextId = 0;
+  private readonly signal = new FrameSignal();
 
   apply(topic: string, payload: Uint8Array): boolean {
     const checked = checkMessage(topic, payload);
     if (!checked.ok || checked.topic?.kind !== 'clientMessage') return false;
     const { text, ts } = checked.payload as ClientMessage;
     this.rows.add({ id: this.nextId++, from: checked.topic.clientId, text, ts });
+    this.signal.changed();
     return true;
   }
 
   list(): readonly ReceivedMessage[] {
+    this.signal.track();
     return this.rows.list();
   }
 }

@@ -1,4 +1,5 @@
 import { checkMessage, idProblem, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
+import { FrameSignal } from './frame-signal';
 import { RateMeter } from './rate';
 
 export interface PointerMark {
@@ -49,9 +50,18 @@ export const MAX_DEVICES = 200;
  */
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceState>();
+  private readonly signal = new FrameSignal();
+  private snapshot: DeviceState[] | null = null;
 
   /** Applies one message; returns the mouse event it carried, if any, for the event log. */
   apply(topic: string, payload: Uint8Array, now: number, retained = false): MouseEventRecord | null {
+    const event = this.applyChecked(topic, payload, now, retained);
+    this.snapshot = null;
+    this.signal.changed();
+    return event;
+  }
+
+  private applyChecked(topic: string, payload: Uint8Array, now: number, retained: boolean): MouseEventRecord | null {
     const checked = checkMessage(topic, payload);
     if (checked.ok && !checked.topic) {
       // A live message on a free-form topic under devices/{id}/ (a sensor, say) is a sign of life too;
@@ -79,6 +89,7 @@ export class DeviceRegistry {
         this.touch(device, now);
         this.countSeq(device, event.seq!);
         device.pointer = { x: event.x!, y: event.y! };
+        this.prune(device, now);
         device.trail.push({ x: event.x!, y: event.y!, at: now });
         if (device.trail.length > TRAIL_POINTS) device.trail.shift();
         if (kind !== 'move') {
@@ -96,23 +107,24 @@ export class DeviceRegistry {
   }
 
   /**
-   * Snapshots for rendering, sorted by id: new objects each call, since the page's renderer only
-   * re-reads an item whose identity changed. The trail and marks are drawn on canvas, not diffed.
+   * Snapshots for rendering, sorted by id: new objects after each change, since the page's renderer only
+   * re-reads an item whose identity changed; the same array until the next change, however many panels ask.
+   * The trail and marks are drawn on canvas, not diffed.
    */
-  list(): DeviceState[] {
-    return [...this.devices.values()].map((d) => ({ ...d })).sort((a, b) => a.id.localeCompare(b.id));
+  list(): readonly DeviceState[] {
+    this.signal.track();
+    this.snapshot ??= [...this.devices.values()].map((d) => ({ ...d })).sort((a, b) => a.id.localeCompare(b.id));
+    return this.snapshot;
   }
 
   get(id: string): DeviceState | undefined {
     return this.devices.get(id);
   }
 
-  /** Drops trail points and marks older than they are drawn for. */
-  prune(now: number): void {
-    for (const d of this.devices.values()) {
-      while (d.trail.length > 0 && now - d.trail[0]!.at > TRAIL_MS) d.trail.shift();
-      while (d.marks.length > 0 && now - d.marks[0]!.at > MARK_MS) d.marks.shift();
-    }
+  /** Drops trail points and marks older than they are drawn for (the rest is capped by count). */
+  private prune(device: DeviceState, now: number): void {
+    while (device.trail.length > 0 && now - device.trail[0]!.at > TRAIL_MS) device.trail.shift();
+    while (device.marks.length > 0 && now - device.marks[0]!.at > MARK_MS) device.marks.shift();
   }
 
   /** Activity: counts toward the rate and last seen; it proves the device is there before any status. */

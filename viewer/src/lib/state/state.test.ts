@@ -49,8 +49,8 @@ describe('DeviceRegistry', () => {
     const reg = new DeviceRegistry();
     for (let i = 0; i < 1000; i++) reg.apply('devices/d/mouse/move', json({ x: i, y: i, ts: i, seq: i }), i);
     expect(reg.get('d')!.trail.length).toBeLessThanOrEqual(120);
-    reg.prune(1000 + TRAIL_MS + 1);
-    expect(reg.get('d')!.trail).toEqual([]);
+    reg.apply('devices/d/mouse/move', json({ x: 0, y: 0, ts: 0, seq: 1000 }), 1000 + TRAIL_MS + 1);
+    expect(reg.get('d')!.trail).toHaveLength(1);
   });
 });
 
@@ -102,9 +102,24 @@ describe('TopicTable', () => {
     expect(stats.retained).toBe(false);
     expect(stats.series.get('value')).toHaveLength(PLOT_POINTS);
     expect(stats.series.get('value')!.at(-1)).toBe(PLOT_POINTS + 9);
-    const tree = t.tree();
-    expect(tree.children.map((c) => c.name)).toEqual(['devices']);
-    expect(tree.children[0]!.children.map((c) => c.name)).toEqual(['laptop', 'pi']);
+    t.record('devices/a', bytes('1'), false, 1000);
+    expect(t.rows().map((r) => `${r.depth}:${r.name}`)).toEqual(['0:devices', '1:a', '1:laptop', '2:status', '1:pi', '2:temperature', '3:celsius']);
+  });
+
+  it('hands out a new row only for a topic that changed, and sorts new topics in place', () => {
+    const t = new TopicTable();
+    t.record('b/x', bytes('1'), false, 1);
+    t.record('a/y', bytes('1'), false, 1);
+    const before = t.rows();
+    t.record('b/x', bytes('2'), false, 2);
+    t.record('a/a', bytes('3'), false, 2);
+    const after = t.rows();
+    expect(after.map((r) => r.path)).toEqual(['a', 'a/a', 'a/y', 'b', 'b/x']);
+    const row = (rows: readonly { path: string }[], path: string) => rows.find((r) => r.path === path);
+    expect(row(after, 'a/y')).toBe(row(before, 'a/y'));
+    expect(row(after, 'b/x')).not.toBe(row(before, 'b/x'));
+    expect(row(after, 'b/x')).toMatchObject({ stats: { count: 2, series: new Map([['value', [1, 2]]]) } });
+    expect(row(before, 'b/x')).toMatchObject({ stats: { count: 1, series: new Map([['value', [1]]]) } });
   });
 
   it('stops adding topics past its cap', () => {

@@ -1,3 +1,4 @@
+import { FrameSignal } from './frame-signal';
 import { formatPayload, numericFields, type FormattedPayload } from './payload-format';
 import { RateMeter } from './rate';
 
@@ -15,29 +16,62 @@ export interface TopicStats {
   series: Map<string, number[]>;
 }
 
-export interface TreeNode {
+/** One line of the explorer: a topic level, with the stats of the topic that ends there, if any. */
+export interface TopicRow {
   name: string;
   path: string;
+  depth: number;
   stats?: TopicStats;
-  children: TreeNode[];
 }
 
-/** Every topic seen, with its last payload, count, rate, retained flag and numeric history. */
+interface TreeNode {
+  name: string;
+  path: string;
+  depth: number;
+  /** Sorted by name; a new level is put in its place when it first appears. */
+  children: TreeNode[];
+  stats?: TopicStats;
+  /** The row last handed out; rebuilt only after this topic changed. */
+  row: TopicRow;
+  rowIsStale: boolean;
+}
+
+function node(name: string, path: string, depth: number): TreeNode {
+  return { name, path, depth, children: [], row: { name, path, depth }, rowIsStale: false };
+}
+
+/** Index of `name` in `children` (sorted by name), or where it would go. */
+function place(children: TreeNode[], name: string): number {
+  let lo = 0;
+  let hi = children.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (children[mid]!.name < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Every topic seen, with its last payload, count, rate, retained flag and numeric history, as a sorted tree. */
 export class TopicTable {
-  private readonly topics = new Map<string, TopicStats>();
-  /** Messages on topics past MAX_TOPICS, counted but not kept. */
-  overflow = 0;
+  private readonly topics = new Map<string, TreeNode>();
+  private readonly root = node('', '', -1);
+  private readonly signal = new FrameSignal();
+  private rowsCache: TopicRow[] | null = null;
+  private overflowCount = 0;
 
   record(topic: string, payload: Uint8Array, retained: boolean, now: number): void {
-    let stats = this.topics.get(topic);
-    if (!stats) {
+    let leaf = this.topics.get(topic);
+    if (!leaf) {
       if (this.topics.size >= MAX_TOPICS) {
-        this.overflow += 1;
+        this.overflowCount += 1;
         return;
       }
-      stats = { topic, payload: formatPayload(payload), count: 0, retained, lastAt: now, rate: new RateMeter(), series: new Map() };
-      this.topics.set(topic, stats);
+      leaf = this.insert(topic);
+      leaf.stats = { topic, payload: formatPayload(payload), count: 0, retained, lastAt: now, rate: new RateMeter(), series: new Map() };
+      this.topics.set(topic, leaf);
     }
+    const stats = leaf.stats!;
     stats.payload = formatPayload(payload);
     stats.count += 1;
     stats.retained = retained;
@@ -49,34 +83,59 @@ export class TopicTable {
       points.push(value);
       if (points.length > PLOT_POINTS) points.shift();
     }
+    leaf.rowIsStale = true;
+    this.rowsCache = null;
+    this.signal.changed();
   }
 
   get(topic: string): TopicStats | undefined {
-    return this.topics.get(topic);
+    return this.topics.get(topic)?.stats;
   }
 
   get size(): number {
+    this.signal.track();
     return this.topics.size;
   }
 
+  /** Messages on topics past MAX_TOPICS, counted but not kept. */
+  get overflow(): number {
+    this.signal.track();
+    return this.overflowCount;
+  }
+
   /**
-   * The topics as a tree by level, children sorted by name. Its stats are snapshots (series copied), since
-   * the page's renderer only re-reads what changed identity.
+   * The tree flattened depth first, children by name. A row is a new object only when its topic changed
+   * (stats copied then, series included), since the page's renderer re-reads only what changed identity.
    */
-  tree(): TreeNode {
-    const root: TreeNode = { name: '', path: '', children: [] };
-    const sorted = [...this.topics.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1));
-    for (const stats of sorted) {
-      let node = root;
-      const levels = stats.topic.split('/');
-      levels.forEach((name, i) => {
-        const path = levels.slice(0, i + 1).join('/');
-        let child = node.children.find((c) => c.name === name);
-        if (!child) node.children.push((child = { name, path, children: [] }));
-        node = child;
-      });
-      node.stats = { ...stats, series: new Map([...stats.series].map(([field, points]) => [field, points.slice()])) };
-    }
-    return root;
+  rows(): readonly TopicRow[] {
+    this.signal.track();
+    if (this.rowsCache) return this.rowsCache;
+    const out: TopicRow[] = [];
+    const walk = (parent: TreeNode) => {
+      for (const child of parent.children) {
+        if (child.rowIsStale && child.stats) {
+          const series = new Map([...child.stats.series].map(([field, points]) => [field, points.slice()]));
+          child.row = { name: child.name, path: child.path, depth: child.depth, stats: { ...child.stats, series } };
+          child.rowIsStale = false;
+        }
+        out.push(child.row);
+        walk(child);
+      }
+    };
+    walk(this.root);
+    this.rowsCache = out;
+    return out;
+  }
+
+  private insert(topic: string): TreeNode {
+    let parent = this.root;
+    const levels = topic.split('/');
+    levels.forEach((name, depth) => {
+      const at = place(parent.children, name);
+      let child = parent.children[at];
+      if (child?.name !== name) parent.children.splice(at, 0, (child = node(name, levels.slice(0, depth + 1).join('/'), depth)));
+      parent = child;
+    });
+    return parent;
   }
 }
