@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { createAedes } from './aedes-hooks';
+import { createAedesBroker } from './aedes-broker';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter } from './log';
@@ -84,7 +84,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
   const redis = options.redis ?? null;
-  const aedes = await createAedes(
+  const aedes = await createAedesBroker(
     log,
     metrics,
     { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
