@@ -6,7 +6,10 @@ import { isMacPermissionRefusal, isWaylandSession, MAC_PERMISSION_LINE, platform
 import type { MouseSource, SourceContext, SourceEntry, SourceHandlers } from './source';
 import { mapUiohookEvent, type UiohookMouseEvent } from './uiohook-mapping';
 
-const CHILD = fileURLToPath(new URL('./uiohook-child.ts', import.meta.url));
+// From source (tsx) the child is the .ts file beside this one; compiled, it is dist/uiohook-child.js beside
+// the chunk this code was bundled into. Only the source form needs a TypeScript loader.
+const COMPILED = !import.meta.url.endsWith('.ts');
+const CHILD = fileURLToPath(new URL(COMPILED ? './uiohook-child.js' : './uiohook-child.ts', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
 /** macOS without the permission starts the hook and then delivers nothing: this long without an event, say why. */
 const SILENT_MS = 15_000;
@@ -106,8 +109,10 @@ export class UiohookSource implements MouseSource {
       let ready = false;
       let stderr = '';
       const env = this.settings.display === undefined ? process.env : { ...process.env, DISPLAY: this.settings.display };
-      const child = fork(this.settings.childModule ?? CHILD, [], {
-        execArgv: ['--import', import.meta.resolve('tsx')], // resolved here, so any working directory will do
+      const childModule = this.settings.childModule ?? CHILD;
+      const child = fork(childModule, [], {
+        // resolved here, so any working directory will do
+        execArgv: childModule.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
         env,
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
