@@ -12,8 +12,11 @@ MQTT_URL ?= mqtt://127.0.0.1:$(MQTT_PORT)
 NODE_MODULES := node_modules/.package-lock.json
 VIEWER_BUILD := viewer/dist/index.html
 VIEWER_SOURCES := $(shell find viewer/src viewer/index.html viewer/vite.config.ts protocol -type f -not -name '*.test.ts' 2>/dev/null)
+# The compiled mqlive command (dist/): what make up, make broker and make publisher run.
+DIST_BUILD := dist/mqlive.js
+DIST_SOURCES := $(shell find bin cli broker publisher protocol scripts -name '*.ts' -not -name '*.test.ts' 2>/dev/null) package.json tsconfig.dist.json
 
-.PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit bench clean
+.PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit bench pack clean
 
 help:
 	@echo "make up          run broker, capture publisher and viewer (MQTT_PORT, HTTP_PORT, DEVICE, SOURCE)"
@@ -21,6 +24,8 @@ help:
 	@echo "make broker      run the broker alone          make publisher   run the publisher alone"
 	@echo "make viewer-dev  Vite dev server, /mqtt proxied to the broker on HTTP_PORT"
 	@echo "make install     npm ci when node_modules is missing or older than the lockfile"
+	@echo "make build       the viewer (viewer/dist) and the compiled mqlive command (dist/)"
+	@echo "make pack        the installable package: mqlive-VERSION.tgz (npm install ./mqlive-*.tgz && npx mqlive up)"
 	@echo "make deps        Debian packages the tests use (mosquitto, Xvfb, xdotool, Chromium, openssl, Redis)"
 	@echo "make bench       benchmarks side by side with Mosquitto (BENCH_SCENARIOS, BENCH_SECONDS, ...)"
 
@@ -35,18 +40,20 @@ $(NODE_MODULES): package-lock.json package.json
 deps:
 	@scripts/debian-packages.sh
 
-build: $(VIEWER_BUILD)
+build: $(VIEWER_BUILD) $(DIST_BUILD)
 $(VIEWER_BUILD): $(NODE_MODULES) $(VIEWER_SOURCES)
 	npm run --silent build:viewer
+$(DIST_BUILD): $(NODE_MODULES) $(DIST_SOURCES)
+	npm run --silent build:dist
 
 up: install build
-	@node --import tsx scripts/up.ts --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT) --host $(HOST) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
+	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" up --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT) --host $(HOST) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
 
-broker: install
-	@node --import tsx broker/cli.ts --host $(HOST) --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT)
+broker: install build
+	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" broker --host $(HOST) --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT)
 
-publisher: install
-	@node --import tsx publisher/cli.ts --url $(MQTT_URL) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
+publisher: install $(DIST_BUILD)
+	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" publisher --url $(MQTT_URL) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
 
 viewer-dev: install
 	@MQLIVE_HTTP_PORT=$(HTTP_PORT) npm run --silent dev:viewer
@@ -65,5 +72,8 @@ test: deps install build typecheck lint unit
 bench: deps install build
 	npm run --silent bench
 
+pack: install build
+	npm pack
+
 clean:
-	rm -rf viewer/dist test-results
+	rm -rf viewer/dist dist test-results mqlive-*.tgz

@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'viewer/dist/', 'test-results/', 'bench/results/', '**/*.svelte'] },
+  { ignores: ['node_modules/', 'dist/', 'viewer/dist/', 'test-results/', 'bench/results/', '**/*.svelte'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -30,8 +30,23 @@ export default tseslint.config(
   {
     files: ['publisher/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/viewer/**'], message: 'publisher/ imports only protocol/' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/viewer/**'], message: 'publisher/ imports only protocol/ and cli/' }] }],
     },
+  },
+  {
+    // The command runner is shared by every command: it knows none of them.
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/protocol/**', '**/broker/**', '**/publisher/**', '**/viewer/**', '**/scripts/**', '**/bin/**'], message: 'cli/ imports nothing of mqlive' }] },
+      ],
+    },
+  },
+  {
+    // The mqlive command and the supervisor put the parts together.
+    files: ['bin/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
   {
     // Multi-process tests and benchmarks drive every part together.

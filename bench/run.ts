@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, UsageError, type OptionSpec } from '../protocol/cli-options';
+import { parseOptions, UsageError, type OptionSpec } from '../cli/options';
 import type { PubJob, PubResult, SubJob, SubResult } from './load';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';

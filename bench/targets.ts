@@ -1,5 +1,5 @@
 import { startMosquitto } from '../test-support/mosquitto';
-import { spawnTs, type Spawned } from '../test-support/processes';
+import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 
 /** A broker under test, in its own process. */
 export interface Target {
@@ -14,14 +14,14 @@ export interface Target {
 export async function startMqlive(extraArgs: string[] = []): Promise<Target> {
   // saturate publishes as fast as it can: lift the per-client rate limit, as Mosquitto has none by default.
   const args = ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--max-publish-rate', '10000000', ...extraArgs];
-  const broker: Spawned = spawnTs('broker/cli.ts', args);
-  const [, mqtt, ws, http] = await broker.waitForOutput(/"mqtt":"([^"]+)","ws":"([^"]+)","http":"([^"]+)"/);
+  const broker: Spawned = spawnMqlive(['broker', ...args]);
+  const { mqtt, ws, http } = await brokerReady(broker);
   return {
     name: 'mqlive',
     pid: broker.child.pid!,
-    tcpUrl: mqtt!,
-    wsUrl: ws!,
-    httpUrl: http!,
+    tcpUrl: mqtt,
+    wsUrl: ws,
+    httpUrl: http,
     stop: async () => void (await broker.stop('SIGTERM')),
   };
 }

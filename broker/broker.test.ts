@@ -3,56 +3,51 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
-import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, PortInUseError } from './broker';
-import { startTestBroker } from '../test-support/broker';
-import { closed, connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
-import { capturingLogger } from '../test-support/logs';
+import { PortInUseError } from './broker';
+import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase } from '../test-support/broker';
+import { closed, Inbox, sleep, subscribe } from '../test-support/mqtt';
+import { Teardown } from '../test-support/teardown';
 
-let env: Awaited<ReturnType<typeof startTestBroker>>;
-const clients: MqttClient[] = [];
+let env: TestBroker;
+const teardown = new Teardown();
+afterEach(() => teardown.run());
 
-async function client(transport: 'tcp' | 'ws', options = {}) {
-  const c = await connect(transport === 'tcp' ? env.broker.mqttUrl : env.broker.wsUrl, options);
-  clients.push(c);
-  return c;
+async function startEnv(options: Parameters<typeof startTestBroker>[0] = {}) {
+  env = teardown.add(await startTestBroker(options), (e) => e.close());
+  return env;
 }
 
-beforeEach(async () => {
-  env = await startTestBroker();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.end(true);
-  await env.broker.close();
-});
+const client = (transport: TransportCase, options = {}) => env.connect(transport, options);
 
 const click = JSON.stringify({ x: 800, y: 879, button: 'left', pressed: true, ts: Date.now(), seq: 1 });
 
-describe('MQTT over TCP and over WebSocket', () => {
-  it('carries messages both ways between a TCP and a WebSocket client', async () => {
-    const tcp = await client('tcp');
-    const ws = await client('ws');
-    const tcpInbox = new Inbox(tcp);
-    const wsInbox = new Inbox(ws);
-    await subscribe(ws, 'devices/#');
-    await subscribe(tcp, 'clients/+/messages');
+// One suite, run over every transport (as MQTT.js runs its abstract client suite).
+describe.each(TRANSPORTS)('MQTT over %s', (transport) => {
+  beforeEach(() => startEnv({ withTls: transport === 'tls' }));
 
-    await tcp.publishAsync('devices/laptop/mouse/click', click, { qos: 1 });
-    const got = await wsInbox.waitFor((m) => m.topic === 'devices/laptop/mouse/click');
+  it('carries messages both ways between two clients', async () => {
+    const device = await client(transport);
+    const viewer = await client(transport);
+    const deviceInbox = new Inbox(device);
+    const viewerInbox = new Inbox(viewer);
+    await subscribe(viewer, 'devices/#');
+    await subscribe(device, 'clients/+/messages');
+
+    await device.publishAsync('devices/laptop/mouse/click', click, { qos: 1 });
+    const got = await viewerInbox.waitFor((m) => m.topic === 'devices/laptop/mouse/click');
     expect(JSON.parse(got.text)).toEqual(JSON.parse(click));
 
     const reply = JSON.stringify({ text: 'hello from the browser', ts: Date.now() });
-    await ws.publishAsync('clients/viewer1/messages', reply, { qos: 1 });
-    expect((await tcpInbox.waitFor((m) => m.topic === 'clients/viewer1/messages')).text).toBe(reply);
+    await viewer.publishAsync('clients/viewer1/messages', reply, { qos: 1 });
+    expect((await deviceInbox.waitFor((m) => m.topic === 'clients/viewer1/messages')).text).toBe(reply);
     expect(env.logs.messages()).toContain('From client viewer1: hello from the browser');
   });
 
   it('gives a new subscriber the retained status and meta', async () => {
-    const device = await client('tcp');
+    const device = await client(transport);
     await device.publishAsync('devices/desk/status', 'online', { qos: 1, retain: true });
-    const viewer = await client('ws');
+    const viewer = await client(transport);
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/+/status');
     const status = await inbox.waitFor((m) => m.topic === 'devices/desk/status');
@@ -60,17 +55,17 @@ describe('MQTT over TCP and over WebSocket', () => {
   });
 
   it('publishes the last will when a client vanishes without DISCONNECT', async () => {
-    const viewer = await client('ws');
+    const viewer = await client(transport);
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/+/status');
-    const device = await client('tcp', { will: { topic: 'devices/gone/status', payload: Buffer.from('offline'), qos: 1, retain: true } });
+    const device = await client(transport, { will: { topic: 'devices/gone/status', payload: Buffer.from('offline'), qos: 1, retain: true } });
     device.stream.destroy(); // no DISCONNECT: the broker must send the will
     expect(await inbox.waitFor((m) => m.topic === 'devices/gone/status')).toMatchObject({ text: 'offline' });
   });
 
   it('lets free-form topics through with any payload', async () => {
-    const sensor = await client('tcp');
-    const viewer = await client('ws');
+    const sensor = await client(transport);
+    const viewer = await client(transport);
     const inbox = new Inbox(viewer);
     await subscribe(viewer, '#');
     await sensor.publishAsync('devices/pi/temperature/celsius', '21.5', { qos: 0 });
@@ -80,7 +75,27 @@ describe('MQTT over TCP and over WebSocket', () => {
   });
 });
 
+describe('TCP and WebSocket clients together', () => {
+  beforeEach(() => startEnv());
+
+  it('carries messages from a TCP client to a WebSocket client and back', async () => {
+    const tcp = await client('tcp');
+    const ws = await client('ws');
+    const tcpInbox = new Inbox(tcp);
+    const wsInbox = new Inbox(ws);
+    await subscribe(ws, 'devices/#');
+    await subscribe(tcp, 'clients/+/messages');
+    await tcp.publishAsync('devices/laptop/mouse/click', click, { qos: 1 });
+    await wsInbox.waitFor((m) => m.topic === 'devices/laptop/mouse/click');
+    const reply = JSON.stringify({ text: 'back', ts: Date.now() });
+    await ws.publishAsync('clients/viewer1/messages', reply, { qos: 1 });
+    expect((await tcpInbox.waitFor((m) => m.topic === 'clients/viewer1/messages')).text).toBe(reply);
+  });
+});
+
 describe('contract enforcement', () => {
+  beforeEach(() => startEnv());
+
   it('drops and counts bad payloads on contract topics, logs why, and keeps the client connected', async () => {
     const publisher = await client('tcp');
     const viewer = await client('ws');
@@ -148,6 +163,8 @@ describe('contract enforcement', () => {
 });
 
 describe('HTTP listener', () => {
+  beforeEach(() => startEnv());
+
   it('answers /healthz and /metrics with clients per transport', async () => {
     await client('tcp');
     await client('ws');
@@ -163,7 +180,7 @@ describe('HTTP listener', () => {
 
   it('says how to build the viewer when it is missing, and serves it once built', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mqlive-viewer-'));
-    const other = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: capturingLogger().log, viewerDir: dir });
+    const { broker: other } = await startEnv({ viewerDir: dir });
     try {
       const missing = await fetch(other.httpUrl);
       expect(missing.status).toBe(503);
@@ -176,22 +193,23 @@ describe('HTTP listener', () => {
       expect((await fetch(other.httpUrl + '..%2f..%2fetc%2fpasswd')).status).toBe(404);
       expect((await fetch(other.httpUrl + 'nope.js')).status).toBe(404);
     } finally {
-      await other.close();
       await rm(dir, { recursive: true });
     }
   });
 });
 
 describe('startup and shutdown', () => {
+  beforeEach(() => startEnv());
+
   it('names the port and the flag when a port is in use', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const attempt = startBroker({ host: '127.0.0.1', mqttPort: port, httpPort: 0, log: capturingLogger().log });
+      const attempt = startTestBroker({ mqttPort: port });
       await expect(attempt).rejects.toThrow(PortInUseError);
       await expect(attempt).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use`);
-      await expect(startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: port, log: capturingLogger().log })).rejects.toThrow('--http-port');
+      await expect(startTestBroker({ httpPort: port })).rejects.toThrow('--http-port');
     } finally {
       blocker.close();
     }

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { createAedes } from './aedes-hooks';
+import { createAedesBroker } from './aedes-broker';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter } from './log';
@@ -84,12 +84,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
   const redis = options.redis ?? null;
-  const aedes = await createAedes(
+  const aedes = await createAedesBroker(
     log,
     metrics,
     { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
     { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
   );
+  redis?.watch(aedes);
   metrics.instanceId = aedes.id;
   const outbound: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.outbound, maxPacketBytes: limits.maxPacketBytes };
   const counter = new ConnectionCounter(limits);

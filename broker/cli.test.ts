@@ -1,20 +1,18 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { closed, connect } from '../test-support/mqtt';
-import { spawnTs } from '../test-support/processes';
-
-const READY = /"mqtt":"(mqtt:\/\/[^"]+)","ws":"(ws:\/\/[^"]+)","http":"([^"]+)"/;
+import { brokerReady, spawnMqlive } from '../test-support/processes';
 
 describe('broker CLI', () => {
   it('prints the real addresses once both listeners are bound, and exits 0 on SIGTERM with clients connected', async () => {
-    const broker = spawnTs('broker/cli.ts', ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
+    const broker = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
     try {
-      const [, mqttUrl, wsUrl, httpUrl] = await broker.waitForOutput(READY);
+      const { mqtt: mqttUrl, ws: wsUrl, http: httpUrl } = await brokerReady(broker);
       expect(mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
       expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
       expect((await fetch(httpUrl + 'healthz')).status).toBe(200);
 
-      const clients = await Promise.all([connect(mqttUrl!), connect(wsUrl!), connect(mqttUrl!)]);
+      const clients = await Promise.all([connect(mqttUrl), connect(wsUrl), connect(mqttUrl)]);
       const disconnected = clients.map(closed);
       expect(await broker.stop('SIGTERM')).toBe(0);
       await Promise.all(disconnected);
@@ -25,9 +23,9 @@ describe('broker CLI', () => {
   });
 
   it('takes its ports from MQLIVE_* variables', async () => {
-    const broker = spawnTs('broker/cli.ts', [], { MQLIVE_MQTT_PORT: '0', MQLIVE_HTTP_PORT: '0', MQLIVE_LOG_FORMAT: 'json' });
+    const broker = spawnMqlive(['broker'], { MQLIVE_MQTT_PORT: '0', MQLIVE_HTTP_PORT: '0', MQLIVE_LOG_FORMAT: 'json' });
     try {
-      await broker.waitForOutput(READY);
+      await brokerReady(broker);
     } finally {
       expect(await broker.stop('SIGINT')).toBe(0);
     }
@@ -38,7 +36,7 @@ describe('broker CLI', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const broker = spawnTs('broker/cli.ts', ['--mqtt-port', String(port), '--http-port', '0']);
+      const broker = spawnMqlive(['broker', '--mqtt-port', String(port), '--http-port', '0']);
       expect(await broker.exited).toBe(1);
       expect(broker.output().trim()).toBe(
         `mqlive broker: port ${port} on 127.0.0.1 is already in use: stop what holds it, or choose another with --mqtt-port N (0 picks a free one)`,
@@ -49,7 +47,7 @@ describe('broker CLI', () => {
   });
 
   it('refuses an unknown flag with usage exit code 2 and no stack trace', async () => {
-    const broker = spawnTs('broker/cli.ts', ['--mqtt-prot', '1']);
+    const broker = spawnMqlive(['broker', '--mqtt-prot', '1']);
     expect(await broker.exited).toBe(2);
     expect(broker.output().trim()).toBe('mqlive broker: unknown option --mqtt-prot');
   });

@@ -1,7 +1,9 @@
-import { parseOptions, parsePort, usage, UsageError, type OptionSpec } from '../protocol/cli-options';
+import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
-import { createLogger, type LogFormat } from './log';
+import { CommandError, defineCommand, settingWith, UsageError } from '../cli/command';
+import { parsePort, parseWholeNumber, type OptionSpecs, type OptionValues } from '../cli/options';
+import { PortInUseError, startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
+import { createLogger, type LogFormat, type Logger } from './log';
 import { DEFAULT_LIMITS, type Limits } from './security/limits';
 import { readAcl } from './security/rights';
 import { readUsers } from './security/users';
@@ -14,6 +16,7 @@ const OPTIONS = {
   'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)' },
   'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json (default auto: pretty on a terminal)' },
   redis: { env: 'MQLIVE_REDIS', type: 'string', help: 'redis://HOST:PORT shared by several instances (default: in-memory)' },
+  'ready-fd': { env: 'MQLIVE_READY_FD', type: 'string', help: 'file descriptor to write the JSON ready line to (for supervisors)' },
   id: { env: 'MQLIVE_ID', type: 'string', help: 'this instance\'s id, in logs, /metrics and $SYS (default: random)' },
   users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (npm run users): logins and per-role topic rights' },
   acl: { env: 'MQLIVE_ACL', type: 'string', help: 'ACL file: extra allow/deny rules by topic, user or role' },
@@ -30,80 +33,90 @@ const OPTIONS = {
   'max-connections-per-address': { env: 'MQLIVE_MAX_CONNECTIONS_PER_ADDRESS', type: 'string', help: `connections from one address (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})` },
   'connect-timeout-ms': { env: 'MQLIVE_CONNECT_TIMEOUT_MS', type: 'string', help: `time allowed to send CONNECT (default ${DEFAULT_LIMITS.connectTimeoutMs})` },
   'max-publish-rate': { env: 'MQLIVE_MAX_PUBLISH_RATE', type: 'string', help: `publishes a second per client, burst twice that (default ${DEFAULT_LIMITS.publishRate})` },
-  help: { env: 'MQLIVE_HELP', type: 'flag', help: 'print this help' },
-} satisfies Record<string, OptionSpec>;
+} satisfies OptionSpecs;
 
 const SHUTDOWN_DEADLINE_MS = 1800;
 
-async function main(): Promise<void> {
-  let options;
-  try {
-    options = parseOptions(OPTIONS, process.argv.slice(2), process.env);
+export const brokerCommand = defineCommand({
+  name: 'broker',
+  summary: 'the MQTT broker: MQTT over TCP, MQTT over WebSocket at /mqtt, the viewer, /healthz and /metrics',
+  options: OPTIONS,
+  async run(options) {
     if (options['log-format'] && !['auto', 'pretty', 'json'].includes(options['log-format'])) {
       throw new UsageError(`--log-format must be auto, pretty or json (got "${options['log-format']}")`);
     }
-  } catch (error) {
-    return fail(error, 2);
-  }
-  if (options.help) return void console.log(usage('npm run broker --', OPTIONS));
-
-  const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
-  let started;
-  try {
-    const host = options.host ?? '127.0.0.1';
-    const users = options.users ? await readUsers(options.users) : null;
-    if (!isLoopback(host) && !users && !options['allow-anonymous']) {
-      throw new UsageError(
-        `refusing to listen on ${host} without --users: anyone on that network could read this mouse and write to its topics. ` +
-          'Create users with npm run users -- add NAME --role viewer --file users.json and pass --users users.json, ' +
-          'or pass --allow-anonymous to accept that risk',
-      );
-    }
-    if (!!options['tls-cert'] !== !!options['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
-    const brokerOptions: BrokerOptions = {
-      host,
-      mqttPort: parsePort(options['mqtt-port'], 1883, 'mqtt-port'),
-      httpPort: parsePort(options['http-port'], 8080, 'http-port'),
-      viewerDir: options['viewer-dir'] ?? DEFAULT_VIEWER_DIR,
-      log,
-      users,
-      allowAnonymous: options['allow-anonymous'] ?? false,
-      acl: options.acl ? await readAcl(options.acl) : [],
-      tls: options['tls-cert']
-        ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: parsePort(options['mqtts-port'], 8883, 'mqtts-port') }
-        : null,
-      allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
-      limits: readLimits(options),
-      id: options.id,
-      redis: options.redis ? await connectRedis(options.redis, log) : null,
+    const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
+    const broker = await startBroker(await brokerOptions(options, log)).catch((error: unknown) => {
+      if (!(error instanceof PortInUseError)) throw error;
+      throw new CommandError(`port ${error.port} on ${error.host} is already in use: stop what holds it, or choose another with ${settingWith(error.flag, 'N')} (0 picks a free one)`);
+    });
+    const stop = (signal: string) => {
+      log.info(`${signal}: closing every client and stopping`);
+      // Connections torn down mid-flight (Redis commands, half-written packets) may fail while we close;
+      // that is the shutdown working, not a reason for a failing exit code.
+      const duringShutdown = (error: unknown) => log.warn({ err: String(error) }, `ignored while shutting down: ${String(error)}`);
+      process.on('uncaughtException', duringShutdown);
+      process.on('unhandledRejection', duringShutdown);
+      // A stuck socket must not keep the process alive past the promised 2 s.
+      setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
+      broker.close().then(() => process.exit(0));
     };
-    if (options['allow-anonymous'] && !isLoopback(host)) {
-      log.warn(`WARNING: listening on ${host} with --allow-anonymous: anyone who can reach this address may connect${users ? ' with a viewer\'s rights' : ' and read and write every topic'}`);
-    }
-    started = await startBroker(brokerOptions);
-  } catch (error) {
-    return fail(error, error instanceof UsageError ? 2 : 1);
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    // Ready is said only once a signal would stop it cleanly: one machine-readable line for scripts
+    // (`mqlive up`, tests, the bench), then the same for people.
+    const ready: ReadyEvent = { event: 'ready', id: broker.id, mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl };
+    log.info(
+      ready,
+      `mqlive broker${options.id || options.redis ? ` ${broker.id}` : ''} listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
+        (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
+    );
+    if (options['ready-fd']) writeSync(Number(options['ready-fd']), `${JSON.stringify(ready)}\n`);
+  },
+});
+
+/** The broker's readiness, as one JSON object: in its log, and on --ready-fd for a supervising process. */
+export interface ReadyEvent {
+  event: 'ready';
+  id: string;
+  mqtt: string;
+  ws: string;
+  http: string;
+  mqtts: string | null;
+}
+
+async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger): Promise<BrokerOptions> {
+  const host = options.host ?? '127.0.0.1';
+  const users = options.users ? await readUsers(options.users) : null;
+  if (!isLoopback(host) && !users && !options['allow-anonymous']) {
+    throw new UsageError(
+      `refusing to listen on ${host} without --users: anyone on that network could read this mouse and write to its topics. ` +
+        'Create users with mqlive users add NAME --role viewer --file users.json and pass --users users.json, ' +
+        'or pass --allow-anonymous to accept that risk',
+    );
   }
-  const broker = started;
-  const stop = (signal: string) => {
-    log.info(`${signal}: closing every client and stopping`);
-    // Connections torn down mid-flight (Redis commands, half-written packets) may fail while we close;
-    // that is the shutdown working, not a reason for a failing exit code.
-    const duringShutdown = (error: unknown) => log.warn({ err: String(error) }, `ignored while shutting down: ${String(error)}`);
-    process.on('uncaughtException', duringShutdown);
-    process.on('unhandledRejection', duringShutdown);
-    // A stuck socket must not keep the process alive past the promised 2 s.
-    setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS).unref();
-    broker.close().then(() => process.exit(0));
+  if (!!options['tls-cert'] !== !!options['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+  const brokerOptions: BrokerOptions = {
+    host,
+    mqttPort: parsePort(options['mqtt-port'], 1883, 'mqtt-port'),
+    httpPort: parsePort(options['http-port'], 8080, 'http-port'),
+    viewerDir: options['viewer-dir'] ?? DEFAULT_VIEWER_DIR,
+    log,
+    users,
+    allowAnonymous: options['allow-anonymous'] ?? false,
+    acl: options.acl ? await readAcl(options.acl) : [],
+    tls: options['tls-cert']
+      ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: parsePort(options['mqtts-port'], 8883, 'mqtts-port') }
+      : null,
+    allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
+    limits: readLimits(options),
+    id: options.id,
+    redis: options.redis ? await connectRedis(options.redis, log) : null,
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  // Ready is said only once a signal would stop it cleanly.
-  log.info(
-    { mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl, id: broker.id },
-    `mqlive broker${options.id || options.redis ? ` ${broker.id}` : ''} listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
-      (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
-  );
+  if (options['allow-anonymous'] && !isLoopback(host)) {
+    log.warn(`WARNING: listening on ${host} with --allow-anonymous: anyone who can reach this address may connect${users ? " with a viewer's rights" : ' and read and write every topic'}`);
+  }
+  return brokerOptions;
 }
 
 function isLoopback(host: string): boolean {
@@ -118,15 +131,9 @@ async function readPem(file: string, flag: string): Promise<Buffer> {
   }
 }
 
-function positive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number above 0 (got "${value}")`);
-  return n;
-}
-
-function readLimits(o: Record<string, string | boolean | undefined>): Partial<Limits> {
-  const s = (k: string) => o[k] as string | undefined;
+function readLimits(o: OptionValues<typeof OPTIONS>): Partial<Limits> {
+  const s = (k: keyof typeof OPTIONS) => o[k] as string | undefined;
+  const positive = (value: string | undefined, flag: string) => parseWholeNumber(value, flag, 1);
   const rate = positive(s('max-publish-rate'), 'max-publish-rate');
   const limits: Partial<Limits> = {
     maxPacketBytes: positive(s('max-packet-bytes'), 'max-packet-bytes'),
@@ -140,12 +147,3 @@ function readLimits(o: Record<string, string | boolean | undefined>): Partial<Li
   };
   return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
 }
-
-/** A user mistake (bad flag, port in use) is one clear line on stderr, not a stack trace. */
-function fail(error: unknown, code: number): void {
-  const message = error instanceof Error ? error.message : String(error);
-  console.error(`mqlive broker: ${message}`);
-  process.exitCode = code;
-}
-
-await main();

@@ -1,19 +1,19 @@
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBroker, type RunningBroker } from './broker';
 import { PacketSizeGuard } from './security/limits';
-import { capturingLogger } from '../test-support/logs';
+import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
 
-let broker: RunningBroker;
+let env: TestBroker | undefined;
 afterEach(async () => {
-  await broker?.close();
+  await env?.close();
 });
 
 describe('WebSocket framing', () => {
   it('sends each delivered PUBLISH in one frame, not one frame per piece (plain Aedes: 5 frames each)', async () => {
-    broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: capturingLogger().log });
+    env = await startTestBroker();
+    const { broker } = env;
     const ws = new WebSocket(broker.wsUrl, 'mqtt');
     await new Promise((resolve) => ws.once('open', resolve));
     const frames: Buffer[] = [];

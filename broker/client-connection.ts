@@ -26,8 +26,8 @@ export type CutOffHandler = (reason: string, kind: CutOffKind) => void;
 /** How long a closing connection may take to send its last bytes before it is destroyed. */
 const END_GRACE_MS = 2000;
 
-/** The transport under a client connection: a TCP socket or a WebSocket. */
-interface Transport {
+/** The byte channel under a client connection: a TCP (or TLS) socket or a WebSocket. */
+interface Channel {
   send(data: Buffer): void;
   /** Bytes accepted but not yet handed to the network. */
   queuedBytes(): number;
@@ -45,6 +45,13 @@ interface Transport {
  *   delivery slots, so one frozen subscriber stalls every other one; here the bytes queue per client instead,
  *   bounded: past `maxQueuedBytes`, or with more than `stallBytes` queued for `stallTimeoutMs`, the client is
  *   cut off and `onCutOff` says why. A client announcing a packet over `maxPacketBytes` is cut off too.
+ *
+ * Which slow-client rule applies: this one. Aedes 1.2 has its own `drainTimeout` (default 60 s, lib/client.js
+ * `waitForDrain`): when `write()` to the connection returns false, Aedes waits for `drain` and destroys the
+ * client if it does not come in time. Here `_write` calls back at once, so a write returns false only for a
+ * packet bigger than the stream's highWaterMark, and `drain` follows on the next tick whatever the client does:
+ * Aedes's timer never fires. The stall cut-off below (`stallTimeoutMs`, 10 s by default) is what ends a client
+ * that stops reading.
  */
 export class ClientConnection extends Duplex {
   private pending: Buffer[] = [];
@@ -54,7 +61,7 @@ export class ClientConnection extends Duplex {
   private readonly guard: PacketSizeGuard | undefined;
 
   private constructor(
-    private readonly transport: Transport,
+    private readonly channel: Channel,
     readonly remoteAddress: string | undefined,
     private readonly limits: ConnectionLimits,
     private readonly onCutOff: CutOffHandler,
@@ -109,7 +116,7 @@ export class ClientConnection extends Duplex {
   }
 
   override _read(): void {
-    this.transport.resume();
+    this.channel.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -123,7 +130,7 @@ export class ClientConnection extends Duplex {
 
   override _final(callback: (error?: Error | null) => void): void {
     this.flush();
-    this.transport.end();
+    this.channel.end();
     callback();
   }
 
@@ -136,12 +143,12 @@ export class ClientConnection extends Duplex {
     clearTimeout(this.stallTimer);
     if (this.cutOffNow) {
       this.pending = [];
-      this.transport.destroy();
+      this.channel.destroy();
     } else {
-      if (this.pending.length > 0) this.transport.send(Buffer.concat(this.pending));
+      if (this.pending.length > 0) this.channel.send(Buffer.concat(this.pending));
       this.pending = [];
-      this.transport.end();
-      setTimeout(() => this.transport.destroy(), END_GRACE_MS).unref();
+      this.channel.end();
+      setTimeout(() => this.channel.destroy(), END_GRACE_MS).unref();
     }
     callback(error);
   }
@@ -150,7 +157,7 @@ export class ClientConnection extends Duplex {
     if (this.destroyed) return;
     const tooBig = this.guard?.check(chunk);
     if (tooBig) return this.cutOff(`it sent ${tooBig}`, 'oversize');
-    if (!this.push(chunk)) this.transport.pause();
+    if (!this.push(chunk)) this.channel.pause();
   }
 
   private flush(): void {
@@ -158,21 +165,21 @@ export class ClientConnection extends Duplex {
     if (this.pending.length === 0 || this.destroyed) return;
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
-    this.transport.send(data);
-    const queued = this.transport.queuedBytes();
+    this.channel.send(data);
+    const queued = this.channel.queuedBytes();
     if (queued > this.limits.maxQueuedBytes) return this.cutOff(`${queued} bytes queued for it (limit ${this.limits.maxQueuedBytes})`, 'slow');
     this.checkStall();
   }
 
   /** Starts the stall clock when too much is queued; stops it once the client has caught up. */
   private checkStall(): void {
-    const queued = this.transport.queuedBytes();
+    const queued = this.channel.queuedBytes();
     if (queued <= this.limits.stallBytes) {
       clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
     } else if (!this.stallTimer) {
       this.stallTimer = setTimeout(() => {
-        const still = this.transport.queuedBytes();
+        const still = this.channel.queuedBytes();
         if (still > this.limits.stallBytes) this.cutOff(`it read nothing of ${still} queued bytes for ${this.limits.stallTimeoutMs} ms`, 'slow');
       }, this.limits.stallTimeoutMs);
       this.stallTimer.unref();

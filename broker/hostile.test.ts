@@ -3,8 +3,8 @@ import mqttPacket from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type RunningBroker } from './broker';
-import { capturingLogger } from '../test-support/logs';
+import type { RunningBroker } from './broker';
+import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { connect, subscribe } from '../test-support/mqtt';
 
 // Hostile clients over TCP and WebSocket: random and mutated packets, broken framing, packets out of order.
@@ -26,6 +26,7 @@ function prng(seed: number): () => number {
   };
 }
 
+let env: TestBroker;
 let broker: RunningBroker;
 let innocentSub: MqttClient;
 let innocentPub: MqttClient;
@@ -34,7 +35,8 @@ let sent = 0;
 let innocentClosed = false;
 
 beforeAll(async () => {
-  broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: capturingLogger().log });
+  env = await startTestBroker();
+  broker = env.broker;
   innocentSub = await connect(broker.wsUrl, { clientId: 'innocent-sub' });
   innocentSub.on('close', () => (innocentClosed = true));
   // Only what the innocent publisher sends counts; fuzzers publishing to innocent/hijack must not add to it.
@@ -46,7 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   innocentSub?.end(true);
   innocentPub?.end(true);
-  await broker?.close();
+  await env?.close();
 });
 
 function packetFor(kind: number, rnd: () => number): Buffer {

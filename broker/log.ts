@@ -32,10 +32,18 @@ export class LogLimiter {
   ) {}
 
   warn(fields: object, message: string): void {
+    this.write('warn', fields, message);
+  }
+
+  error(fields: object, message: string): void {
+    this.write('error', fields, message);
+  }
+
+  private write(level: 'warn' | 'error', fields: object, message: string): void {
     const t = this.now();
     if (t - this.windowStart >= this.windowMs) {
       if (this.suppressed > 0) {
-        this.log.warn({ suppressed: this.suppressed }, `${this.suppressed} similar messages were not logged`);
+        this.log[level]({ suppressed: this.suppressed }, `${this.suppressed} similar messages were not logged`);
       }
       this.windowStart = t;
       this.used = 0;
@@ -43,7 +51,7 @@ export class LogLimiter {
     }
     if (this.used < this.perWindow) {
       this.used += 1;
-      this.log.warn(fields, message);
+      this.log[level](fields, message);
     } else {
       this.suppressed += 1;
     }

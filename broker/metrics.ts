@@ -1,12 +1,13 @@
 import type { Socket } from 'node:net';
 
-export type Transport = 'tcp' | 'ws';
+/** The listener a client came in on (TLS counts as tcp). */
+export type TransportName = 'tcp' | 'ws';
 export type RejectReason = 'invalid_payload' | 'reserved_topic' | 'not_authorized' | 'too_large' | 'bad_topic' | 'rate_limited';
 
 /** Counters behind /metrics, rendered in the Prometheus text format (version 0.0.4). */
 export class BrokerMetrics {
-  readonly clientsConnected: Record<Transport, number> = { tcp: 0, ws: 0 };
-  readonly connectionsTotal: Record<Transport, number> = { tcp: 0, ws: 0 };
+  readonly clientsConnected: Record<TransportName, number> = { tcp: 0, ws: 0 };
+  readonly connectionsTotal: Record<TransportName, number> = { tcp: 0, ws: 0 };
   instanceId = '';
   messagesIn = 0;
   messagesOut = 0;
@@ -55,8 +56,8 @@ export class BrokerMetrics {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
     };
-    const perTransport = (r: Record<Transport, number>): [string, number][] =>
-      (Object.keys(r) as Transport[]).map((t) => [`{transport="${t}"}`, r[t]]);
+    const perTransport = (r: Record<TransportName, number>): [string, number][] =>
+      (Object.keys(r) as TransportName[]).map((t) => [`{transport="${t}"}`, r[t]]);
 
     metric('mqlive_instance_info', 'gauge', 'This broker instance (its id is in the label).', [[`{id="${this.instanceId}"}`, 1]]);
     metric('mqlive_clients_connected', 'gauge', 'MQTT clients connected now, by transport.', perTransport(this.clientsConnected));

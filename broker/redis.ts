@@ -6,13 +6,19 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
-import type { Logger } from './log';
+import type { EventEmitter } from 'node:events';
+import { LogLimiter, type Logger } from './log';
 
 export interface RedisBackend {
   mq: unknown;
   persistence: unknown;
   /** False while any of the Redis connections is down. */
   healthy(): boolean;
+  /**
+   * Logs (rate-limited) the errors Aedes emits on itself when persistence fails (its will sweep, offline
+   * enqueues): unhandled, each would end the process.
+   */
+  watch(aedes: EventEmitter): void;
   /** Ends the persistence's connection; Aedes closes the emitter (and its two connections) itself. */
   close(): Promise<void>;
 }
@@ -55,13 +61,15 @@ export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): 
   }
 
   const down = new Set<string>();
-  let lastLog = 0;
+  const lastLog = new Map<string, number>();
+  const connectionErrors = new WeakSet<Error>();
   const connection = (name: string): Redis => {
     const redis = new Redis(options);
     redis.on('error', (error: Error) => {
-      // Loud, but not once per retry: at most a line every 10 s while it is down.
-      if (!down.has(name) || Date.now() - lastLog > 10_000) {
-        lastLog = Date.now();
+      connectionErrors.add(error);
+      // Loud, but not once per retry: at most a line every 10 s per connection while it is down.
+      if (!down.has(name) || Date.now() - (lastLog.get(name) ?? 0) > 10_000) {
+        lastLog.set(name, Date.now());
         log.error({ redis: url, connection: name, err: error.message }, `Redis connection lost (${name}): ${error.message}; serving local clients, retrying`);
       }
       down.add(name);
@@ -73,17 +81,76 @@ export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): 
     return redis;
   };
 
+  // Everything else that fails because of Redis: a publish between instances, a will sweep, an offline enqueue.
+  const failures = new LogLimiter(log, 1, 10_000);
+  const failed = (what: string) => (error: Error) => {
+    if (connectionErrors.has(error)) return; // already said by the connection itself
+    failures.error({ redis: url, err: error.message }, `Redis failure (${what}): ${error.message}; serving local clients`);
+  };
+
   const db = connection('persistence');
-  const mq = mqemitterRedis({ subConn: connection('subscribe'), pubConn: connection('publish') });
+  const mq = mqemitterRedis({ subConn: connection('subscribe'), pubConn: connection('publish') }) as unknown as RedisEmitter;
+  // mqemitter-redis re-emits its connections' errors and its failed publishes on `state`; with no listener
+  // there, Node ends the process.
+  mq.state.on('error', failed('emitter'));
+  deliverLocallyFirst(mq, failed('emitter'));
   const persistence = aedesPersistenceRedis({ conn: db });
   return {
     mq,
     persistence,
     healthy: () => down.size === 0,
+    watch: (aedes) => aedes.on('error', failed('broker')),
     // Not persistence.destroy(): it unsubscribes from the emitter Aedes has already closed by then, and its
     // rejection escapes its callback. The connection it used is ours to end.
     close: async () => {
       db.disconnect();
     },
+  };
+}
+
+/** The parts of mqemitter-redis 7 this module relies on (its own types leave out `state` and `_emit`). */
+interface RedisEmitter {
+  state: EventEmitter;
+  closing?: boolean;
+  /** Publishes to Redis; every instance, this one included, delivers what comes back from Redis. */
+  emit(packet: EmittedPacket, done?: (error?: Error) => void): void;
+  /** mqemitter's own in-process delivery, which mqemitter-redis calls for each message from Redis. */
+  _emit(packet: EmittedPacket, done?: (error?: Error) => void): void;
+}
+
+/** Aedes numbers every packet it publishes: `brokerCounter` counts per `brokerId`. */
+interface EmittedPacket {
+  topic: string;
+  brokerId?: string;
+  brokerCounter?: number;
+}
+
+/**
+ * Local subscribers get a message from this process itself; Redis carries it to the other instances. Alone,
+ * mqemitter-redis sends local messages through Redis too, so a Redis restart between a publish and its
+ * subscriber connection's resubscribe lost them. Our own message coming back from Redis is recognised by its
+ * Aedes numbering and skipped.
+ */
+function deliverLocallyFirst(mq: RedisEmitter, onRedisError: (error: Error) => void): void {
+  const sentHere = new Set<string>();
+  const keyOf = (p: EmittedPacket) => (p.brokerId && p.brokerCounter ? `${p.brokerId}/${p.brokerCounter}` : null);
+  const deliverHere = mq._emit.bind(mq);
+  const sendToRedis = mq.emit.bind(mq);
+  mq._emit = (packet, done) => {
+    const key = keyOf(packet);
+    if (key !== null && sentHere.delete(key)) return done?.();
+    deliverHere(packet, done);
+  };
+  mq.emit = (packet, done) => {
+    const key = keyOf(packet);
+    if (key !== null) {
+      sentHere.add(key);
+      // Bounded: while Redis is away nothing comes back; the oldest are forgotten first.
+      if (sentHere.size > 50_000) sentHere.delete(sentHere.values().next().value!);
+    }
+    deliverHere(packet, done);
+    sendToRedis(packet, (error) => {
+      if (error && !mq.closing) onRedisError(error);
+    });
   };
 }

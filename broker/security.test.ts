@@ -4,36 +4,33 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type BrokerOptions, type RunningBroker } from './broker';
+import type { RunningBroker } from './broker';
 import type { AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
-import { capturingLogger } from '../test-support/logs';
+import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase } from '../test-support/broker';
 import { closed, connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
-import { makeUsers, selfSignedCert } from '../test-support/security';
+import { makeUsers } from '../test-support/security';
+import { Teardown } from '../test-support/teardown';
 
 let users: UsersFile;
+let env: TestBroker;
 let broker: RunningBroker;
-const clients: MqttClient[] = [];
+const teardown = new Teardown();
 
 beforeAll(async () => {
   users = (await makeUsers({ laptop: 'device', alice: 'viewer', root: 'admin' })).data;
 });
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.end(true);
-  await broker?.close();
-});
+afterEach(() => teardown.run());
 
-async function start(options: Partial<BrokerOptions> = {}) {
-  const logs = capturingLogger();
-  broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: logs.log, users, ...options });
-  return logs;
+async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
+  env = teardown.add(await startTestBroker({ users, ...options }), (e) => e.close());
+  broker = env.broker;
+  return env.logs;
 }
 
-async function login(name: string, transport: 'tcp' | 'ws' = 'tcp', extra: IClientOptions = {}) {
-  const c = await connect(transport === 'tcp' ? broker.mqttUrl : broker.wsUrl, { username: name, password: `${name}-password`, ...extra });
-  clients.push(c);
-  return c;
+function login(name: string, transport: TransportCase = 'tcp', extra: IClientOptions = {}): Promise<MqttClient> {
+  return env.connect(transport, { username: name, password: `${name}-password`, ...extra });
 }
 
 const click = JSON.stringify({ x: 1, y: 2, button: 'left', pressed: true, ts: 1, seq: 0 });
@@ -51,16 +48,15 @@ describe('logins', () => {
 
   it('with --allow-anonymous, a client without credentials gets a viewer\'s rights', async () => {
     await start({ allowAnonymous: true });
-    const anon = await connect(broker.mqttUrl, { clientId: 'anon1' });
-    clients.push(anon);
+    const anon = await env.connect('tcp', { clientId: 'anon1' });
     expect(await subscribe(anon, ['devices/#', 'home/#'])).toEqual([1, 128]);
   });
 });
 
-describe('rights by role, over TCP and WebSocket', () => {
-  for (const transport of ['tcp', 'ws'] as const) {
+describe('rights by role, over every transport', () => {
+  for (const transport of TRANSPORTS) {
     it(`device and viewer rights (${transport})`, async () => {
-      await start();
+      await start({ withTls: transport === 'tls' });
       const root = await login('root');
       const inbox = new Inbox(root);
       await subscribe(root, '#');
@@ -148,14 +144,11 @@ describe('WebSocket origins', () => {
 
 describe('TLS', () => {
   it('serves mqtts, wss and https with the given certificate, and keeps plain MQTT on loopback', async () => {
-    const { cert, key } = selfSignedCert();
-    await start({ tls: { cert, key, port: 0 } });
+    await start({ withTls: true });
     expect(broker.wsUrl).toMatch(/^wss:/);
     expect(broker.mqttsUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
-    const secure = await connect(broker.mqttsUrl!, { username: 'root', password: 'root-password', ca: cert });
-    clients.push(secure);
-    const wss = await connect(broker.wsUrl, { username: 'alice', password: 'alice-password', ca: cert } as IClientOptions);
-    clients.push(wss);
+    const secure = await login('root', 'tls');
+    const wss = await login('alice', 'ws');
     const inbox = new Inbox(wss);
     await subscribe(wss, 'devices/#');
     await secure.publishAsync('devices/laptop/mouse/click', click, { qos: 1 });
@@ -184,8 +177,7 @@ describe('limits', () => {
 
   it('drops an oversized payload on a contract topic, and disconnects for an overlong topic', async () => {
     await start({ users: null, limits: { maxContractPayloadBytes: 100, maxTopicLength: 64 } });
-    const c = await connect(broker.mqttUrl);
-    clients.push(c);
+    const c = await env.connect('tcp');
     await c.publishAsync('devices/laptop/mouse/click', JSON.stringify({ x: 1, y: 2, button: 'left', pressed: true, ts: 1, seq: 0, pad: 'x'.repeat(200) }), { qos: 1 });
     expect(broker.metrics.rejectedPublishes.too_large).toBe(1);
     const gone = closed(c);
@@ -196,7 +188,7 @@ describe('limits', () => {
 
   it('refuses connections past the per-address limit', async () => {
     await start({ users: null, limits: { maxConnectionsPerAddress: 3 } });
-    for (let i = 0; i < 3; i++) clients.push(await connect(broker.mqttUrl));
+    for (let i = 0; i < 3; i++) await env.connect('tcp');
     await expect(connect(broker.mqttUrl, {}, 2000)).rejects.toThrow();
     expect(broker.metrics.connectionsRefused).toBeGreaterThanOrEqual(1);
   });
@@ -210,8 +202,7 @@ describe('limits', () => {
 
   it('disconnects a client that publishes faster than its rate allows', async () => {
     const logs = await start({ users: null, limits: { publishRate: 50, publishBurst: 100 } });
-    const c = await connect(broker.mqttUrl);
-    clients.push(c);
+    const c = await env.connect('tcp');
     const gone = closed(c);
     for (let i = 0; i < 300; i++) c.publish('home/flood', String(i));
     await gone;

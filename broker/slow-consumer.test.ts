@@ -2,8 +2,8 @@ import { connect as tcpConnect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBroker, type RunningBroker } from './broker';
-import { capturingLogger } from '../test-support/logs';
+import type { RunningBroker } from './broker';
+import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { connect, subscribe } from '../test-support/mqtt';
 
 // A viewer that subscribes to everything and then stops reading must neither stall the others
@@ -13,9 +13,10 @@ const MESSAGES = 20_000;
 const PAYLOAD = Buffer.alloc(1024, 'x');
 const limits = { maxQueuedBytes: 8 * 1024 * 1024, stallTimeoutMs: 2000, stallBytes: 64 * 1024 };
 
+let env: TestBroker | undefined;
 let broker: RunningBroker;
 afterEach(async () => {
-  await broker?.close();
+  await env?.close();
 });
 
 const connectPacket = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'frozen', clean: true, keepalive: 0 });
@@ -44,9 +45,10 @@ async function frozenClient(transport: 'tcp' | 'ws'): Promise<() => void> {
 describe('a frozen subscriber', () => {
   for (const transport of ['tcp', 'ws'] as const) {
     it(`over ${transport} is cut off, and an innocent subscriber gets all ${MESSAGES} 1 KiB messages`, async () => {
-      const logs = capturingLogger();
       // The publisher here floods on purpose: lift its rate limit, this test is about the readers.
-      broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: logs.log, outbound: limits, limits: { publishRate: 1e6, publishBurst: 1e6 } });
+      env = await startTestBroker({ outbound: limits, limits: { publishRate: 1e6, publishBurst: 1e6 } });
+      ({ broker } = env);
+      const { logs } = env;
       const release = await frozenClient(transport);
       const innocent = await connect(broker.wsUrl);
       await subscribe(innocent, 'devices/#', 0);

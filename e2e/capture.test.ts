@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnTs, type Spawned } from '../test-support/processes';
+import { spawnMqlive, type Spawned } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
 import { startXvfb, type Xvfb } from '../test-support/xvfb';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   viewer = await connect(env.broker.mqttUrl);
   inbox = new Inbox(viewer);
   await subscribe(viewer, 'devices/#');
-  publisher = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'xtest', '--source', 'uiohook', '--move-hz', '0'], {
+  publisher = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'xtest', '--source', 'uiohook', '--move-hz', '0'], {
     DISPLAY: xvfb.display,
   });
   await publisher.waitForOutput(/Connected to .* \(source: uiohook\)/);
@@ -87,7 +87,7 @@ describe('real capture under Xvfb', () => {
 
 describe('capture without a display', () => {
   it('--source uiohook with no display fails with a clear message and exit code 3, not an abort', async () => {
-    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'nodisplay', '--source', 'uiohook'], { DISPLAY: '' });
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'nodisplay', '--source', 'uiohook'], { DISPLAY: '' });
     expect(await p.exited).toBe(3);
     expect(p.output().trim()).toBe(
       'mqlive publisher: no X display: DISPLAY is not set (uiohook needs X11 or XWayland). Start an X server, set DISPLAY, or use --source demo.',
@@ -95,7 +95,7 @@ describe('capture without a display', () => {
   });
 
   it('--source uiohook with a display nobody serves names the display', async () => {
-    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--source', 'uiohook'], { DISPLAY: ':4999' });
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--source', 'uiohook'], { DISPLAY: ':4999' });
     expect(await p.exited).toBe(3);
     expect(p.output()).toMatch(/^mqlive publisher: cannot reach X display :4999 \(ENOENT\)/);
   });

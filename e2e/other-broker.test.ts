@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../test-support/mosquitto';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnTs } from '../test-support/processes';
+import { spawnMqlive } from '../test-support/processes';
 
 // mqlive's publisher speaks plain MQTT 3.1.1: it works against Debian's Mosquitto as it does against its own
 // broker, and a WebSocket subscriber (what the viewer is) sees the same topics there.
@@ -20,7 +20,7 @@ describe('against Mosquitto', () => {
     const viewer = await connect(`ws://127.0.0.1:${mosquitto.wsPort}/mqtt`);
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/#');
-    const p = spawnTs('publisher/cli.ts', ['--url', `mqtt://127.0.0.1:${mosquitto.mqttPort}`, '--device', 'mosq', '--source', 'demo']);
+    const p = spawnMqlive(['publisher', '--url', `mqtt://127.0.0.1:${mosquitto.mqttPort}`, '--device', 'mosq', '--source', 'demo']);
     try {
       expect(await inbox.waitFor((m) => m.topic === 'devices/mosq/status', 15_000)).toMatchObject({ text: 'online' });
       expect(JSON.parse((await inbox.waitFor((m) => m.topic === 'devices/mosq/meta')).text)).toMatchObject({ source: 'demo' });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMessage } from '../protocol';
 import { startTestBroker } from '../test-support/broker';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnTs } from '../test-support/processes';
+import { spawnMqlive } from '../test-support/processes';
 
 // The publisher CLI as a person runs it, with the demo source, against a real broker.
 let env: Awaited<ReturnType<typeof startTestBroker>>;
@@ -28,7 +28,7 @@ async function watch(device: string) {
 describe('publisher with the demo source', () => {
   it('announces itself, publishes valid numbered events, prints clicks and replies, and says offline on SIGTERM', async () => {
     const inbox = await watch('demo1');
-    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.wsUrl, '--device', 'demo1', '--source', 'demo']);
+    const p = spawnMqlive(['publisher', '--url', env.broker.wsUrl, '--device', 'demo1', '--source', 'demo']);
     try {
       await p.waitForOutput(/Source: demo/);
       await p.waitForOutput(/Connected to ws:\/\/127\.0\.0\.1:\d+\/mqtt as device "demo1" \(source: demo\)/);
@@ -63,7 +63,7 @@ describe('publisher with the demo source', () => {
 
   it('leaves its will (offline) when killed with SIGKILL, and is online again when restarted', async () => {
     const inbox = await watch('demo2');
-    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
     await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'online', 15_000);
     expect(await p.stop('SIGKILL')).toBe('SIGKILL');
     const offline = await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'offline');
@@ -76,7 +76,7 @@ describe('publisher with the demo source', () => {
 
     // A restarted publisher shows online again.
     inbox.messages.length = 0;
-    const again = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
+    const again = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'demo2', '--source', 'demo']);
     try {
       await inbox.waitFor((m) => m.topic === 'devices/demo2/status' && m.text === 'online', 15_000);
     } finally {
@@ -85,7 +85,7 @@ describe('publisher with the demo source', () => {
   });
 
   it('--source auto without a display says so in one line and uses the demo source', async () => {
-    const p = spawnTs('publisher/cli.ts', ['--url', env.broker.mqttUrl, '--device', 'demo3'], { DISPLAY: '' });
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'demo3'], { DISPLAY: '' });
     try {
       await p.waitForOutput(/Connected to/);
       const lines = p.output().split('\n');
@@ -96,10 +96,10 @@ describe('publisher with the demo source', () => {
   });
 
   it('refuses a bad device id or flag with a clear line and exit code 2', async () => {
-    const bad = spawnTs('publisher/cli.ts', ['--device', 'my/laptop']);
+    const bad = spawnMqlive(['publisher', '--device', 'my/laptop']);
     expect(await bad.exited).toBe(2);
     expect(bad.output().trim()).toBe(`mqlive publisher: invalid device id "my/laptop": an id may use only letters, digits, '_' and '-'; '/' (the MQTT topic level separator) is not allowed`);
-    const flag = spawnTs('publisher/cli.ts', ['--source', 'pynput']);
+    const flag = spawnMqlive(['publisher', '--source', 'pynput']);
     expect(await flag.exited).toBe(2);
     expect(flag.output().trim()).toBe('mqlive publisher: --source must be auto, uiohook or demo (got "pynput")');
   });

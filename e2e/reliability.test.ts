@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
 import { closed, connect, Inbox, subscribe, type Received } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
-import { spawnTs, type Spawned } from '../test-support/processes';
+import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { startTcpProxy } from '../test-support/tcp-proxy';
 import { startXvfb } from '../test-support/xvfb';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 function startBrokerProcess(mqttPort: number, httpPort: number): Spawned {
-  const broker = spawnTs('broker/cli.ts', ['--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'json']);
+  const broker = spawnMqlive(['broker', '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'json']);
   cleanup.push(() => broker.stop('SIGKILL'));
   return broker;
 }
@@ -28,7 +28,7 @@ async function xvfbWithXdotool(display?: string) {
 }
 
 function startPublisher(url: string, device: string, display: string, extra: string[] = []): Spawned {
-  const p = spawnTs('publisher/cli.ts', ['--url', url, '--device', device, '--source', 'uiohook', '--move-hz', '0', ...extra], { DISPLAY: display });
+  const p = spawnMqlive(['publisher', '--url', url, '--device', device, '--source', 'uiohook', '--move-hz', '0', ...extra], { DISPLAY: display });
   cleanup.push(() => p.stop('SIGKILL'));
   return p;
 }
@@ -49,7 +49,7 @@ describe('faults', () => {
     const mqttPort = await freePort();
     const httpPort = await freePort();
     let broker = startBrokerProcess(mqttPort, httpPort);
-    await broker.waitForOutput(/listening/);
+    await brokerReady(broker);
     // The publisher reaches the broker through a proxy, so the test can let it back in after the viewer.
     const proxy = await startTcpProxy(mqttPort);
     cleanup.push(() => proxy.close());
@@ -71,7 +71,7 @@ describe('faults', () => {
 
     inbox.messages.length = 0;
     broker = startBrokerProcess(mqttPort, httpPort);
-    await broker.waitForOutput(/listening/);
+    await brokerReady(broker);
     await expect.poll(() => viewer.connected, { timeout: 10_000 }).toBe(true);
     await viewer.subscribeAsync('probe/after-resubscribe'); // SUBACKs come in order: the resubscription is in place
     proxy.setMode('forward');
@@ -104,7 +104,7 @@ describe('faults', () => {
     cleanup.push(() => viewer.end(true));
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/+/status');
-    const publisher = spawnTs('publisher/cli.ts', ['--url', `mqtt://127.0.0.1:${proxy.port}`, '--device', 'cut', '--source', 'demo', '--keepalive', '2']);
+    const publisher = spawnMqlive(['publisher', '--url', `mqtt://127.0.0.1:${proxy.port}`, '--device', 'cut', '--source', 'demo', '--keepalive', '2']);
     cleanup.push(() => publisher.stop('SIGKILL'));
     await inbox.waitFor((m) => m.topic === 'devices/cut/status' && m.text === 'online', 15_000);
 
@@ -160,7 +160,7 @@ describe('faults', () => {
     const mqttPort = await freePort();
     const httpPort = await freePort();
     const broker = startBrokerProcess(mqttPort, httpPort);
-    await broker.waitForOutput(/listening/);
+    await brokerReady(broker);
     const clients: MqttClient[] = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
         connect(i % 2 ? `mqtt://127.0.0.1:${mqttPort}` : `ws://127.0.0.1:${httpPort}/mqtt`, { reconnectPeriod: 500 }),
@@ -171,7 +171,7 @@ describe('faults', () => {
     expect(await broker.stop('SIGTERM')).toBe(0);
     await Promise.all(disconnected);
     const next = startBrokerProcess(mqttPort, httpPort);
-    await next.waitForOutput(/listening/);
+    await brokerReady(next);
     await expect.poll(() => clients.filter((c) => c.connected).length, { timeout: 15_000 }).toBe(100);
   }, 60_000);
 });

@@ -1,7 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { checkMessage, deliveryFor, encodePayload, type PayloadFor } from './contract';
+import { checkMessage, CONTRACT, deliveryFor, encodePayload, parseTopic, type PayloadFor } from './contract';
 import type { ClickEvent, DeviceMeta, MoveEvent } from './payloads';
-import { parseTopic } from './topics';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const json = (v: unknown) => bytes(JSON.stringify(v));
@@ -61,12 +60,20 @@ describe('checkMessage', () => {
 
 describe('deliveryFor', () => {
   it('gives each topic its contract QoS and retain flag', () => {
-    expect(deliveryFor(parseTopic('devices/d/mouse/move')!)).toEqual({ qos: 0, retain: false });
-    expect(deliveryFor(parseTopic('devices/d/mouse/click')!)).toEqual({ qos: 1, retain: false });
-    expect(deliveryFor(parseTopic('devices/d/mouse/scroll')!)).toEqual({ qos: 1, retain: false });
-    expect(deliveryFor(parseTopic('devices/d/status')!)).toEqual({ qos: 1, retain: true });
-    expect(deliveryFor(parseTopic('devices/d/meta')!)).toEqual({ qos: 1, retain: true });
-    expect(deliveryFor(parseTopic('clients/c/messages')!)).toEqual({ qos: 1, retain: false });
+    expect(deliveryFor('devices/d/mouse/move')).toEqual({ qos: 0, retain: false });
+    expect(deliveryFor('devices/d/mouse/click')).toEqual({ qos: 1, retain: false });
+    expect(deliveryFor('devices/d/mouse/scroll')).toEqual({ qos: 1, retain: false });
+    expect(deliveryFor('devices/d/status')).toEqual({ qos: 1, retain: true });
+    expect(deliveryFor('devices/d/meta')).toEqual({ qos: 1, retain: true });
+    expect(deliveryFor('clients/c/messages')).toEqual({ qos: 1, retain: false });
+    expect(deliveryFor('devices/pi/temperature/celsius')).toBeNull();
+  });
+
+  it('has one rule per contract topic, each parsing back to its own pattern', () => {
+    expect(Object.keys(CONTRACT).sort()).toEqual(
+      ['clients/+/messages', 'devices/+/meta', 'devices/+/mouse/click', 'devices/+/mouse/move', 'devices/+/mouse/scroll', 'devices/+/status'],
+    );
+    for (const pattern of Object.keys(CONTRACT)) expect(parseTopic(pattern.replace('+', 'x')), pattern).not.toBeNull();
   });
 });
 

@@ -1,3 +1,8 @@
+/**
+ * The topic contract (v1) as one table: each topic pattern with its payload type, validator, QoS, retain flag
+ * and wire format. `parseTopic`, `PayloadFor`, `deliveryFor` and `checkMessage` all derive from it, so a new
+ * contract topic is one new row here (plus its payload type and validator in payloads.ts).
+ */
 import { idProblem } from './ids';
 import {
   validateClick,
@@ -14,47 +19,82 @@ import {
   type Reason,
   type ScrollEvent,
 } from './payloads';
-import { parseTopic, type ContractTopic } from './topics';
+import type { ContractTopic } from './topics';
+
+/** How a contract topic is delivered and checked. `P` is its payload type (for the typed map). */
+export interface ContractRule<P = unknown> {
+  qos: 0 | 1;
+  retain: boolean;
+  /** 'text': the payload is plain UTF-8 text (status); 'json': a JSON value. */
+  format: 'text' | 'json';
+  validate: (value: unknown) => Reason;
+  /** What a concrete topic of this pattern is about, given the id at its `+` level. */
+  describe: (id: string) => ContractTopic;
+  /** Only for type inference of the payload type; never set. */
+  readonly payload?: P;
+}
+
+function rule<P>(r: Omit<ContractRule<P>, 'payload'>): ContractRule<P> {
+  return r;
+}
+
+/** Every contract topic pattern (one `+` level: the device or client id) and its rule. */
+export const CONTRACT = {
+  'devices/+/mouse/move': rule<MoveEvent>({ qos: 0, retain: false, format: 'json', validate: validateMove, describe: (device) => ({ kind: 'mouse', device, event: 'move' }) }),
+  'devices/+/mouse/click': rule<ClickEvent>({ qos: 1, retain: false, format: 'json', validate: validateClick, describe: (device) => ({ kind: 'mouse', device, event: 'click' }) }),
+  'devices/+/mouse/scroll': rule<ScrollEvent>({ qos: 1, retain: false, format: 'json', validate: validateScroll, describe: (device) => ({ kind: 'mouse', device, event: 'scroll' }) }),
+  'devices/+/status': rule<DeviceStatus>({ qos: 1, retain: true, format: 'text', validate: validateStatus, describe: (device) => ({ kind: 'status', device }) }),
+  'devices/+/meta': rule<DeviceMeta>({ qos: 1, retain: true, format: 'json', validate: validateMeta, describe: (device) => ({ kind: 'meta', device }) }),
+  'clients/+/messages': rule<ClientMessage>({ qos: 1, retain: false, format: 'json', validate: validateClientMessage, describe: (clientId) => ({ kind: 'clientMessage', clientId }) }),
+} as const satisfies Record<string, ContractRule>;
+
+export type ContractPattern = keyof typeof CONTRACT;
 
 /** The typed map from topic pattern to payload type: `publish(topic, payload)` type-checks the pair. */
-export interface TopicPayloads {
-  'devices/+/mouse/move': MoveEvent;
-  'devices/+/mouse/click': ClickEvent;
-  'devices/+/mouse/scroll': ScrollEvent;
-  'devices/+/status': DeviceStatus;
-  'devices/+/meta': DeviceMeta;
-  'clients/+/messages': ClientMessage;
-}
+export type TopicPayloads = { [P in ContractPattern]: (typeof CONTRACT)[P] extends ContractRule<infer T> ? T : never };
 
 /** A free-form topic carries whatever its publisher chose: text or bytes. */
 export type FreeFormPayload = string | Uint8Array;
 
-/** The payload type a concrete topic takes (a free-form payload for a topic outside the contract). */
-export type PayloadFor<T extends string> = T extends `devices/${string}/mouse/move`
-  ? TopicPayloads['devices/+/mouse/move']
-  : T extends `devices/${string}/mouse/click`
-    ? TopicPayloads['devices/+/mouse/click']
-    : T extends `devices/${string}/mouse/scroll`
-      ? TopicPayloads['devices/+/mouse/scroll']
-      : T extends `devices/${string}/status`
-        ? TopicPayloads['devices/+/status']
-        : T extends `devices/${string}/meta`
-          ? TopicPayloads['devices/+/meta']
-          : T extends `clients/${string}/messages`
-            ? TopicPayloads['clients/+/messages']
-            : FreeFormPayload;
+/** `devices/+/status` → `devices/${string}/status`. */
+type Concrete<P extends string> = P extends `${infer Head}+${infer Tail}` ? `${Head}${string}${Concrete<Tail>}` : P;
+type Matching<T extends string> = { [P in ContractPattern]: T extends Concrete<P> ? TopicPayloads[P] : never }[ContractPattern];
 
-/** QoS and retain flag the contract gives each topic. */
-export function deliveryFor(parsed: ContractTopic): { qos: 0 | 1; retain: boolean } {
-  switch (parsed.kind) {
-    case 'mouse':
-      return { qos: parsed.event === 'move' ? 0 : 1, retain: false };
-    case 'status':
-    case 'meta':
-      return { qos: 1, retain: true };
-    case 'clientMessage':
-      return { qos: 1, retain: false };
+/** The payload type a concrete topic takes (a free-form payload for a topic outside the contract). */
+export type PayloadFor<T extends string> = [Matching<T>] extends [never] ? FreeFormPayload : Matching<T>;
+
+const PATTERNS = (Object.keys(CONTRACT) as ContractPattern[]).map((pattern) => ({ pattern, levels: pattern.split('/') }));
+
+/** The contract rule a topic falls under and the id at its `+` level, or null for a free-form topic. */
+export function matchContract(topic: string): { pattern: ContractPattern; rule: ContractRule; id: string } | null {
+  const levels = topic.split('/');
+  for (const { pattern, levels: wanted } of PATTERNS) {
+    if (wanted.length !== levels.length) continue;
+    let id: string | undefined;
+    let same = true;
+    for (let i = 0; i < wanted.length && same; i++) {
+      if (wanted[i] === '+') id = levels[i];
+      else same = wanted[i] === levels[i];
+    }
+    if (same && id !== undefined) return { pattern, rule: CONTRACT[pattern], id };
   }
+  return null;
+}
+
+/**
+ * Parses a topic by its shape. Returns null for free-form topics: any other shape, including
+ * `devices/pi/temperature/celsius` from an extra publisher. The id is not checked here
+ * (`devices/a.b/status` parses with device `a.b`): `checkMessage` refuses it with a reason.
+ */
+export function parseTopic(topic: string): ContractTopic | null {
+  const match = matchContract(topic);
+  return match ? match.rule.describe(match.id) : null;
+}
+
+/** QoS and retain flag the contract gives a topic; null for a free-form topic (its publisher decides). */
+export function deliveryFor(topic: string): { qos: 0 | 1; retain: boolean } | null {
+  const match = matchContract(topic);
+  return match ? { qos: match.rule.qos, retain: match.rule.retain } : null;
 }
 
 /** Turns a contract payload into its bytes on the wire: status as plain text, everything else as JSON. */
@@ -74,12 +114,12 @@ export type CheckedMessage =
  * contract topics pass only with a valid id and payload, and a refusal says why.
  */
 export function checkMessage(topic: string, bytes: Uint8Array): CheckedMessage {
-  const parsed = parseTopic(topic);
-  if (!parsed) return { ok: true, topic: null, payload: bytes };
+  const match = matchContract(topic);
+  if (!match) return { ok: true, topic: null, payload: bytes };
+  const parsed = match.rule.describe(match.id);
   const refuse = (reason: string): CheckedMessage => ({ ok: false, topic: parsed, reason });
 
-  const id = parsed.kind === 'clientMessage' ? parsed.clientId : parsed.device;
-  const badId = idProblem(id);
+  const badId = idProblem(match.id);
   if (badId) return refuse(`topic ${topic}: ${badId}`);
 
   let text: string;
@@ -88,29 +128,14 @@ export function checkMessage(topic: string, bytes: Uint8Array): CheckedMessage {
   } catch {
     return refuse('payload is not valid UTF-8');
   }
-  if (parsed.kind === 'status') {
-    const reason = validateStatus(text);
-    return reason ? refuse(reason) : { ok: true, topic: parsed, payload: text };
+  let value: unknown = text;
+  if (match.rule.format === 'json') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return refuse('payload is not valid JSON');
+    }
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return refuse('payload is not valid JSON');
-  }
-  const reason = validatorFor(parsed)(value);
+  const reason = match.rule.validate(value);
   return reason ? refuse(reason) : { ok: true, topic: parsed, payload: value };
-}
-
-function validatorFor(parsed: ContractTopic): (v: unknown) => Reason {
-  switch (parsed.kind) {
-    case 'mouse':
-      return { move: validateMove, click: validateClick, scroll: validateScroll }[parsed.event];
-    case 'status':
-      return validateStatus;
-    case 'meta':
-      return validateMeta;
-    case 'clientMessage':
-      return validateClientMessage;
-  }
 }

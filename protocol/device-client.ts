@@ -8,7 +8,7 @@
  *   await device.close();
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { checkMessage, encodePayload, type PayloadFor } from './contract';
+import { checkMessage, deliveryFor, encodePayload, type PayloadFor } from './contract';
 import { assertId } from './ids';
 import type { DeviceMeta } from './payloads';
 import { metaTopic, statusTopic } from './topics';
@@ -24,6 +24,7 @@ export interface DeviceClientOptions {
   mqtt?: IClientOptions;
 }
 
+/** Defaults: the contract's QoS and retain flag for a contract topic, QoS 0 and not retained for any other. */
 export interface PublishOptions {
   qos?: 0 | 1;
   retain?: boolean;
@@ -80,10 +81,15 @@ export class OfflineQueue {
   }
 }
 
+/** How long close() waits for a connection to send what is queued before it gives up. */
+export const CLOSE_TIMEOUT_MS = 10_000;
+
 export class DeviceClient {
   readonly queue: OfflineQueue;
   private ready = false;
-  private closing = false;
+  /** The queued messages being sent after the last announce. */
+  private flushing: Promise<unknown> = Promise.resolve();
+  private readyWaiters = new Set<() => void>();
 
   constructor(
     readonly client: MqttClient,
@@ -109,7 +115,8 @@ export class DeviceClient {
     const bytes = encodePayload(topic, payload);
     const checked = checkMessage(topic, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
     if (!checked.ok) return Promise.reject(new InvalidPayloadError(`not published to ${topic}: ${checked.reason}`));
-    const message: Pending = { topic, payload: bytes, qos: options.qos ?? 0, retain: options.retain ?? false };
+    const delivery = deliveryFor(topic) ?? { qos: 0, retain: false };
+    const message: Pending = { topic, payload: bytes, qos: options.qos ?? delivery.qos, retain: options.retain ?? delivery.retain };
     if (!this.ready) {
       this.queue.push(message);
       return Promise.resolve();
@@ -121,29 +128,60 @@ export class DeviceClient {
   async updateMeta(): Promise<void> {
     const meta = this.meta();
     if (!this.ready || !meta) return;
-    await this.send({ topic: metaTopic(this.device), payload: JSON.stringify(meta), qos: 1, retain: true });
+    await this.send(this.contractMessage(metaTopic(this.device), JSON.stringify(meta)));
   }
 
-  /** Publishes `offline` itself (a clean DISCONNECT cancels the will), then disconnects. */
-  async close(): Promise<void> {
-    this.closing = true;
-    if (this.client.connected) {
-      await this.send({ topic: statusTopic(this.device), payload: 'offline', qos: 1, retain: true }).catch(() => {});
+  /**
+   * Sends what is queued (waiting up to `timeoutMs` for a connection when there is something to send), publishes
+   * `offline` itself (a clean DISCONNECT cancels the will), then disconnects. Without a connection in time it
+   * stops trying and rejects with the number of messages that were not sent.
+   */
+  async close(timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
+    const mustWait = this.client.connected || this.queue.size > 0;
+    if (!this.ready && mustWait) await this.untilReady(timeoutMs);
+    if (!this.ready) {
+      const unsent = this.queue.drain().length;
+      this.client.end(true);
+      if (unsent > 0) {
+        throw new Error(`${unsent} queued message${unsent === 1 ? ' was' : 's were'} not sent: no connection to the broker within ${timeoutMs / 1000} s`);
+      }
+      return;
     }
+    await this.flushing;
+    await this.send(this.contractMessage(statusTopic(this.device), 'offline')).catch(() => {});
     await this.client.endAsync();
   }
 
   private async announce(): Promise<void> {
-    if (this.closing) return;
     try {
-      await this.send({ topic: statusTopic(this.device), payload: 'online', qos: 1, retain: true });
+      await this.send(this.contractMessage(statusTopic(this.device), 'online'));
       const meta = this.meta();
-      if (meta) await this.send({ topic: metaTopic(this.device), payload: JSON.stringify(meta), qos: 1, retain: true });
-      for (const message of this.queue.drain()) void this.send(message).catch(() => {});
+      if (meta) await this.send(this.contractMessage(metaTopic(this.device), JSON.stringify(meta)));
+      // MQTT.js writes them in this order; close() waits for them before it says offline.
+      this.flushing = Promise.allSettled(this.queue.drain().map((message) => this.send(message)));
       this.ready = this.client.connected;
+      if (this.ready) for (const wake of this.readyWaiters) wake();
     } catch {
       // The connection dropped while announcing; the next 'connect' announces again.
     }
+  }
+
+  /** Resolves once announced, or after `timeoutMs` (check `ready`). */
+  private untilReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.readyWaiters.add(done);
+    });
+  }
+
+  /** A presence message (status, meta) with the contract's QoS and retain flag. */
+  private contractMessage(topic: string, payload: string): Pending {
+    return { topic, payload, ...deliveryFor(topic)! };
   }
 
   private send(m: Pending): Promise<void> {
@@ -161,7 +199,7 @@ export function connectDevice(options: DeviceClientOptions): DeviceClient {
     keepalive: 10,
     queueQoSZero: false,
     ...options.mqtt,
-    will: { topic: statusTopic(device), payload: Buffer.from('offline'), qos: 1, retain: true },
+    will: { topic: statusTopic(device), payload: Buffer.from('offline'), ...deliveryFor(statusTopic(device))! },
   });
   return new DeviceClient(client, device, options.meta, options.queueLimit);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientMessagesTopic, metaTopic, mouseTopic, parseTopic, statusTopic } from './topics';
+import { parseTopic } from './contract';
+import { clientMessagesTopic, metaTopic, mouseTopic, statusTopic } from './topics';
 
 describe('topic builders', () => {
   it('build the contract topics', () => {

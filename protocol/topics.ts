@@ -34,29 +34,3 @@ export type ContractTopic =
   | { kind: 'status'; device: string }
   | { kind: 'meta'; device: string }
   | { kind: 'clientMessage'; clientId: string };
-
-/**
- * Parses a topic by its shape. Returns null for free-form topics: any other shape, including
- * `devices/pi/temperature/celsius` from an extra publisher. The id is not checked here
- * (`devices/a.b/status` parses with device `a.b`): `validateMessage` refuses it with a reason.
- */
-export function parseTopic(topic: string): ContractTopic | null {
-  const levels = topic.split('/');
-  const [first, id, third, fourth] = levels;
-  if (id === undefined || third === undefined) return null;
-  if (first === 'devices') {
-    if (levels.length === 3 && third === 'status') return { kind: 'status', device: id };
-    if (levels.length === 3 && third === 'meta') return { kind: 'meta', device: id };
-    if (levels.length === 4 && third === 'mouse' && isMouseEventKind(fourth)) {
-      return { kind: 'mouse', device: id, event: fourth };
-    }
-  }
-  if (first === 'clients' && levels.length === 3 && third === 'messages') {
-    return { kind: 'clientMessage', clientId: id };
-  }
-  return null;
-}
-
-function isMouseEventKind(s: string | undefined): s is MouseEventKind {
-  return (MOUSE_EVENT_KINDS as readonly string[]).includes(s ?? '');
-}

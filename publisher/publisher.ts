@@ -152,7 +152,7 @@ export class MousePublisher {
     const topic = mouseTopic(this.deviceId, kind) as EventTopic<K>;
     const payload = { ...event, seq: this.seq++ } as PayloadFor<EventTopic<K>>;
     this.deviceClient
-      .publish(topic, payload, { qos: kind === 'move' ? 0 : 1 })
+      .publish(topic, payload)
       .catch((error: Error) => this.say(`Could not publish a ${kind}: ${error.message}`));
   }
 }

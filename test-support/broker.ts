@@ -1,9 +1,52 @@
-import { startBroker, type RunningBroker } from '../broker/broker';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { startBroker, type BrokerOptions, type RunningBroker } from '../broker/broker';
 import { capturingLogger } from './logs';
+import { connect } from './mqtt';
+import { selfSignedCert } from './security';
 
-/** A real mqlive broker in this process on free ports, with its logs readable by the test. */
-export async function startTestBroker(viewerDir?: string) {
+/** How a test client reaches the broker: MQTT over TCP, over WebSocket, or over TLS (mqtts). */
+export type TransportCase = 'tcp' | 'ws' | 'tls';
+export const TRANSPORTS: readonly TransportCase[] = ['tcp', 'ws', 'tls'];
+
+export interface TestBroker {
+  broker: RunningBroker;
+  logs: ReturnType<typeof capturingLogger>;
+  /** Connects a client (ended by close()); over TLS it trusts the test certificate. */
+  connect(transport: TransportCase, options?: IClientOptions): Promise<MqttClient>;
+  /** Ends every client connect() made, then the broker. */
+  close(): Promise<void>;
+}
+
+let cert: ReturnType<typeof selfSignedCert> | undefined;
+/** One self-signed certificate per test process (openssl takes a while). */
+export function testCertificate(): ReturnType<typeof selfSignedCert> {
+  return (cert ??= selfSignedCert());
+}
+
+/**
+ * A real mqlive broker in this process on free ports, with its logs readable by the test. `overrides` are
+ * BrokerOptions; `withTls` adds mqtts (and wss, https) with the test certificate.
+ */
+export async function startTestBroker(overrides: Partial<BrokerOptions> & { withTls?: boolean } = {}): Promise<TestBroker> {
+  const { withTls, ...options } = overrides;
   const logs = capturingLogger();
-  const broker: RunningBroker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: logs.log, viewerDir });
-  return { broker, logs };
+  const tls = withTls ? { cert: testCertificate().cert, key: testCertificate().key, port: 0 } : undefined;
+  const broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: logs.log, ...(tls && { tls }), ...options });
+  const clients: MqttClient[] = [];
+  return {
+    broker,
+    logs,
+    async connect(transport, clientOptions = {}) {
+      const url = transport === 'tcp' ? broker.mqttUrl : transport === 'ws' ? broker.wsUrl : broker.mqttsUrl;
+      if (!url) throw new Error('this test broker has no TLS listener: start it with withTls');
+      const secure = url.startsWith('mqtts:') || url.startsWith('wss:');
+      const client = await connect(url, { ...(secure && { ca: testCertificate().cert }), ...clientOptions } as IClientOptions);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const c of clients.splice(0)) c.end(true);
+      await broker.close();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { connect } from './mqtt';
 import { freePort } from './ports';
 import { spawnProcess, type Spawned } from './processes';
 import { requireTool } from './tools';
+import { waitUntilAnswers } from './wait';
 
 export interface Mosquitto {
   mqttPort: number;
@@ -35,15 +36,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
   );
   const proc = spawnProcess('/usr/sbin/mosquitto', ['-c', config]);
   // Ready when it answers a CONNECT (bounded).
-  for (let i = 0; ; i++) {
-    try {
-      (await connect(`mqtt://127.0.0.1:${mqttPort}`, {}, 1000)).end(true);
-      break;
-    } catch (error) {
-      if (i >= 50) throw new Error(`mosquitto did not start: ${(error as Error).message}\n${proc.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitUntilAnswers(async () => (await connect(`mqtt://127.0.0.1:${mqttPort}`, {}, 1000)).end(true), 'mosquitto', { context: proc.output });
   return {
     mqttPort,
     wsPort,

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ReadyEvent } from '../broker/cli';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -8,6 +9,8 @@ export interface Spawned {
   output: () => string;
   /** Waits (bounded) until stdout+stderr match `pattern`; returns the match. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Waits (bounded) for a JSON log line (`--log-format json`) whose `event` is `name`; returns it parsed. */
+  waitForEvent(name: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves with the exit code (or signal name) once the process has ended. */
   exited: Promise<number | string>;
   /** Whether the process has ended. */
@@ -19,6 +22,19 @@ export interface Spawned {
 /** Runs a TypeScript entry point of this repo in its own Node process (tsx as the loader). */
 export function spawnTs(entry: string, args: string[] = [], env: Record<string, string | undefined> = {}): Spawned {
   return spawnProcess(process.execPath, ['--import', 'tsx', entry, ...args], env);
+}
+
+/** A broker started with `--log-format json` is ready: its addresses, from its JSON ready event. */
+export async function brokerReady(broker: Spawned, timeoutMs?: number): Promise<ReadyEvent> {
+  return (await broker.waitForEvent('ready', timeoutMs)) as unknown as ReadyEvent;
+}
+
+/**
+ * Runs the compiled `mqlive ARGS...` (dist/mqlive.js, built by the tests' global setup) in its own Node process,
+ * as users run it: `spawnMqlive(['broker', '--mqtt-port', '0'])`.
+ */
+export function spawnMqlive(args: string[], env: Record<string, string | undefined> = {}): Spawned {
+  return spawnProcess(process.execPath, ['dist/mqlive.js', ...args], env);
 }
 
 export function spawnProcess(
@@ -60,6 +76,11 @@ export function spawnProcess(
       check();
     });
 
+  const waitForEvent = async (name: string, timeoutMs?: number) => {
+    const [line] = await waitForOutput(new RegExp(`^\\{.*"event":"${name}".*\\}$`, 'm'), timeoutMs);
+    return JSON.parse(line) as Record<string, unknown>;
+  };
+
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000) => {
     if (!ended) child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -68,7 +89,7 @@ export function spawnProcess(
     return result;
   };
 
-  return { child, output: () => out, waitForOutput, exited, hasEnded: () => ended, stop };
+  return { child, output: () => out, waitForOutput, waitForEvent, exited, hasEnded: () => ended, stop };
 }
 
 /**

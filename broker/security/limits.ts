@@ -54,6 +54,39 @@ export class TokenBucket {
   }
 }
 
+/**
+ * Failed logins per remote address in a fixed window: after `maxFailures` in `windowMs`, the address is
+ * refused without its password being checked, until the window is over.
+ */
+export class FailedLogins {
+  private readonly windows = new Map<string, { count: number; since: number }>();
+
+  constructor(
+    private readonly maxFailures = 10,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  lockedOut(address: string): boolean {
+    const w = this.windows.get(address);
+    return !!w && w.count >= this.maxFailures && this.now() - w.since < this.windowMs;
+  }
+
+  record(address: string): void {
+    const now = this.now();
+    const w = this.windows.get(address);
+    if (w && now - w.since <= this.windowMs) return void (w.count += 1);
+    // Forget addresses whose window is over, so failures from many addresses cannot grow this map for good.
+    for (const [a, old] of this.windows) if (now - old.since > this.windowMs) this.windows.delete(a);
+    this.windows.set(address, { count: 1, since: now });
+  }
+
+  /** Addresses with a window open (for tests and /metrics). */
+  get size(): number {
+    return this.windows.size;
+  }
+}
+
 /** Counts open connections in total and per remote address. */
 export class ConnectionCounter {
   private total = 0;

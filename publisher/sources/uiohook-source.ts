@@ -5,7 +5,10 @@ import { mapUiohookEvent, type UiohookMouseEvent } from '../mouse-mapping';
 import { probeDisplay } from '../x11-display';
 import type { MouseSource, SourceHandlers } from './source';
 
-const CHILD = fileURLToPath(new URL('./uiohook-child.ts', import.meta.url));
+// From source (tsx) the child is the .ts file beside this one; compiled, it is dist/uiohook-child.js beside
+// the chunk this code was bundled into. Only the source form needs a TypeScript loader.
+const COMPILED = !import.meta.url.endsWith('.ts');
+const CHILD = fileURLToPath(new URL(COMPILED ? './uiohook-child.js' : './uiohook-child.ts', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -54,7 +57,7 @@ export class UiohookSource implements MouseSource {
       let ready = false;
       let stderr = '';
       const child = fork(CHILD, [], {
-        execArgv: ['--import', import.meta.resolve('tsx')], // resolved here, so any working directory will do
+        execArgv: COMPILED ? [] : ['--import', import.meta.resolve('tsx')], // resolved here, so any working directory will do
         env: { ...process.env, DISPLAY: this.display },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions, parsePort, UsageError, type OptionSpec } from './cli-options';
+import { parseOptions, parsePort, UsageError, type OptionSpec } from './options';
 
 const specs = {
   host: { env: 'T_HOST', type: 'string', help: 'h' },

@@ -1,0 +1,19 @@
+import type { PublishPacket } from 'aedes';
+import { describe, expect, it } from 'vitest';
+import { contract } from './contract';
+
+const publish = (topic: string, payload: string): PublishPacket => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }) as PublishPacket;
+const limits = { maxContractPayloadBytes: 100 };
+
+describe('contract', () => {
+  it('drops bad or oversized payloads on contract topics, keeps the client, passes free-form topics', () => {
+    expect(contract(publish('devices/x/status', 'maybe'), limits).refusal).toMatchObject({ reason: 'invalid_payload', disconnect: false });
+    expect(contract(publish('devices/x/status', 'x'.repeat(101)), limits).refusal).toMatchObject({ reason: 'too_large' });
+    expect(contract(publish('devices/x/status', 'online'), limits)).toEqual({ refusal: null });
+    expect(contract(publish('home/anything', 'whatever'), limits)).toEqual({ refusal: null });
+  });
+
+  it('hands back a valid reply for the broker to print', () => {
+    expect(contract(publish('clients/v1/messages', JSON.stringify({ text: 'hi', ts: 1 })), limits)).toEqual({ refusal: null, reply: { from: 'v1', text: 'hi' } });
+  });
+});

@@ -1,0 +1,43 @@
+import type { Client, PublishPacket } from 'aedes';
+import type { Limits } from '../security/limits';
+import type { Identity, Rights } from '../security/rights';
+import { contract } from './contract';
+import { PublishRate } from './rate';
+import type { Refusal } from './refusal';
+import { reservedTopic } from './reserved-topic';
+import { PublishRights } from './rights';
+import { topicShape } from './topic-shape';
+
+export interface PublishAdmitted {
+  refusal: null;
+  reply?: { from: string; text: string };
+}
+
+/**
+ * A client's PUBLISH goes through these steps in order; the first refusal decides:
+ * reserved topic ($SYS/), topic shape (length, depth), rate, rights, contract (ids, payloads, size).
+ * A new step is one more small module here, with its own test.
+ */
+export class PublishAdmission {
+  private readonly rate: PublishRate;
+  private readonly rights: PublishRights;
+
+  constructor(
+    private readonly limits: Limits,
+    rights: Rights,
+    now: () => number = Date.now,
+  ) {
+    this.rate = new PublishRate(limits, now);
+    this.rights = new PublishRights(rights, limits.maxRefusedPublishes);
+  }
+
+  admit(client: Client, identity: Identity | undefined, packet: PublishPacket): PublishAdmitted | { refusal: Refusal } {
+    const refusal =
+      reservedTopic(packet.topic) ??
+      topicShape(packet.topic, this.limits) ??
+      this.rate.check(client) ??
+      this.rights.check(client, identity, packet.topic);
+    if (refusal) return { refusal };
+    return contract(packet, this.limits) as PublishAdmitted | { refusal: Refusal };
+  }
+}

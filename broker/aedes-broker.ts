@@ -1,0 +1,93 @@
+import { Aedes } from 'aedes';
+import { PublishAdmission } from './admission/publish';
+import { DropAfterAck } from './admission/drop-after-ack';
+import { topicShapeProblem } from './admission/topic-shape';
+import { Authentication, type LoginPolicy } from './authentication';
+import { logAndCountEvents } from './events';
+import { LogLimiter, type Logger } from './log';
+import type { BrokerMetrics } from './metrics';
+import type { Limits } from './security/limits';
+import type { Rights } from './security/rights';
+
+/** Shared message fan-out and persistence (Redis), and this instance's id; in-memory when absent. */
+export interface Backend {
+  id?: string;
+  mq?: unknown;
+  persistence?: unknown;
+}
+
+export interface Security extends LoginPolicy {
+  rights: Rights;
+  limits: Limits;
+}
+
+/**
+ * Aedes with mqlive's admission wired into its hooks:
+ * - who connects: authentication.ts (logins, the empty-id rule of MQTT-3.1.3-8);
+ * - what a client may publish: admission/publish.ts, its steps in order; a refused publish is either dropped
+ *   after its acknowledgement (admission/drop-after-ack.ts) or ends the connection;
+ * - what it may subscribe to: topic shape and rights, else SUBACK 0x80;
+ * - what it may receive: deny rules (security/rights.ts);
+ * - what is counted and logged: events.ts.
+ */
+export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
+  const { limits, rights } = security;
+  const warnings = new LogLimiter(log);
+  const auth = new Authentication(security, log, metrics);
+  const { identities } = auth;
+  const admission = new PublishAdmission(limits, rights);
+  const dropper = new DropAfterAck();
+
+  const aedes = await Aedes.createBroker({
+    ...(backend.id && { id: backend.id }),
+    ...(backend.mq !== undefined && { mq: backend.mq }),
+    ...(backend.persistence !== undefined && { persistence: backend.persistence }),
+    connectTimeout: limits.connectTimeoutMs,
+    maxTopicLevels: Math.min(100, limits.maxTopicLevels),
+    maxClientsIdLength: 64,
+    preConnect: auth.preConnect,
+    authenticate: auth.authenticate,
+    authorizePublish(client, packet, done) {
+      if (!client) return done(null); // a stored will replayed by the broker itself
+      metrics.messagesIn += 1;
+      const verdict = admission.admit(client, identities.get(client), packet);
+      const { refusal } = verdict;
+      if (refusal) {
+        metrics.rejectedPublishes[refusal.reason] += 1;
+        if (refusal.disconnect) {
+          warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${client.id}: ${refusal.why}`);
+          return done(new Error(refusal.why));
+        }
+        dropper.drop(packet);
+        warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${client.id} on ${packet.topic}: ${refusal.why}`);
+        return done(null);
+      }
+      if ('reply' in verdict && verdict.reply) {
+        const { from, text } = verdict.reply;
+        log.info({ from, text }, `From client ${from}: ${text}`);
+      }
+      done(null);
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const identity = identities.get(client);
+      const problem = topicShapeProblem(subscription.topic, limits);
+      if (problem || !identity || !rights.canSubscribe(identity, subscription.topic)) {
+        metrics.subscriptionsRefused += 1;
+        warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${client.id} a subscription to ${subscription.topic}${problem ? `: ${problem}` : ''}`);
+        return done(null, null); // SUBACK 0x80
+      }
+      done(null, subscription);
+    },
+    authorizeForward(client, packet) {
+      if (rights.filtersDeliveries) {
+        const identity = identities.get(client);
+        if (!identity || !rights.canReceive(identity, packet.topic)) return null;
+      }
+      metrics.messagesOut += 1;
+      return packet;
+    },
+  });
+  dropper.install(aedes);
+  logAndCountEvents(aedes, log, metrics, identities);
+  return aedes;
+}

@@ -1,0 +1,12 @@
+import type { Client } from 'aedes';
+import type { TransportName } from './metrics';
+
+/** Which listener a client came in on: WebSocket clients carry the upgrade request. */
+export function transportOf(client: Client): TransportName {
+  return client.req ? 'ws' : 'tcp';
+}
+
+export function remoteAddressOf(client: Client): string | undefined {
+  const socket = client.req?.socket ?? (client.conn as { remoteAddress?: string });
+  return socket.remoteAddress;
+}
