@@ -63,6 +63,15 @@ describe('evdev frames to mouse input', () => {
     expect(feed(SYN)).toEqual([{ type: 'move', x: 415, y: 280, ts: TS_MS }]);
   });
 
+  it('stamps a record that carries no time (all zero) with the time of reading', () => {
+    const pointer = new Pointer({ width: 800, height: 600 });
+    const decoder = new FrameDecoder(pointer, { absRange: { x: { min: 0, max: 1 }, y: { min: 0, max: 1 } } });
+    const records = new RecordReader(LAYOUT_64).push(Buffer.concat([record64(EV.REL, REL.X, 1, 0, 0), record64(EV.SYN, 0, 0, 0, 0)]));
+    const before = Date.now();
+    const [move] = records.flatMap((r) => decoder.push(r));
+    expect(move!.ts).toBeGreaterThanOrEqual(before);
+  });
+
   it('integrates relative motion from the screen centre and clamps it to the screen', () => {
     const { feed } = decoderFor(800, 600);
     expect(feed(rel(REL.X, -10_000), rel(REL.Y, -10_000), SYN)).toEqual([{ type: 'move', x: 0, y: 0, ts: TS_MS }]);

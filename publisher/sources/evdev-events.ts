@@ -167,7 +167,7 @@ export class FrameDecoder {
         this.reset();
         return [];
       }
-      return this.endFrame(record.ts);
+      return this.endFrame(record.ts > 0 ? record.ts : Date.now()); // a record with no time stamp: the time of reading
     }
     if (this.dropping) return [];
     if (type === EV_REL) this.relative(code, value);

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { PROC_DEVICES_64, record64 } from '../../test-support/evdev';
 import { LAYOUT_64 } from './evdev-events';
 import { EvdevSource, type EvdevSystem } from './evdev-source';
-import { SourceFlagError, type MouseInput, type SourceContext } from './source';
+import { SourceFlagError, type MouseInput } from './source';
+import { sourceContext } from '../../test-support/source-context';
 
 // The Linux file system evdev reads (/proc, /sys, /dev/input) given as values: this machine has no /dev/input.
 const KEYBOARD_CAPS = { ev: '120013', key: '402000000 3803078f800d001 feffffdfffefffff fffffffffffffffe', rel: '0', abs: '0' };
@@ -28,18 +29,7 @@ function system(options: { denied?: string[]; missing?: string[]; sysfs?: Record
   };
 }
 
-function context(overrides: Partial<SourceContext> = {}) {
-  const lines: string[] = [];
-  const ctx: SourceContext = {
-    platform: 'linux',
-    env: {},
-    say: (line) => lines.push(line),
-    run: async () => Promise.reject(new Error('no command expected')),
-    probeX11: async () => Promise.reject(new Error('no X display')),
-    ...overrides,
-  };
-  return { ctx, lines };
-}
+const context = sourceContext;
 
 describe('evdev: which devices it reads', () => {
   it('by default reads every readable mouse and touchpad, never the keyboard', async () => {

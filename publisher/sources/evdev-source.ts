@@ -55,7 +55,7 @@ export const evdevSource: SourceEntry = {
     'evdev-device': {
       env: 'MQLIVE_EVDEV_DEVICE',
       type: 'list',
-      help: 'evdev: a device to read, repeatable (default: every readable mouse, touchpad or tablet)',
+      help: 'evdev: a device to read (default: every readable mouse, touchpad or tablet)',
     },
     screen: { env: 'MQLIVE_SCREEN', type: 'string', help: 'evdev: screen size WxH the pointer moves in (default: the X screen, else 1920x1080)' },
     'evdev-abs-range': {

@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ID_PATTERN } from '../../protocol';
 import { findSource, openSource, sourceChoices, sourceFlags, sourceHelp, SOURCES } from '.';
 import { WAYLAND_LINE } from './platform';
-import { SourceFlagError, type MouseSource, type SourceContext, type SourceEntry } from './source';
+import { SourceFlagError, type MouseSource, type SourceEntry } from './source';
+import { sourceContext } from '../../test-support/source-context';
 
-function context(overrides: Partial<SourceContext> = {}) {
-  const lines: string[] = [];
-  const ctx: SourceContext = {
-    platform: 'linux',
-    env: {},
-    say: (line) => lines.push(line),
-    run: async () => Promise.reject(new Error('no command here')),
-    probeX11: async () => Promise.reject(new Error('no X display: DISPLAY is not set')),
-    ...overrides,
-  };
-  return { ctx, lines };
-}
+const context = sourceContext;
 
 /** A registry line whose opener fails with `why`, or opens a source of its own name. */
 function entry(name: string, auto: boolean, why?: string): SourceEntry {

@@ -3,26 +3,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAC_PERMISSION_LINE, SCREEN_COMMANDS, WAYLAND_LINE } from './platform';
 import type { SourceContext } from './source';
 import { UiohookSource } from './uiohook-source';
+import { sourceContext } from '../../test-support/source-context';
 
 // macOS, Windows and Wayland cannot run here: the platform, the environment and the command runner are
 // injected, and the X probe fails the test if a platform that has no X calls it.
 function context(overrides: Partial<SourceContext> = {}) {
-  const lines: string[] = [];
   const commands: string[] = [];
-  const ctx: SourceContext = {
-    platform: 'linux',
-    env: {},
-    say: (line) => lines.push(line),
-    run: async (file, args) => {
-      commands.push(file);
-      return `${args.length > 0 ? '1512x982' : ''}\n`;
-    },
-    probeX11: async () => {
-      throw new Error('the X probe must not run here');
-    },
-    ...overrides,
-  };
-  return { ctx, lines, commands };
+  const run: SourceContext['run'] = async (file) => (commands.push(file), '1512x982\n');
+  const probeX11 = async () => Promise.reject(new Error('the X probe must not run here'));
+  return { ...sourceContext({ run, probeX11, ...overrides }), commands };
 }
 
 describe('uiohook per platform', () => {
