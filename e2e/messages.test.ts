@@ -88,7 +88,7 @@ describe('publisher messages', () => {
     const p = publisher(['--url', b.mqttUrl, '--device', 'nodisplay', '--source', 'auto'], { DISPLAY: '' });
     await p.waitForOutput(/Capturing the mouse \(demo/, 15_000);
     const before = p.output().slice(0, p.output().indexOf('Capturing the mouse'));
-    expect(before.trim().split('\n')).toEqual([expect.stringMatching(/^No X display for real capture \(.*\); using the demo source instead\.$/)]);
+    expect(before.trim().split('\n')).toEqual([expect.stringMatching(/^Cannot capture with uiohook \(no X display.*\); using the demo source instead\.$/)]);
   });
 });
 
