@@ -13,7 +13,7 @@ import type { PubJob, PubResult, SubJob, SubResult } from './load';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';
 import { mergedPercentile, monoMs } from './clock';
-import { startMosquittoTarget, startMqlive, type Target } from './targets';
+import { mqliveBaseline, startMosquittoTarget, startMqlive, type Target } from './targets';
 import { startRedis } from '../test-support/redis';
 import { runViewerBench } from './viewer-bench';
 
@@ -30,6 +30,7 @@ const OPTIONS = {
   seconds: { env: 'BENCH_SECONDS', type: 'string', help: 'measured seconds per run (default 10)' },
   warmup: { env: 'BENCH_WARMUP', type: 'string', help: 'warm-up seconds before measuring (default 2)' },
   repeats: { env: 'BENCH_REPEATS', type: 'string', help: 'runs per case; the broker order alternates (default 3)' },
+  baseline: { env: 'BENCH_BASELINE', type: 'string', help: "an earlier build's dist/mqlive.js, run as mqlive-before beside mqlive (to measure a change)" },
   perProcess: { env: 'BENCH_SUBS_PER_PROCESS', type: 'string', help: 'subscribers per load process (default 10)' },
   minutes: { env: 'BENCH_SOAK_MINUTES', type: 'string', help: 'soak length in minutes (default 10)' },
   idle: { env: 'BENCH_IDLE', type: 'string', help: 'idle connections for the idle scenario (default 2000)' },
@@ -284,22 +285,22 @@ function median(values: number[]): number {
 function ratios(rows: Row[]): Row[] {
   const out: Row[] = [];
   const keys = ['lossPct', 'p99ms', 'cpuPerMsgUs', 'deliveredPerSec', 'rssEndMiB', 'kibPerConnection'];
-  const cases = new Set(rows.filter((r) => r.broker === 'mqlive' && !r.error).map((r) => `${r.scenario}|${r.transport}`));
-  for (const c of cases) {
-    const [scenario, transport] = c.split('|');
+  const cases = new Set(rows.filter((r) => r.broker.startsWith('mqlive') && !r.error).map((r) => `${r.broker}|${r.scenario}|${r.transport}`));
+  for (const c of [...cases].sort()) {
+    const [build, scenario, transport] = c.split('|');
     const runs = (broker: string) => {
       const all = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport && !r.error);
       const clean = all.filter((r) => !r.flagged);
       return { used: clean.length > 0 ? clean : all, clean: clean.length, all: all.length };
     };
-    const mine = runs('mqlive');
+    const mine = runs(build!);
     const peer = runs('mosquitto');
     const med = (used: Row[], k: string) => {
       const values = used.map((r) => r[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
       return values.length ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
     };
     const runsNote = (r: { clean: number; all: number }) => (r.clean > 0 ? `${r.clean} of ${r.all}` : `0 of ${r.all}: ALL FLAGGED`);
-    const row: Row = { scenario: scenario!, broker: 'median mqlive / mosquitto', transport: transport!, cleanRuns: `${runsNote(mine)} / ${peer.all ? runsNote(peer) : '-'}` };
+    const row: Row = { scenario: scenario!, broker: `median ${build} / mosquitto`, transport: transport!, cleanRuns: `${runsNote(mine)} / ${peer.all ? runsNote(peer) : '-'}` };
     for (const k of keys) {
       const a = med(mine.used, k);
       const b = med(peer.used, k);
@@ -342,7 +343,7 @@ async function main(): Promise<void> {
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
-  const starters = [startMqlive, ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
+  const starters = [startMqlive, ...(o.baseline ? [mqliveBaseline(o.baseline)] : []), ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 === 0 ? starters : [...starters].reverse();
     for (const start of order) {
