@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'viewer/dist/', 'test-results/', 'bench/results/', '**/*.svelte'] },
+  { ignores: ['node_modules/', 'dist/', 'viewer/dist/', 'test-results/', 'bench/results/', '**/*.svelte'] },
   ...tseslint.configs.recommended,
   {
     rules: {

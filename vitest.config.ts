@@ -9,6 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Waits are bounded, but generous: these machines are shared and noisy.
     expect: { poll: { timeout: 5000, interval: 50 } },
+    globalSetup: ['./test-support/global-setup.ts'],
     reporters: ['default', './test-support/count-reporter.ts'],
   },
 });

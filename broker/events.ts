@@ -28,7 +28,7 @@ export function logAndCountEvents(aedes: Aedes, log: Logger, metrics: BrokerMetr
     log.debug({ clientId: client.id, err: error.message }, 'client error');
   });
   aedes.on('connectionError', (client, error) => {
-    warnings.warn({ remote: remoteAddressOf(client), err: error.message }, `Connection refused: ${printable(error.message)}`);
+    warnings.warn({ remote: remoteAddressOf(client), err: error.message }, `Connection refused: ${printable(explainRefusal(error.message))}`);
   });
   aedes.on('subscribe', (subscriptions, client) => {
     // Refused filters (SUBACK 0x80) were logged as refused already.
@@ -37,4 +37,16 @@ export function logAndCountEvents(aedes: Aedes, log: Logger, metrics: BrokerMetr
     const topics = granted.map((s) => `${printable(s.topic)} (QoS ${s.qos})`).join(', ');
     subscribeLines.info({ clientId: client.id, subscriptions: granted }, `${printable(client.id)} subscribed to ${topics}`);
   });
+}
+
+/**
+ * Aedes 1.x speaks MQTT 3.1.1 (and 3.1) only and refuses MQTT 5 with "unacceptable protocol version": say what
+ * that means and how to connect, since MQTTX and some other tools ask for MQTT 5 by default.
+ */
+export function explainRefusal(message: string): string {
+  if (message !== 'unacceptable protocol version') return message;
+  return (
+    'the client asked for an MQTT version other than 3.1.1 or 3.1 (MQTT 5?). mqlive speaks MQTT 3.1.1: connect with protocol ' +
+    'version 4 (mosquitto_sub -V mqttv311, MQTT.js protocolVersion: 4, MQTTX: MQTT Version 3.1.1)'
+  );
 }

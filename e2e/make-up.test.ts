@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
-import { ROOT, spawnProcess, type Spawned } from '../test-support/processes';
+import { spawnProcess, type Spawned } from '../test-support/processes';
+import { copyRepo } from '../test-support/repo-copy';
 
 // `make up` in a fresh copy of the repository (the files git would clone: no node_modules, no build),
 // with no X display, as a newcomer runs it. The later tests reuse the copy the first one installed.
@@ -21,14 +21,7 @@ function processesIn(folder: string): string[] {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mqlive-up-'));
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\0')
-    .filter(Boolean);
-  for (const file of files) {
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    cpSync(join(ROOT, file), join(dir, file));
-  }
+  dir = copyRepo('mqlive-up-');
 });
 
 afterAll(async () => {
@@ -44,13 +37,18 @@ describe('make up', () => {
     await up.waitForOutput(/Stop: +Ctrl-C/, 240_000);
     expect(up.output()).toContain(`Viewer:  http://127.0.0.1:${httpPort}/`);
     expect(up.output()).toContain(`mosquitto_sub -h 127.0.0.1 -p ${mqttPort} -t 'devices/#' -v`);
-    await up.waitForOutput(/\[publisher\] No X display for real capture .*; using the demo source instead\./);
+    await up.waitForOutput(/\[publisher\] Cannot capture with uiohook .*; using the demo source instead\./);
 
     const viewer = await connect(`mqtt://127.0.0.1:${mqttPort}`);
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/uptest/#');
     expect(await inbox.waitFor((m) => m.topic === 'devices/uptest/status')).toMatchObject({ text: 'online' });
     await inbox.waitFor((m) => m.topic === 'devices/uptest/mouse/move');
+    // make up runs the compiled command: no TypeScript loader in any of its processes.
+    const running = processesIn(dir);
+    expect(running.some((line) => /dist\/mqlive\.js broker /.test(line)), running.join('\n')).toBe(true);
+    expect(running.some((line) => /dist\/mqlive\.js publisher /.test(line)), running.join('\n')).toBe(true);
+    expect(running.filter((line) => /tsx/.test(line))).toEqual([]);
     const page = await fetch(`http://127.0.0.1:${httpPort}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>mqlive viewer</title>');
@@ -67,7 +65,7 @@ describe('make up', () => {
 
   it('exits 0 on SIGTERM, and when one part dies stops the other with an exit code naming it', async () => {
     const supervise = () =>
-      spawnProcess(process.execPath, ['--import', 'tsx', 'bin/mqlive.ts', 'up', '--mqtt-port', '0', '--http-port', '0', '--source', 'demo', '--device', 'uptest2'], {}, { cwd: dir });
+      spawnProcess(process.execPath, [join(dir, 'dist/mqlive.js'), 'up', '--mqtt-port', '0', '--http-port', '0', '--source', 'demo', '--device', 'uptest2'], {}, { cwd: dir });
     const first = supervise();
     await first.waitForOutput(/Connected to .* as device "uptest2"/, 30_000);
     expect(await first.stop('SIGTERM')).toBe(0);
@@ -75,7 +73,7 @@ describe('make up', () => {
 
     const second = supervise();
     await second.waitForOutput(/Connected to .* as device "uptest2"/, 30_000);
-    const publisher = processesIn(dir).find((line) => /mqlive\.ts publisher /.test(line))!;
+    const publisher = processesIn(dir).find((line) => /mqlive\.js publisher /.test(line))!;
     process.kill(Number(publisher.trim().split(/\s+/)[0]), 'SIGKILL');
     expect(await second.exited).toBe(12);
     expect(second.output()).toMatch(/mqlive up: the publisher stopped \(SIGKILL\); stopping the rest/);
@@ -88,10 +86,10 @@ describe('make up', () => {
     const port = (blocker.address() as AddressInfo).port;
     try {
       // Through make, the line names the make variable; run directly, the flag.
-      const viaMake = spawnProcess(process.execPath, ['--import', 'tsx', 'bin/mqlive.ts', 'up', '--mqtt-port', '0', '--http-port', String(port)], { MQLIVE_VIA_MAKE: '1' }, { cwd: dir });
+      const viaMake = spawnProcess(process.execPath, [join(dir, 'dist/mqlive.js'), 'up', '--mqtt-port', '0', '--http-port', String(port)], { MQLIVE_VIA_MAKE: '1' }, { cwd: dir });
       expect(await viaMake.exited).toBe(1);
       expect(viaMake.output().trim()).toBe(`mqlive up: port ${port} on 127.0.0.1 is in use: stop what holds it, or choose another with HTTP_PORT=${port + 1}`);
-      const direct = spawnProcess(process.execPath, ['--import', 'tsx', 'bin/mqlive.ts', 'up', '--mqtt-port', '0', '--http-port', String(port)], {}, { cwd: dir });
+      const direct = spawnProcess(process.execPath, [join(dir, 'dist/mqlive.js'), 'up', '--mqtt-port', '0', '--http-port', String(port)], {}, { cwd: dir });
       expect(await direct.exited).toBe(1);
       expect(direct.output().trim()).toBe(`mqlive up: port ${port} on 127.0.0.1 is in use: stop what holds it, or choose another with --http-port ${port + 1}`);
     } finally {

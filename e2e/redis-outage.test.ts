@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { spawnMqlive, type Spawned } from '../test-support/processes';
+import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { startRedis, type RedisServer } from '../test-support/redis';
 
 // A broker process on a real redis-server (Debian's, no persistence, on a free port) while that Redis goes away.
@@ -23,8 +23,8 @@ interface Broker {
 async function brokerOn(redisUrl: string): Promise<Broker> {
   const b = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl]);
   cleanup.push(() => b.stop('SIGKILL'));
-  const [, mqtt, http] = await b.waitForOutput(/"mqtt":"([^"]+)","ws":"[^"]+","http":"([^"]+)"/, 20_000);
-  return { process: b, mqtt: mqtt!, http: http! };
+  const { mqtt, http } = await brokerReady(b, 20_000);
+  return { process: b, mqtt, http };
 }
 
 async function healthz(broker: Broker): Promise<number> {

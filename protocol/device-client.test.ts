@@ -4,6 +4,7 @@ import { startBroker } from '../broker/broker';
 import { startTestBroker } from '../test-support/broker';
 import { capturingLogger } from '../test-support/logs';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { freePort } from '../test-support/ports';
 import { connectDevice, InvalidPayloadError, OfflineQueue, type DeviceClient } from './device-client';
 import type { DeviceMeta } from './payloads';
 
@@ -68,6 +69,32 @@ describe('DeviceClient against a real broker', () => {
     expect(JSON.parse(metaMsg.text)).toEqual(meta);
     await d.close();
     await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'offline');
+  });
+
+  it('sends what was published before the connection was up when closed at once, then offline, and disconnects cleanly', async () => {
+    const { broker } = await startTestBroker();
+    cleanup.push(() => broker.close());
+    const { inbox } = await viewerOn(broker.mqttUrl);
+    const d = device(broker.mqttUrl);
+    await d.publish('devices/pi/temperature/celsius', '21.5');
+    await d.close();
+    expect(d.client.disconnected).toBe(true);
+    // Every message arrived before close() returned: online, meta, the reading, then offline (by the device
+    // itself: a will would wait for the keep-alive to run out).
+    expect(inbox.messages.map((m) => `${m.topic} ${m.topic.endsWith('meta') ? '' : m.text}`.trim())).toEqual([
+      'devices/pi/status online',
+      'devices/pi/meta',
+      'devices/pi/temperature/celsius 21.5',
+      'devices/pi/status offline',
+    ]);
+  });
+
+  it('gives up closing after its bound when the broker never answers, and says what was not sent', async () => {
+    const d = device(`mqtt://127.0.0.1:${await freePort()}`);
+    await d.publish('devices/pi/temperature/celsius', '21.5');
+    await d.publish('devices/pi/temperature/celsius', '21.6', { qos: 1 });
+    await expect(d.close(300)).rejects.toThrow(/2 queued messages were not sent: no connection to the broker within 0\.3 s/);
+    expect(d.client.disconnecting || d.client.disconnected).toBe(true);
   });
 
   it('leaves its will behind when the connection dies', async () => {

@@ -81,10 +81,15 @@ export class OfflineQueue {
   }
 }
 
+/** How long close() waits for a connection to send what is queued before it gives up. */
+export const CLOSE_TIMEOUT_MS = 10_000;
+
 export class DeviceClient {
   readonly queue: OfflineQueue;
   private ready = false;
-  private closing = false;
+  /** The queued messages being sent after the last announce. */
+  private flushing: Promise<unknown> = Promise.resolve();
+  private readyWaiters = new Set<() => void>();
 
   constructor(
     readonly client: MqttClient,
@@ -126,26 +131,52 @@ export class DeviceClient {
     await this.send(this.contractMessage(metaTopic(this.device), JSON.stringify(meta)));
   }
 
-  /** Publishes `offline` itself (a clean DISCONNECT cancels the will), then disconnects. */
-  async close(): Promise<void> {
-    this.closing = true;
-    if (this.client.connected) {
-      await this.send(this.contractMessage(statusTopic(this.device), 'offline')).catch(() => {});
+  /**
+   * Sends what is queued (waiting up to `timeoutMs` for a connection when there is something to send), publishes
+   * `offline` itself (a clean DISCONNECT cancels the will), then disconnects. Without a connection in time it
+   * stops trying and rejects with the number of messages that were not sent.
+   */
+  async close(timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
+    const mustWait = this.client.connected || this.queue.size > 0;
+    if (!this.ready && mustWait) await this.untilReady(timeoutMs);
+    if (!this.ready) {
+      const unsent = this.queue.drain().length;
+      this.client.end(true);
+      if (unsent > 0) {
+        throw new Error(`${unsent} queued message${unsent === 1 ? ' was' : 's were'} not sent: no connection to the broker within ${timeoutMs / 1000} s`);
+      }
+      return;
     }
+    await this.flushing;
+    await this.send(this.contractMessage(statusTopic(this.device), 'offline')).catch(() => {});
     await this.client.endAsync();
   }
 
   private async announce(): Promise<void> {
-    if (this.closing) return;
     try {
       await this.send(this.contractMessage(statusTopic(this.device), 'online'));
       const meta = this.meta();
       if (meta) await this.send(this.contractMessage(metaTopic(this.device), JSON.stringify(meta)));
-      for (const message of this.queue.drain()) void this.send(message).catch(() => {});
+      // MQTT.js writes them in this order; close() waits for them before it says offline.
+      this.flushing = Promise.allSettled(this.queue.drain().map((message) => this.send(message)));
       this.ready = this.client.connected;
+      if (this.ready) for (const wake of this.readyWaiters) wake();
     } catch {
       // The connection dropped while announcing; the next 'connect' announces again.
     }
+  }
+
+  /** Resolves once announced, or after `timeoutMs` (check `ready`). */
+  private untilReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.readyWaiters.add(done);
+    });
   }
 
   /** A presence message (status, meta) with the contract's QoS and retain flag. */

@@ -29,9 +29,12 @@ export async function brokerReady(broker: Spawned, timeoutMs?: number): Promise<
   return (await broker.waitForEvent('ready', timeoutMs)) as unknown as ReadyEvent;
 }
 
-/** Runs `mqlive ARGS...` (bin/mqlive.ts) in its own Node process: `spawnMqlive(['broker', '--mqtt-port', '0'])`. */
+/**
+ * Runs the compiled `mqlive ARGS...` (dist/mqlive.js, built by the tests' global setup) in its own Node process,
+ * as users run it: `spawnMqlive(['broker', '--mqtt-port', '0'])`.
+ */
 export function spawnMqlive(args: string[], env: Record<string, string | undefined> = {}): Spawned {
-  return spawnTs('bin/mqlive.ts', args, env);
+  return spawnProcess(process.execPath, ['dist/mqlive.js', ...args], env);
 }
 
 export function spawnProcess(
