@@ -85,6 +85,23 @@ describe('real capture under Xvfb', () => {
   });
 });
 
+describe('capture in a Wayland session (XWayland played by Xvfb)', () => {
+  it('says in one line what XWayland cannot see and that --source evdev captures everything, then captures', async () => {
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'wayland', '--source', 'uiohook'], {
+      DISPLAY: xvfb.display,
+      WAYLAND_DISPLAY: 'wayland-0',
+    });
+    try {
+      await p.waitForOutput(/Connected to .* \(source: uiohook\)/);
+      expect(p.output().split('\n')[0]).toBe(
+        'Wayland session: uiohook captures through XWayland, which sees the pointer only over X11 windows; --source evdev captures everything (it needs read access to /dev/input)',
+      );
+    } finally {
+      expect(await p.stop('SIGTERM')).toBe(0);
+    }
+  });
+});
+
 describe('capture without a display', () => {
   it('--source uiohook with no display fails with a clear message and exit code 3, not an abort', async () => {
     const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'nodisplay', '--source', 'uiohook'], { DISPLAY: '' });

@@ -36,7 +36,7 @@ describe('make up', () => {
     await up.waitForOutput(/Stop: +Ctrl-C/, 240_000);
     expect(up.output()).toContain(`Viewer:  http://127.0.0.1:${httpPort}/`);
     expect(up.output()).toContain(`mosquitto_sub -h 127.0.0.1 -p ${mqttPort} -t 'devices/#' -v`);
-    await up.waitForOutput(/\[publisher\] No X display for real capture .*; using the demo source instead\./);
+    await up.waitForOutput(/\[publisher\] Cannot capture with uiohook .*; using the demo source instead\./);
 
     const viewer = await connect(`mqtt://127.0.0.1:${mqttPort}`);
     const inbox = new Inbox(viewer);

@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('viewer in Chromium', () => {
   it('connects to the broker of its own origin and shows its viewer id', async () => {
     await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('connected');
-    expect(await page.getByTestId('viewer-id').textContent()).toMatch(/^viewer-[0-9a-f]{8}$/);
+    expect(await page.getByTestId('viewer-id').textContent()).toMatch(/^viewer-[0-9a-f]{8}-[0-9a-f]{6}$/);
   });
 
   it('shows a device online with its demo badge, and a click in the log and the pointer view', async () => {
@@ -115,6 +115,7 @@ describe('viewer in Chromium', () => {
     const { mqttPort, httpPort } = broker;
     await broker.close();
     await expect.poll(() => page.getByTestId('connection-state').textContent()).toMatch(/^reconnecting/);
+    await expect.poll(() => device('pi').getAttribute('data-status')).not.toBe('online'); // its state is unknown now
     await expect.poll(() => page.getByTestId('send-blocked').textContent()).toBe('Cannot send while reconnecting');
     broker = await startOn(mqttPort, httpPort);
     await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
@@ -137,6 +138,8 @@ describe('viewer login', () => {
     try {
       await loginPage.goto(guarded.httpUrl);
       await expect.poll(() => loginPage.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('login needed');
+      expect(await loginPage.getByTestId('send-blocked').textContent()).toBe('Cannot send until you log in');
+      expect(await loginPage.getByTestId('login').textContent()).toContain(`will go to ${guarded.wsUrl}`);
       await loginPage.getByTestId('login-user').fill('alice');
       await loginPage.getByTestId('login-password').fill('wrong-password');
       await loginPage.getByTestId('login-submit').click();
@@ -147,6 +150,10 @@ describe('viewer login', () => {
       await expect.poll(() => loginPage.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('connected');
       expect(loginPage.url()).not.toContain('alice-password');
       expect(await loginPage.getByTestId('login').count()).toBe(0);
+      // A viewer may not read everything: the refusal names the filter and says who refused it.
+      await loginPage.getByLabel('Topic filter to subscribe to').fill('#');
+      await loginPage.getByRole('button', { name: 'Subscribe' }).click();
+      await expect.poll(() => loginPage.getByTestId('subscribe-error').textContent()).toMatch(/broker refused .*"#"/);
     } finally {
       await loginPage.close();
       await guarded.close();

@@ -79,9 +79,11 @@ export class MousePublisher {
     return this.deviceClient.device;
   }
 
-  meta(): DeviceMeta & { capture: { running: boolean; problem: string | null } } {
+  meta(): DeviceMeta & { capture: { running: boolean; problem: string | null }; screenFrom?: string } {
+    const { screenFrom } = this.options.source;
     return {
       capture: this.capture,
+      ...(screenFrom !== undefined && { screenFrom }),
       name: this.deviceId,
       kind: 'mouse',
       source: this.options.source.kind,

@@ -14,7 +14,7 @@ const OPTIONS = {
   'mqtt-port': { env: 'MQLIVE_MQTT_PORT', type: 'string', help: 'MQTT over TCP port' },
   'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer and MQTT over WebSocket port' },
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id of the publisher' },
-  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'auto, uiohook or demo' },
+  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'capture source of the publisher: auto (the default), or one that `mqlive publisher --help` lists' },
 } satisfies OptionSpecs;
 
 const EXIT_CODES = { broker: EXIT.brokerDied, publisher: EXIT.publisherDied } as const;

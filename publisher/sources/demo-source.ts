@@ -1,5 +1,12 @@
 import type { MouseButton, ScreenSize } from '../../protocol';
-import type { MouseSource, SourceHandlers } from './source';
+import type { MouseSource, SourceEntry, SourceHandlers } from './source';
+
+export const demoSource: SourceEntry = {
+  name: 'demo',
+  description: 'a synthetic mouse, marked source "demo" everywhere (the viewer shows a DEMO badge)',
+  auto: true,
+  open: async () => new DemoSource(),
+};
 
 /** The demo's virtual screen. */
 export const DEMO_SCREEN: ScreenSize = { width: 1920, height: 1080 };
@@ -12,7 +19,7 @@ const BUTTONS: MouseButton[] = ['left', 'left', 'left', 'right', 'middle'];
  * then (press, then release 80 ms later) and a scroll notch now and then. Marked `source: demo` in meta.
  */
 export class DemoSource implements MouseSource {
-  readonly kind = 'demo' as const;
+  readonly kind = 'demo';
   readonly screen = DEMO_SCREEN;
   private timers: ReturnType<typeof setTimeout>[] = [];
   private ticker: ReturnType<typeof setInterval> | undefined;

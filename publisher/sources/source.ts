@@ -20,6 +20,50 @@ export interface MouseSource {
   /** Named in meta's `source` (an open word): the registry name of the source. */
   readonly kind: string;
   readonly screen: ScreenSize | null;
+  /** Where the screen size came from, when a source can tell (`flag`, `x11`, `platform`, `default`): meta's `screenFrom`. */
+  readonly screenFrom?: string;
   start(handlers: SourceHandlers): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Runs a program and resolves with its stdout; rejects when it cannot run or exits non-zero. */
+export type CommandRunner = (file: string, args: string[]) => Promise<string>;
+
+/** What a source may ask of the machine when it opens: injected, so tests can play macOS or Wayland. */
+export interface SourceContext {
+  platform: NodeJS.Platform;
+  env: Readonly<Record<string, string | undefined>>;
+  /** One line for the person running the publisher. */
+  say(line: string): void;
+  run: CommandRunner;
+  /** Checks an X display and reads its screen size (x11-display.ts), or rejects saying why. */
+  probeX11(display: string | undefined): Promise<ScreenSize>;
+}
+
+/** A flag of one source, in the publisher's `--help` and `MQLIVE_*` style; 'list' may be given several times. */
+export interface SourceFlag {
+  env: string;
+  type: 'string' | 'list';
+  help: string;
+}
+
+export type SourceFlagValues = Readonly<Record<string, string | string[] | undefined>>;
+
+/** A source's flag has a bad value: the CLI reports it as a usage error (exit code 2), and `auto` does not fall back. */
+export class SourceFlagError extends Error {
+  override name = 'SourceFlagError';
+}
+
+/** One line of the source registry (sources/index.ts). */
+export interface SourceEntry {
+  /** `--source NAME`, and meta's `source`. */
+  name: string;
+  /** One line for `--help`. */
+  description: string;
+  /** Whether `--source auto` tries it (in registry order). */
+  auto: boolean;
+  /** Flags only this source reads; the publisher's CLI offers them. */
+  flags?: Record<string, SourceFlag>;
+  /** Opens the source, or rejects saying in one sentence why it cannot capture here. */
+  open(context: SourceContext, flags: SourceFlagValues): Promise<MouseSource>;
 }

@@ -4,7 +4,7 @@
  * Mouse listeners only: mqlive never captures the keyboard, so no keyboard listener is ever registered.
  */
 import { uIOhook, type UiohookMouseEvent as HookMouse, type UiohookWheelEvent } from 'uiohook-napi';
-import type { UiohookMouseEvent } from '../mouse-mapping';
+import type { UiohookMouseEvent } from './uiohook-mapping';
 
 function send(event: UiohookMouseEvent): void {
   try {

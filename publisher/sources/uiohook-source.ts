@@ -1,48 +1,100 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ScreenSize } from '../../protocol';
-import { mapUiohookEvent, type UiohookMouseEvent } from '../mouse-mapping';
-import { probeDisplay } from '../x11-display';
-import type { MouseSource, SourceHandlers } from './source';
+import { backoffDelay } from './backoff';
+import { isMacPermissionRefusal, isWaylandSession, MAC_PERMISSION_LINE, platformScreen, WAYLAND_LINE } from './platform';
+import type { MouseSource, SourceContext, SourceEntry, SourceHandlers } from './source';
+import { mapUiohookEvent, type UiohookMouseEvent } from './uiohook-mapping';
 
 // From source (tsx) the child is the .ts file beside this one; compiled, it is dist/uiohook-child.js beside
 // the chunk this code was bundled into. Only the source form needs a TypeScript loader.
 const COMPILED = !import.meta.url.endsWith('.ts');
 const CHILD = fileURLToPath(new URL(COMPILED ? './uiohook-child.js' : './uiohook-child.ts', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
-const MAX_BACKOFF_MS = 30_000;
+/** macOS without the permission starts the hook and then delivers nothing: this long without an event, say why. */
+const SILENT_MS = 15_000;
+/** uiohook-napi ships builds for these. */
+const PLATFORMS: readonly string[] = ['linux', 'darwin', 'win32'];
+
+export const uiohookSource: SourceEntry = {
+  name: 'uiohook',
+  description: 'system-wide capture with uiohook-napi: Linux X11 (and XWayland), macOS, Windows',
+  auto: true,
+  open: (context) => UiohookSource.open(context),
+};
 
 type ChildMessage = UiohookMouseEvent | { type: 'ready' };
+
+export interface UiohookSettings {
+  platform: NodeJS.Platform;
+  /** The X display (Linux only): probed again before each restart. */
+  display?: string;
+  screen: ScreenSize | null;
+  screenFrom?: string;
+  /** The hook's process, replaceable in tests. */
+  childModule?: string;
+  silentMs?: number;
+}
 
 /**
  * Real system-wide mouse capture with uiohook-napi, in a child process. If the child dies (the X server went
  * away, say) it is restarted with backoff once the display answers again; the MQTT side never notices.
  */
 export class UiohookSource implements MouseSource {
-  readonly kind = 'uiohook' as const;
+  readonly kind = 'uiohook';
   private child: ChildProcess | undefined;
   private stopped = false;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private silentTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
+  /** The silence on macOS was reported as a capture problem: the first event clears it. */
+  private silenceReported = false;
 
-  private constructor(
-    readonly display: string,
-    public screen: ScreenSize,
+  constructor(
+    private readonly settings: UiohookSettings,
+    private readonly context: Pick<SourceContext, 'probeX11'>,
   ) {}
 
-  /** Checks the display first: rejects with a DisplayError that says why when there is none. */
-  static async open(display = process.env.DISPLAY): Promise<UiohookSource> {
-    const screen = await probeDisplay(display);
-    return new UiohookSource(display!, screen);
+  get screen(): ScreenSize | null {
+    return this.settings.screen;
+  }
+
+  get screenFrom(): string | undefined {
+    return this.settings.screenFrom;
+  }
+
+  /**
+   * Linux: checks the X display first (rejects with a DisplayError that says why when there is none), and says
+   * what XWayland cannot see in a Wayland session. macOS and Windows need no display check: the screen size
+   * comes from the platform, or is null with a note.
+   */
+  static async open(context: SourceContext): Promise<UiohookSource> {
+    const { platform, env } = context;
+    if (!PLATFORMS.includes(platform)) throw new Error(`uiohook-napi has no build for ${platform}`);
+    if (platform === 'darwin' || platform === 'win32') {
+      const { screen, note } = await platformScreen(platform, context.run);
+      if (note) context.say(note);
+      return new UiohookSource({ platform, screen, screenFrom: screen ? 'platform' : undefined }, context);
+    }
+    if (isWaylandSession(env)) context.say(WAYLAND_LINE);
+    const screen = await context.probeX11(env.DISPLAY);
+    return new UiohookSource({ platform, display: env.DISPLAY, screen, screenFrom: 'x11' }, context);
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
-    await this.spawnChild(handlers);
+    try {
+      await this.spawnChild(handlers);
+    } catch (error) {
+      // macOS refusing the hook is a setting the person can change while the publisher runs: keep trying.
+      if (this.settings.platform !== 'darwin' || !isMacPermissionRefusal((error as Error).message)) throw error;
+      this.scheduleRestart(handlers, MAC_PERMISSION_LINE);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.silentTimer);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -56,9 +108,12 @@ export class UiohookSource implements MouseSource {
     return new Promise((resolve, reject) => {
       let ready = false;
       let stderr = '';
-      const child = fork(CHILD, [], {
-        execArgv: COMPILED ? [] : ['--import', import.meta.resolve('tsx')], // resolved here, so any working directory will do
-        env: { ...process.env, DISPLAY: this.display },
+      const env = this.settings.display === undefined ? process.env : { ...process.env, DISPLAY: this.settings.display };
+      const childModule = this.settings.childModule ?? CHILD;
+      const child = fork(childModule, [], {
+        // resolved here, so any working directory will do
+        execArgv: childModule.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
+        env,
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
       this.child = child;
@@ -73,13 +128,20 @@ export class UiohookSource implements MouseSource {
           ready = true;
           this.failures = 0;
           clearTimeout(readyTimer);
+          this.watchSilence(handlers);
           return resolve();
+        }
+        clearTimeout(this.silentTimer);
+        if (this.silenceReported) {
+          this.silenceReported = false;
+          handlers.onCaptureState(true, 'uiohook: mouse events arrive; capture runs');
         }
         const input = mapUiohookEvent(message);
         if (input) handlers.onInput(input);
       });
       child.on('exit', (code, signal) => {
         clearTimeout(readyTimer);
+        clearTimeout(this.silentTimer);
         if (this.stopped) return;
         const why = describeExit(code, signal, stderr);
         if (!ready) return reject(new Error(`uiohook capture could not start: ${why}`));
@@ -88,18 +150,32 @@ export class UiohookSource implements MouseSource {
     });
   }
 
+  /** macOS only: a hook that has delivered nothing for a while is most likely held back by the privacy settings. */
+  private watchSilence(handlers: SourceHandlers): void {
+    if (this.settings.platform !== 'darwin') return;
+    this.silentTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.silenceReported = true;
+      const seconds = Math.round((this.settings.silentMs ?? SILENT_MS) / 1000);
+      handlers.onCaptureState(false, `No mouse event in ${seconds} s; if the mouse moved, ${MAC_PERMISSION_LINE.charAt(0).toLowerCase()}${MAC_PERMISSION_LINE.slice(1)}`);
+    }, this.settings.silentMs ?? SILENT_MS);
+  }
+
   private scheduleRestart(handlers: SourceHandlers, problem: string): void {
-    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.failures);
+    const delay = backoffDelay(this.failures);
     this.failures += 1;
     handlers.onCaptureState(false, `${problem}; trying again in ${Math.round(delay / 1000)} s`);
     this.restartTimer = setTimeout(async () => {
       if (this.stopped) return;
       try {
-        this.screen = await probeDisplay(this.display);
+        if (this.settings.platform === 'linux') {
+          this.settings.screen = await this.context.probeX11(this.settings.display);
+        }
         await this.spawnChild(handlers);
         handlers.onCaptureState(true, 'uiohook capture is running again');
       } catch (error) {
-        this.scheduleRestart(handlers, (error as Error).message);
+        const message = (error as Error).message;
+        this.scheduleRestart(handlers, this.settings.platform === 'darwin' && isMacPermissionRefusal(message) ? MAC_PERMISSION_LINE : message);
       }
     }, delay);
   }
@@ -111,5 +187,6 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null, stderr
   if (/libX\w+\.so/.test(stderr)) {
     return `${how}; a shared X library is missing (on Debian: apt-get install libx11-6 libxtst6 libxrandr2 libxt6): ${lastLine}`;
   }
+  if (isMacPermissionRefusal(stderr)) return `${how}: UIOHOOK_ERROR_AXAPI_DISABLED`;
   return lastLine ? `${how}: ${lastLine}` : how;
 }

@@ -1,11 +1,12 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { checkMessage, clientMessagesTopic, TOPIC_PATTERNS } from '../../../protocol';
+import type { BrokerAddress } from './broker-url';
 import { ClientMessages } from './state/client-messages';
 import { DeviceRegistry } from './state/devices';
-import { EventLog } from './state/event-log';
+import { EventLog, logEntry } from './state/event-log';
 import { TopicTable } from './state/topic-tree';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login' | 'bad-address';
 
 export interface Credentials {
   username: string;
@@ -35,17 +36,30 @@ export class LiveStore {
   readonly log = new EventLog();
   readonly messages = new ClientMessages();
 
+  readonly url: string;
+  private readonly addressProblem: string | null;
   private client: MqttClient | undefined;
   private retryMs = FIRST_RETRY_MS;
   private watchingNetwork = false;
 
   constructor(
-    readonly url: string,
+    broker: BrokerAddress,
     readonly viewerId: string,
-  ) {}
+  ) {
+    this.url = broker.url;
+    this.addressProblem = broker.problem;
+  }
 
   /** Connects; credentials live only in this object's memory (never in the URL, storage or logs). */
   start(credentials?: Credentials): void {
+    if (this.addressProblem) {
+      this.connection = 'bad-address';
+      this.lastError = this.addressProblem;
+      return;
+    }
+    // Why a try failed, when MQTT.js gives no error of its own (a WebSocket that cannot open gives none).
+    let connectedThisTry = false;
+    let errorThisTry = false;
     const client = mqtt.connect(this.url, {
       ...credentials,
       clientId: this.viewerId,
@@ -56,6 +70,7 @@ export class LiveStore {
     });
     this.client = client;
     client.on('connect', () => {
+      connectedThisTry = true;
       this.connection = 'connected';
       this.nextTryAt = null;
       this.lastError = null;
@@ -69,9 +84,13 @@ export class LiveStore {
       this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
       client.options.reconnectPeriod = this.retryMs;
       if (this.connection === 'login') return;
+      if (connectedThisTry) this.lastError = 'the connection to the broker was lost';
+      else if (!errorThisTry) this.lastError = `cannot reach a broker at ${this.url}: nothing answers there, or it is not MQTT over WebSocket`;
       this.connection = navigator.onLine ? 'reconnecting' : 'offline';
     });
     client.on('reconnect', () => {
+      connectedThisTry = false;
+      errorThisTry = false;
       this.nextTryAt = null;
       if (this.connection !== 'offline' && this.connection !== 'login') this.connection = 'reconnecting';
     });
@@ -85,6 +104,7 @@ export class LiveStore {
         client.end(true);
         return;
       }
+      errorThisTry = true;
       this.lastError = error.message;
     });
     client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet.retain));
@@ -92,7 +112,8 @@ export class LiveStore {
       this.watchingNetwork = true;
       addEventListener('offline', () => (this.connection = 'offline'));
       addEventListener('online', () => {
-        if (this.connection === 'offline') this.connection = 'reconnecting';
+        // The socket may have survived a short loss of network: then it is simply connected again.
+        if (this.connection === 'offline') this.connection = this.client?.connected ? 'connected' : 'reconnecting';
       });
     }
   }
@@ -130,19 +151,29 @@ export class LiveStore {
   /** Adds a subscription (any topic filter) for the topic explorer. */
   async subscribe(filter: string): Promise<void> {
     if (!this.client || this.connection !== 'connected') throw new Error('not connected to the broker');
-    const granted = await this.client.subscribeAsync(filter, { qos: 1 });
-    if (granted.some((g) => g.qos === 128)) throw new Error(`the broker refused the subscription to ${filter}`);
+    const refused = new Error(`the broker refused the subscription to "${filter}": this user may not read it`);
+    let granted;
+    try {
+      granted = await this.client.subscribeAsync(filter, { qos: 1 });
+    } catch (error) {
+      // MQTT.js rejects a SUBACK 0x80 as "Unspecified error", which names neither the filter nor who refused;
+      // the SUBACK it carries says what happened.
+      const granted = (error as { packet?: { granted?: (number | { qos: number })[] } }).packet?.granted ?? [];
+      if (granted.some((g) => ((typeof g === 'number' ? g : g.qos) & 0x80) !== 0)) throw refused;
+      throw new Error(`could not subscribe to "${filter}": ${(error as Error).message}`);
+    }
+    if (granted.some((g) => g.qos === 128)) throw refused;
     if (!this.extraSubscriptions.includes(filter)) this.extraSubscriptions = [...this.extraSubscriptions, filter];
   }
 
   /** Applies one message to the models; exported for tests and benchmarks. */
   receive(topic: string, payload: Uint8Array, retained: boolean): void {
     const now = Date.now();
-    this.topics.record(topic, payload, retained, now);
+    const formatted = this.topics.record(topic, payload, retained, now);
+    let mouse = null;
     if (topic.startsWith('clients/')) this.messages.apply(topic, payload);
-    else {
-      const event = this.devices.apply(topic, payload, now, retained);
-      if (event) this.log.add(event);
-    }
+    else mouse = this.devices.apply(topic, payload, now, retained);
+    // The log is for what happens now; retained messages are state from before.
+    if (!retained) this.log.add(logEntry(topic, formatted, mouse, now));
   }
 }

@@ -9,6 +9,16 @@ export class CappedList<T> {
     if (this.items.length > this.limit) this.items.length = this.limit;
   }
 
+  get newest(): T | undefined {
+    return this.items[0];
+  }
+
+  /** Puts `item` in the place of the newest one (a new object, so a renderer sees the change). */
+  replaceNewest(item: T): void {
+    if (this.items.length > 0) this.items[0] = item;
+    else this.add(item);
+  }
+
   clear(): void {
     this.items = [];
   }

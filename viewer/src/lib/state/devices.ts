@@ -17,7 +17,8 @@ export interface DeviceState {
   id: string;
   status: DeviceStatus | 'unknown';
   meta: DeviceMeta | null;
-  lastSeen: number;
+  /** When a live message last came from it; null while all it has sent are retained (maybe old) messages. */
+  lastSeen: number | null;
   rate: RateMeter;
   pointer: { x: number; y: number } | null;
   /** Recent positions for the fading trail, oldest first. */
@@ -43,6 +44,27 @@ export const MARK_MS = 1500;
 const TRAIL_POINTS = 120;
 const MARKS = 50;
 export const MAX_DEVICES = 200;
+/** Screen sizes from meta are clamped to this many pixels a side: the pointer view is scaled to them. */
+export const SCREEN_SIDE = { min: 64, max: 16384 } as const;
+
+function clampSide(n: number): number {
+  return Math.min(SCREEN_SIDE.max, Math.max(SCREEN_SIDE.min, Math.round(n)));
+}
+
+/**
+ * How sure the page is that a device is there, to choose which one to forget when the list is full:
+ * 3 online and heard live (never forgotten), 2 online by a retained status only, 1 unknown, 0 offline.
+ */
+function presence(status: DeviceState['status'], live: boolean): number {
+  if (status === 'online') return live ? 3 : 2;
+  return status === 'unknown' ? 1 : 0;
+}
+
+/** Negative when `a` is to be forgotten before `b`: less present, then retained-only, then silent longer. */
+function forgetFirst(a: DeviceState, b: DeviceState): number {
+  const heard = (d: DeviceState) => (d.lastSeen === null ? 0 : 1);
+  return presence(a.status, heard(a) === 1) - presence(b.status, heard(b) === 1) || heard(a) - heard(b) || (a.lastSeen ?? 0) - (b.lastSeen ?? 0);
+}
 
 /**
  * Turns device topics into device state: presence from status, details from meta, and the pointer from
@@ -67,20 +89,24 @@ export class DeviceRegistry {
       // A live message on a free-form topic under devices/{id}/ (a sensor, say) is a sign of life too;
       // a retained one may be old news.
       const id = topic.split('/')[1];
-      if (!retained && topic.startsWith('devices/') && id && idProblem(id) === null) this.touch(this.device(id, now), now);
+      if (!retained && topic.startsWith('devices/') && id && idProblem(id) === null) this.touch(this.device(id, presence('online', true)), now);
       return null;
     }
     if (!checked.ok || !checked.topic || checked.topic.kind === 'clientMessage') return null;
-    const device = this.device(checked.topic.device, now);
+    const kind = checked.topic.kind;
+    const status = kind === 'status' ? (checked.payload as DeviceStatus) : kind === 'mouse' ? 'online' : 'unknown';
+    const device = this.device(checked.topic.device, presence(status, !retained));
     if (!device) return null;
     switch (checked.topic.kind) {
       case 'status':
-        device.status = checked.payload as DeviceStatus;
+        device.status = status;
+        if (!retained) device.lastSeen = now;
         return null;
       case 'meta': {
         const meta = checked.payload as DeviceMeta;
         if (device.meta && device.meta.startedAt !== meta.startedAt) device.seqRun = null; // a new publisher run
-        device.meta = meta;
+        device.meta = meta.screen ? { ...meta, screen: { width: clampSide(meta.screen.width), height: clampSide(meta.screen.height) } } : meta;
+        if (!retained) device.lastSeen = now;
         return null;
       }
       case 'mouse': {
@@ -149,12 +175,27 @@ export class DeviceRegistry {
     device.missed = Math.max(0, r.max - r.first + 1 - r.received);
   }
 
-  private device(id: string, now: number): DeviceState | undefined {
+  /**
+   * The device, made if it is new. When the list is full, a newcomer takes the place of the device the page
+   * is least sure of (offline and retained-only first), and only if the newcomer is surer: a device that is
+   * online and heard live is never dropped, and retained messages alone never push out a live device.
+   */
+  private device(id: string, newcomer: number): DeviceState | undefined {
     let device = this.devices.get(id);
-    if (!device && this.devices.size < MAX_DEVICES) {
-      device = { id, status: 'unknown', meta: null, lastSeen: now, rate: new RateMeter(), pointer: null, trail: [], marks: [], lastClick: null, seqRun: null, missed: 0 };
-      this.devices.set(id, device);
+    if (device) return device;
+    if (this.devices.size >= MAX_DEVICES) {
+      const victim = this.leastPresent();
+      if (!victim || presence(victim.status, victim.lastSeen !== null) >= newcomer) return undefined;
+      this.devices.delete(victim.id);
     }
+    device = { id, status: 'unknown', meta: null, lastSeen: null, rate: new RateMeter(), pointer: null, trail: [], marks: [], lastClick: null, seqRun: null, missed: 0 };
+    this.devices.set(id, device);
     return device;
+  }
+
+  private leastPresent(): DeviceState | undefined {
+    let least: DeviceState | undefined;
+    for (const d of this.devices.values()) if (!least || forgetFirst(d, least) < 0) least = d;
+    return least;
   }
 }

@@ -7,7 +7,8 @@ export type FormattedPayload =
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_SHOWN_CHARS = 4000;
 const MAX_HEX_BYTES = 64;
-const MAX_NUMERIC_FIELDS = 8;
+/** Plotted fields per topic, nested ones included. */
+export const MAX_NUMERIC_FIELDS = 8;
 
 function clip(text: string): string {
   return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length} characters)` : text;
@@ -42,7 +43,8 @@ export function displayText(payload: FormattedPayload): string {
 
 /**
  * The numbers worth plotting in a payload: a plain numeric payload (`21.5`) as "value", and the numeric
- * fields of a JSON object, one level of nesting deep (`{"cpu":{"load":0.4}}` gives "cpu.load").
+ * fields of a JSON object, one level of nesting deep (`{"cpu":{"load":0.4}}` gives "cpu.load"), at most
+ * MAX_NUMERIC_FIELDS of them however they are nested.
  */
 export function numericFields(formatted: FormattedPayload): Record<string, number> {
   if (formatted.kind === 'text') {
@@ -54,12 +56,21 @@ export function numericFields(formatted: FormattedPayload): Record<string, numbe
   if (typeof value === 'number' && Number.isFinite(value)) return { value };
   const out: Record<string, number> = {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return out;
-  for (const [key, v] of Object.entries(value)) {
-    if (Object.keys(out).length >= MAX_NUMERIC_FIELDS) break;
-    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      for (const [inner, w] of Object.entries(v)) if (typeof w === 'number' && Number.isFinite(w)) out[`${key}.${inner}`] = w;
+  let fields = 0;
+  const add = (name: string, v: unknown) => {
+    if (typeof v === 'number' && Number.isFinite(v) && fields < MAX_NUMERIC_FIELDS) {
+      out[name] = v;
+      fields += 1;
     }
+  };
+  for (const [key, v] of Object.entries(value)) {
+    if (fields >= MAX_NUMERIC_FIELDS) break;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      for (const inner in v) {
+        if (fields >= MAX_NUMERIC_FIELDS) break;
+        add(`${key}.${inner}`, (v as Record<string, unknown>)[inner]);
+      }
+    } else add(key, v);
   }
   return out;
 }

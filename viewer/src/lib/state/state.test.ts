@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ClientMessages } from './client-messages';
-import { DeviceRegistry, TRAIL_MS } from './devices';
-import { EventLog, EVENT_LOG_ROWS } from './event-log';
-import { displayText, formatPayload, numericFields } from './payload-format';
+import { DeviceRegistry, MAX_DEVICES, SCREEN_SIDE, TRAIL_MS } from './devices';
+import { EventLog, EVENT_LOG_ROWS, logEntry } from './event-log';
+import { displayText, formatPayload, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
 import { RateMeter } from './rate';
 import { MAX_TOPICS, PLOT_POINTS, TopicTable } from './topic-tree';
 
@@ -45,6 +45,37 @@ describe('DeviceRegistry', () => {
     expect(reg.list().map((d) => [d.id, d.status])).toEqual([['pi', 'online'], ['sensor-only', 'online']]);
   });
 
+  it('knows no last-seen time for a device it has only retained messages of, and clamps absurd screens', () => {
+    const reg = new DeviceRegistry();
+    reg.apply('devices/old/status', bytes('offline'), 1000, true);
+    reg.apply('devices/old/meta', json({ ...meta, screen: { width: 1920, height: 2 ** 53 - 1 } }), 1000, true);
+    expect(reg.get('old')).toMatchObject({ status: 'offline', lastSeen: null, meta: { screen: { width: 1920, height: SCREEN_SIDE.max } } });
+    reg.apply('devices/old/meta', json({ ...meta, screen: { width: 1, height: 1 } }), 1000, true);
+    expect(reg.get('old')!.meta!.screen).toEqual({ width: SCREEN_SIDE.min, height: SCREEN_SIDE.min });
+    reg.apply('devices/old/status', bytes('online'), 2000);
+    expect(reg.get('old')).toMatchObject({ status: 'online', lastSeen: 2000 });
+  });
+
+  it('when full, forgets retained-only and offline devices first, and never one that is online and live', () => {
+    const reg = new DeviceRegistry();
+    const ids = (r: DeviceRegistry) => r.list().map((d) => d.id);
+    for (let i = 0; i < MAX_DEVICES; i++) reg.apply(`devices/fake${i}/status`, bytes(i < 10 ? 'offline' : 'online'), 1, true);
+    reg.apply('devices/ghost/status', bytes('offline'), 2, true); // no surer than any already there: not kept
+    expect(ids(reg)).not.toContain('ghost');
+    reg.apply('devices/retained-online/status', bytes('online'), 2, true); // takes an offline one's place
+    expect(ids(reg)).toContain('retained-online');
+    expect(ids(reg)).not.toContain('fake0');
+    reg.apply('devices/real/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 3); // live: takes a retained one's place
+    expect(ids(reg)).toContain('real');
+    expect(reg.list()).toHaveLength(MAX_DEVICES);
+
+    const live = new DeviceRegistry();
+    for (let i = 0; i < MAX_DEVICES; i++) live.apply(`devices/d${i}/status`, bytes('online'), 1);
+    live.apply('devices/late/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 2);
+    expect(ids(live)).not.toContain('late');
+    expect(live.list()).toHaveLength(MAX_DEVICES);
+  });
+
   it('prunes the trail after it has faded, and keeps it capped', () => {
     const reg = new DeviceRegistry();
     for (let i = 0; i < 1000; i++) reg.apply('devices/d/mouse/move', json({ x: i, y: i, ts: i, seq: i }), i);
@@ -55,22 +86,42 @@ describe('DeviceRegistry', () => {
 });
 
 describe('EventLog', () => {
-  const rec = (device: string, event: 'move' | 'click', at: number) => ({ device, event, payload: {}, at });
+  const rec = (source: string, kind: 'move' | 'click', at: number) => ({ source, kind, at, topic: `devices/${source}/mouse/${kind}`, text: `${kind} ${at}` });
 
   it('is newest first, capped, filterable, pausable and clearable', () => {
     const log = new EventLog();
     for (let i = 0; i < EVENT_LOG_ROWS + 50; i++) log.add(rec(i % 2 ? 'a' : 'b', i % 3 ? 'move' : 'click', i));
-    const all = log.filtered({ device: '', event: '' });
+    const all = log.filtered({ source: '', kind: '' });
     expect(all).toHaveLength(EVENT_LOG_ROWS);
     expect(all[0]!.at).toBe(EVENT_LOG_ROWS + 49);
-    expect(log.filtered({ device: 'a', event: 'click' }).every((r) => r.device === 'a' && r.event === 'click')).toBe(true);
+    expect(log.filtered({ source: 'a', kind: 'click' }).every((r) => r.source === 'a' && r.kind === 'click')).toBe(true);
     log.setPaused(true);
     log.add(rec('a', 'move', 9999));
     expect(log.missedWhilePaused).toBe(1);
-    expect(log.filtered({ device: '', event: '' })[0]!.at).not.toBe(9999);
+    expect(log.filtered({ source: '', kind: '' })[0]!.at).not.toBe(9999);
     log.setPaused(false);
     log.clear();
-    expect(log.filtered({ device: '', event: '' })).toEqual([]);
+    expect(log.filtered({ source: '', kind: '' })).toEqual([]);
+  });
+
+  it('folds consecutive moves of one source into one row, so they cannot push clicks out', () => {
+    const log = new EventLog();
+    for (let i = 0; i < 1000; i++) log.add(rec('a', 'move', i));
+    log.add(rec('a', 'click', 1000));
+    for (let i = 0; i < 100; i++) log.add(rec(i % 2 ? 'a' : 'b', 'move', 1001 + i)); // two sources interleaved do not fold
+    const rows = log.filtered({ source: '', kind: '' });
+    expect(rows.at(-1)).toMatchObject({ kind: 'move', count: 1000, at: 999, text: 'move 999' });
+    expect(rows.at(-2)).toMatchObject({ kind: 'click' });
+    expect(rows).toHaveLength(102);
+  });
+
+  it('describes mouse events, and any other live message by topic and payload', () => {
+    const mouse = { device: 'd', event: 'click' as const, payload: { x: 1, y: 2, button: 'left', pressed: true }, at: 5 };
+    expect(logEntry('devices/d/mouse/click', formatPayload(bytes('{}')), mouse, 5)).toMatchObject({ source: 'd', kind: 'click', text: 'left pressed at (1, 2)' });
+    expect(logEntry('devices/d/status', formatPayload(bytes('offline')), null, 5)).toMatchObject({ source: 'd', kind: 'status', text: 'status: offline' });
+    expect(logEntry('clients/v1/messages', formatPayload(json({ text: 'hi', ts: 1 })), null, 5)).toMatchObject({ source: 'v1', kind: 'message', text: 'messages: hi' });
+    expect(logEntry('home/kitchen/temp', formatPayload(bytes('21.5\n')), null, 5)).toMatchObject({ source: '', kind: 'other', text: 'home/kitchen/temp: 21.5 ' });
+    expect(logEntry('devices/d/blob', formatPayload(bytes('x'.repeat(1000))), null, 5).text.length).toBeLessThan(200);
   });
 });
 
@@ -88,6 +139,8 @@ describe('payload formatting', () => {
     expect(numericFields(formatPayload(bytes('online')))).toEqual({});
     expect(numericFields(formatPayload(bytes('')))).toEqual({});
     expect(Object.keys(numericFields(formatPayload(json(Object.fromEntries([...Array(50).keys()].map((k) => [`f${k}`, k]))))))).toHaveLength(8);
+    const nested = { a: Object.fromEntries([...Array(15000).keys()].map((k) => [`n${k}`, k])), b: 1 };
+    expect(Object.keys(numericFields(formatPayload(json(nested))))).toHaveLength(MAX_NUMERIC_FIELDS);
   });
 });
 
@@ -120,6 +173,12 @@ describe('TopicTable', () => {
     expect(row(after, 'b/x')).not.toBe(row(before, 'b/x'));
     expect(row(after, 'b/x')).toMatchObject({ stats: { count: 2, series: new Map([['value', [1, 2]]]) } });
     expect(row(before, 'b/x')).toMatchObject({ stats: { count: 1, series: new Map([['value', [1]]]) } });
+  });
+
+  it('keeps at most MAX_NUMERIC_FIELDS series per topic, however the fields change', () => {
+    const t = new TopicTable();
+    for (let i = 0; i < 20; i++) t.record('s/x', json({ [`f${i}`]: i, nested: { [`g${i}`]: i } }), false, i);
+    expect(t.get('s/x')!.series.size).toBe(MAX_NUMERIC_FIELDS);
   });
 
   it('stops adding topics past its cap', () => {

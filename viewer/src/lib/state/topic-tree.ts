@@ -1,5 +1,5 @@
 import { FrameSignal } from './frame-signal';
-import { formatPayload, numericFields, type FormattedPayload } from './payload-format';
+import { formatPayload, MAX_NUMERIC_FIELDS, numericFields, type FormattedPayload } from './payload-format';
 import { RateMeter } from './rate';
 
 export const MAX_TOPICS = 2000;
@@ -60,25 +60,29 @@ export class TopicTable {
   private rowsCache: TopicRow[] | null = null;
   private overflowCount = 0;
 
-  record(topic: string, payload: Uint8Array, retained: boolean, now: number): void {
+  /** Records one message; returns its payload, decoded once for everyone who shows it. */
+  record(topic: string, payload: Uint8Array, retained: boolean, now: number): FormattedPayload {
+    const formatted = formatPayload(payload);
     let leaf = this.topics.get(topic);
     if (!leaf) {
       if (this.topics.size >= MAX_TOPICS) {
         this.overflowCount += 1;
-        return;
+        return formatted;
       }
       leaf = this.insert(topic);
-      leaf.stats = { topic, payload: formatPayload(payload), count: 0, retained, lastAt: now, rate: new RateMeter(), series: new Map() };
+      leaf.stats = { topic, payload: formatted, count: 0, retained, lastAt: now, rate: new RateMeter(), series: new Map() };
       this.topics.set(topic, leaf);
     }
     const stats = leaf.stats!;
-    stats.payload = formatPayload(payload);
+    stats.payload = formatted;
     stats.count += 1;
     stats.retained = retained;
     stats.lastAt = now;
     stats.rate.add(now);
-    for (const [field, value] of Object.entries(numericFields(stats.payload))) {
+    for (const [field, value] of Object.entries(numericFields(formatted))) {
       let points = stats.series.get(field);
+      // Fields may change from message to message: the plots of one topic stay capped all the same.
+      if (!points && stats.series.size >= MAX_NUMERIC_FIELDS) continue;
       if (!points) stats.series.set(field, (points = []));
       points.push(value);
       if (points.length > PLOT_POINTS) points.shift();
@@ -86,6 +90,7 @@ export class TopicTable {
     leaf.rowIsStale = true;
     this.rowsCache = null;
     this.signal.changed();
+    return formatted;
   }
 
   get(topic: string): TopicStats | undefined {

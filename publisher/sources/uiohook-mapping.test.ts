@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateClick, validateScroll } from '../protocol';
-import { mapUiohookEvent, WHEEL_HORIZONTAL, WHEEL_VERTICAL } from './mouse-mapping';
+import { validateClick, validateScroll } from '../../protocol';
+import { mapUiohookEvent, WHEEL_HORIZONTAL, WHEEL_VERTICAL } from './uiohook-mapping';
 
 const at = { x: 800, y: 879, ts: 1000 };
 

@@ -1,5 +1,5 @@
-import type { MouseButton } from '../protocol';
-import type { MouseInput } from './sources/source';
+import type { MouseButton } from '../../protocol';
+import type { MouseInput } from './source';
 
 /** uiohook-napi's button numbers (X buttons 2 and 3 arrive swapped: uiohook 2 is the right button). */
 const UIOHOOK_BUTTONS: Record<number, MouseButton> = { 1: 'left', 2: 'right', 3: 'middle', 4: 'back', 5: 'forward' };

@@ -1,0 +1,68 @@
+/**
+ * The capture sources, one line each. `--source` takes a name from here or `auto`, which tries the entries
+ * marked `auto` in this order; `--help`, the CLI's checks and `make up`'s SOURCE read this list.
+ * A new source is one file exporting a SourceEntry, plus one line below.
+ */
+import { demoSource } from './demo-source';
+import { evdevSource } from './evdev-source';
+import { SourceFlagError, type MouseSource, type SourceContext, type SourceEntry, type SourceFlag, type SourceFlagValues } from './source';
+import { uiohookSource } from './uiohook-source';
+
+export const SOURCES: readonly SourceEntry[] = [
+  uiohookSource, // real capture wherever a desktop answers
+  evdevSource, // Linux without X, or a Wayland desktop, when /dev/input is readable
+  demoSource, // always opens: the last resort of auto
+];
+
+export const AUTO = 'auto';
+
+/** Every word `--source` takes: `auto`, then the registry's names. */
+export function sourceChoices(sources: readonly SourceEntry[] = SOURCES): string[] {
+  return [AUTO, ...sources.map((s) => s.name)];
+}
+
+/** The `--source` help: one line per choice. */
+export function sourceHelp(): string {
+  const auto = SOURCES.filter((s) => s.auto).map((s) => s.name);
+  const lines = [[AUTO, `the first of ${auto.join(', ')} that can capture here (the default)`], ...SOURCES.map((s) => [s.name, s.description])];
+  return lines.map(([name, text]) => `  ${name!.padEnd(10)} ${text}`).join('\n');
+}
+
+/** The flags of every source, for the CLI's option table. */
+export function sourceFlags(): Record<string, SourceFlag> {
+  return Object.assign({}, ...SOURCES.map((s) => s.flags ?? {}));
+}
+
+/** The entry for `name`; an unknown name is a SourceFlagError that lists the valid ones. */
+export function findSource(name: string, sources: readonly SourceEntry[] = SOURCES): SourceEntry | undefined {
+  if (name !== AUTO && !sources.some((s) => s.name === name)) {
+    throw new SourceFlagError(`--source must be one of ${sourceChoices(sources).join(', ')} (got "${name}")`);
+  }
+  return sources.find((s) => s.name === name);
+}
+
+/**
+ * Opens the named source, or for `auto` the first that opens, saying in one line why the ones before it
+ * could not. A bad flag value (SourceFlagError) is never skipped over.
+ */
+export async function openSource(
+  name: string,
+  context: SourceContext,
+  flags: SourceFlagValues,
+  sources: readonly SourceEntry[] = SOURCES,
+): Promise<MouseSource> {
+  const entry = findSource(name, sources);
+  if (entry) return entry.open(context, flags);
+  const reasons: string[] = [];
+  for (const candidate of sources.filter((s) => s.auto)) {
+    try {
+      const source = await candidate.open(context, flags);
+      if (reasons.length) context.say(`Cannot capture with ${reasons.join(' or ')}; using the ${candidate.name} source instead.`);
+      return source;
+    } catch (error) {
+      if (error instanceof SourceFlagError) throw error;
+      reasons.push(`${candidate.name} (${(error as Error).message.replace(`${candidate.name}: `, '')})`);
+    }
+  }
+  throw new Error(`no source could open (${reasons.join('; ')})`);
+}
