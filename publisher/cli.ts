@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { assertId, sanitizeId } from '../protocol';
-import { CommandError, defineCommand, EXIT, UsageError, userValue } from '../cli/command';
+import { CommandError, defineCommand, EXIT, settingName, UsageError, userValue } from '../cli/command';
 import type { OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
 import { MousePublisher } from './publisher';
@@ -33,7 +33,8 @@ async function open(name: string, flags: SourceFlagValues): Promise<MouseSource>
   try {
     return await openSource(name, SOURCE_CONTEXT, flags);
   } catch (error) {
-    if (error instanceof SourceFlagError) throw new UsageError(error.message);
+    // Under make the choice is the SOURCE variable: say so.
+    if (error instanceof SourceFlagError) throw new UsageError(error.message.replace(/^--source\b/, settingName('source')));
     const hint = error instanceof DisplayError ? '. Start an X server, set DISPLAY, or use --source demo.' : '';
     throw new CommandError(`${(error as Error).message}${hint}`, EXIT.noCapture);
   }
