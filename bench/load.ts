@@ -1,13 +1,15 @@
 /**
- * The load tool, one process per role so the broker, the publisher and the subscribers never share a CPU
- * budget by accident. Run by bench/run.ts; reads its job as JSON from argv, reports one JSON line on stdout.
- *   pub: publishes moves at a fixed rate (or as fast as backpressure allows) and clicks at clickRate
+ * The load tool, one process per role (and several subscriber processes) so that no load process is the limit
+ * and none shares a CPU budget with the broker by accident. Run by bench/run.ts; reads its job as JSON from
+ * argv, reports one JSON line on stdout.
+ *   pub: publishes moves evenly paced, one per 1/rate s on the monotonic clock (or as fast as backpressure
+ *        allows when rate is 0), and QoS 1 clicks at clickRate; reports the achieved inter-send intervals
  *   sub: opens `count` subscribers, records what arrives, reports when told to stop (a line on stdin)
  */
-import mqtt, { type MqttClient } from 'mqtt';
-import { once } from 'node:events';
+import mqttPacket from 'mqtt-packet';
 import { createInterface } from 'node:readline';
 import { monoMs, percentile } from './clock';
+import { openConnection, publishParts, type LoadConnection } from './load-client';
 
 export interface PubJob {
   role: 'pub';
@@ -32,82 +34,115 @@ export interface PubResult {
   firstMeasuredSeq: number;
   lastMeasuredSeq: number;
   clicks: number;
-  /** CPU seconds this publisher used while measuring, so the run can tell other processes' load apart. */
-  cpuSeconds: number;
+  /** Achieved time between two sends while measuring (paced runs only), ms. */
+  intervalP50Ms: number;
+  intervalP99Ms: number;
+  intervalMaxMs: number;
 }
 
 export interface SubResult {
-  received: number; // measured moves, all subscribers
+  received: number; // measured moves, all subscribers of this process
   duplicates: number;
   outOfOrder: number;
-  inWindow: number; // moves received inside the measured window, all subscribers
-  latency: { p50: number; p95: number; p99: number; max: number };
-  clicksMin: number; // distinct clicks the worst subscriber got
-  clicksMax: number;
+  inWindow: number; // moves received inside the measured window
+  /** The latency sample's quantiles (LATENCY_POINTS evenly spaced ranks), so processes can be merged. */
+  latencyPoints: number[];
+  latencySamples: number;
+  latencyMax: number;
+  clicks: number[]; // distinct clicks each subscriber got
+  connected: number;
 }
 
-const MAX_SAMPLES = 2_000_000;
+const LATENCY_POINTS = 2001;
+const MAX_SAMPLES = 1_000_000;
+const MOVE_TOPIC = 'devices/bench/mouse/move';
+const CLICK_TOPIC = 'devices/bench/mouse/click';
 
-function connectClient(url: string, clientId?: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 20_000, keepalive: 60, clientId });
-  return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve(client));
-    client.once('error', reject);
-    client.once('close', () => reject(new Error(`connection to ${url} closed before CONNACK`)));
-  });
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks until the monotonic time `t` without spinning (a futex wait): sub-millisecond pacing at ~0 CPU. */
+function sleepUntil(t: number): void {
+  const ms = t - monoMs();
+  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
 }
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function runPub(job: PubJob): Promise<PubResult> {
-  const client = await connectClient(job.url);
-  const stream = client.stream as unknown as NodeJS.WritableStream & { writableNeedDrain: boolean };
+  const conn = await openConnection(job.url, `bench-pub-${process.pid}`);
+  conn.onPacket(() => {}); // PUBACKs for the clicks: nothing to do
   const start = monoMs();
   const measuredFrom = start + job.warmupSeconds * 1000;
   const end = measuredFrom + job.seconds * 1000;
+  process.stdout.write(JSON.stringify({ ready: true, measuredFrom, measuredTo: end }) + '\n');
   let seq = 0;
   let clicks = 0;
   let firstMeasuredSeq = -1;
-  let cpuAtMeasure: NodeJS.CpuUsage | undefined;
   let lastMeasuredSeq = -1;
-  const publishMove = () => {
-    const t = monoMs();
-    if (t >= measuredFrom && firstMeasuredSeq < 0) {
-      firstMeasuredSeq = seq;
-      cpuAtMeasure = process.cpuUsage();
+  const publishMove = (t: number) => {
+    if (t >= measuredFrom) {
+      if (firstMeasuredSeq < 0) firstMeasuredSeq = seq;
+      lastMeasuredSeq = seq;
     }
-    if (t >= measuredFrom) lastMeasuredSeq = seq;
     // Warm-up moves say so ("w":1), so subscribers leave them out of every measure.
     const warm = t < measuredFrom ? '"w":1,' : '';
     const payload = `{${warm}"x":${seq % 1920},"y":${seq % 1080},"ts":${Date.now()},"seq":${seq},"t":${t.toFixed(3)}}`;
-    client.publish('devices/bench/mouse/move', payload, { qos: 0 });
+    conn.send(mqttPacket.generate({ cmd: 'publish', topic: MOVE_TOPIC, payload, qos: 0, retain: false, dup: false }));
     seq += 1;
   };
   const clickEvery = job.clickRate > 0 ? 1000 / job.clickRate : Infinity;
   let nextClick = start + clickEvery;
-  while (monoMs() < end) {
-    const now = monoMs();
-    if (job.rate > 0) {
-      const due = Math.floor(((now - start) / 1000) * job.rate) - seq;
-      for (let i = 0; i < due; i++) publishMove();
-      if (now >= nextClick) {
-        const payload = `{"x":1,"y":1,"button":"left","pressed":true,"ts":${Date.now()},"seq":${clicks}}`;
-        client.publish('devices/bench/mouse/click', payload, { qos: 1 });
-        clicks += 1;
-        nextClick += clickEvery;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    } else {
-      for (let i = 0; i < 100; i++) publishMove();
-      if (stream.writableNeedDrain) await once(stream, 'drain');
-      else await new Promise((r) => setImmediate(r));
+  const publishClick = () => {
+    const payload = `{"x":1,"y":1,"button":"left","pressed":true,"ts":${Date.now()},"seq":${clicks}}`;
+    conn.send(mqttPacket.generate({ cmd: 'publish', topic: CLICK_TOPIC, payload, qos: 1, messageId: (clicks % 65535) + 1, retain: false, dup: false }));
+    clicks += 1;
+    nextClick += clickEvery;
+  };
+
+  const intervals: number[] = [];
+  if (job.rate > 0) {
+    const every = 1000 / job.rate;
+    let due = start;
+    let lastSent = NaN;
+    // Bounded: one send per iteration, and the schedule ends at `end`.
+    for (let i = 0; i < job.rate * (job.warmupSeconds + job.seconds) + 1; i++) {
+      await turn(); // socket I/O (PUBACKs, writes) between two sends
+      if (due >= end) break;
+      sleepUntil(due);
+      const t = monoMs();
+      publishMove(t);
+      if (t >= measuredFrom && lastSent >= measuredFrom) intervals.push(t - lastSent);
+      lastSent = t;
+      if (t >= nextClick) publishClick();
+      due += every;
+    }
+  } else {
+    // As fast as backpressure allows: 100 moves per turn (one write), then wait while the transport is full.
+    while (monoMs() < end) {
+      for (let i = 0; i < 100; i++) publishMove(monoMs());
+      if (monoMs() >= nextClick) publishClick();
+      await turn();
+      await conn.writable();
     }
   }
-  const cpu = process.cpuUsage(cpuAtMeasure);
-  await client.endAsync();
-  return { sent: seq, measuredFrom, measuredTo: end, firstMeasuredSeq, lastMeasuredSeq, clicks, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  await turn();
+  await conn.writable();
+  conn.close();
+  intervals.sort((a, b) => a - b);
+  return {
+    sent: seq,
+    measuredFrom,
+    measuredTo: end,
+    firstMeasuredSeq,
+    lastMeasuredSeq,
+    clicks,
+    intervalP50Ms: percentile(intervals, 50),
+    intervalP99Ms: percentile(intervals, 99),
+    intervalMaxMs: intervals.at(-1) ?? NaN,
+  };
 }
 
 async function runSub(job: SubJob): Promise<void> {
-  const clients: MqttClient[] = [];
+  const connections: LoadConnection[] = [];
   const latencies = new Float64Array(MAX_SAMPLES);
   let samples = 0;
   let seenSamples = 0;
@@ -120,9 +155,10 @@ async function runSub(job: SubJob): Promise<void> {
 
   let failed = 0;
   for (let i = 0; i < job.count; i++) {
-    let client: MqttClient;
+    let conn: LoadConnection;
     try {
-      client = await connectClient(job.url);
+      conn = await openConnection(job.url, `bench-sub-${process.pid}-${i}`);
+      await subscribe(conn, job.filter);
     } catch {
       // A broker that refuses or stalls at some count: stop there and report how far it got.
       failed += 1;
@@ -132,13 +168,17 @@ async function runSub(job: SubJob): Promise<void> {
     const clicks = new Set<number>();
     clickSets.push(clicks);
     let lastSeq = -1;
-    client.on('message', (topic, payload) => {
+    conn.onPacket((header, body) => {
+      if (header >> 4 !== 3) return;
       const now = monoMs();
       if (++receiptCounter % 64 === 0) receipts.push(now);
-      const text = payload.toString();
-      const seq = Number(text.slice(text.indexOf('"seq":') + 6, text.indexOf(',', text.indexOf('"seq":'))));
+      const { topic, messageId, payload } = publishParts(header, body);
+      if (messageId) conn.send(Buffer.from([0x40, 2, messageId >> 8, messageId & 0xff])); // PUBACK
+      const text = payload.toString('latin1');
       if (topic.endsWith('/click')) return void clicks.add(Number(text.slice(text.lastIndexOf(':') + 1, -1)));
       if (text.startsWith('{"w":1')) return;
+      const at = text.indexOf('"seq":') + 6;
+      const seq = Number(text.slice(at, text.indexOf(',', at)));
       const sent = Number(text.slice(text.indexOf('"t":') + 4, -1));
       // One publisher, one connection: moves must come in seq order. Constant memory, for long soaks.
       if (seq === lastSeq) duplicates += 1;
@@ -153,30 +193,44 @@ async function runSub(job: SubJob): Promise<void> {
         if (j < MAX_SAMPLES) latencies[j] = now - sent;
       }
     });
-    await client.subscribeAsync(job.filter, { qos: 1 });
-    clients.push(client);
+    connections.push(conn);
   }
-  process.stdout.write(JSON.stringify({ ready: true, connected: clients.length }) + '\n');
+  process.stdout.write(JSON.stringify({ ready: true, connected: connections.length }) + '\n');
 
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     const stop = JSON.parse(line) as { from: number; to: number };
     const sorted = latencies.subarray(0, samples).sort();
-    const inWindow = receipts.filter((t) => t >= stop.from && t < stop.to).length * 64;
-    const clickCounts = clickSets.map((s) => s.size);
+    const points = Array.from({ length: LATENCY_POINTS }, (_, i) => (samples ? sorted[Math.min(samples - 1, Math.round((i / (LATENCY_POINTS - 1)) * (samples - 1)))]! : NaN));
     const result: SubResult = {
       received,
       duplicates,
       outOfOrder,
-      inWindow,
-      latency: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN },
-      clicksMin: Math.min(...clickCounts),
-      clicksMax: Math.max(...clickCounts),
+      inWindow: receipts.filter((t) => t >= stop.from && t < stop.to).length * 64,
+      latencyPoints: points,
+      latencySamples: samples,
+      latencyMax: samples ? sorted[samples - 1]! : NaN,
+      clicks: clickSets.map((s) => s.size),
+      connected: connections.length,
     };
     process.stdout.write(JSON.stringify(result) + '\n');
-    for (const c of clients) c.end(true);
+    for (const c of connections) c.close();
     process.exit(0);
   }
+}
+
+/** SUBSCRIBE at QoS 1 and wait for a SUBACK that grants it. */
+function subscribe(conn: LoadConnection, filter: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no SUBACK in 20 s')), 20_000);
+    conn.onPacket((header, body) => {
+      if (header >> 4 !== 9) return;
+      clearTimeout(timer);
+      if (body[2] === 0x80) reject(new Error(`subscription to ${filter} refused`));
+      else resolve();
+    });
+    conn.send(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }));
+  });
 }
 
 const job = JSON.parse(process.argv[2]!) as PubJob | SubJob;

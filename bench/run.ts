@@ -12,7 +12,8 @@ import { parseOptions, UsageError, type OptionSpec } from '../cli/options';
 import type { PubJob, PubResult, SubJob, SubResult } from './load';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';
-import { startMosquittoTarget, startMqlive, type Target } from './targets';
+import { mergedPercentile, monoMs } from './clock';
+import { mqliveBaseline, startMosquittoTarget, startMqlive, type Target } from './targets';
 import { startRedis } from '../test-support/redis';
 import { runViewerBench } from './viewer-bench';
 
@@ -28,7 +29,9 @@ const OPTIONS = {
   rate: { env: 'BENCH_RATE', type: 'string', help: 'moves per second (default 1000)' },
   seconds: { env: 'BENCH_SECONDS', type: 'string', help: 'measured seconds per run (default 10)' },
   warmup: { env: 'BENCH_WARMUP', type: 'string', help: 'warm-up seconds before measuring (default 2)' },
-  repeats: { env: 'BENCH_REPEATS', type: 'string', help: 'runs per case; the broker order alternates (default 1)' },
+  repeats: { env: 'BENCH_REPEATS', type: 'string', help: 'runs per case; the broker order alternates (default 3)' },
+  baseline: { env: 'BENCH_BASELINE', type: 'string', help: "an earlier build's dist/mqlive.js, run as mqlive-before beside mqlive (to measure a change)" },
+  perProcess: { env: 'BENCH_SUBS_PER_PROCESS', type: 'string', help: 'subscribers per load process (default 10)' },
   minutes: { env: 'BENCH_SOAK_MINUTES', type: 'string', help: 'soak length in minutes (default 10)' },
   idle: { env: 'BENCH_IDLE', type: 'string', help: 'idle connections for the idle scenario (default 2000)' },
 } satisfies Record<string, OptionSpec>;
@@ -45,19 +48,35 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms).unref())]);
 }
 
-function runLoad<T>(job: PubJob | SubJob): { pid: number; ready: Promise<number>; result: Promise<T>; stop: (window: object) => void; kill: () => void } {
+interface LoadProcess<T> {
+  pid: number;
+  /** The first line the tool prints: how many subscribers it connected, or when the publisher measures. */
+  ready: Promise<Ready>;
+  result: Promise<T>;
+  stop: (window: object) => void;
+  kill: () => void;
+}
+
+interface Ready {
+  connected?: number;
+  measuredFrom?: number;
+  measuredTo?: number;
+}
+
+function runLoad<T>(job: PubJob | SubJob): LoadProcess<T> {
   const child = spawn(process.execPath, ['--import', TSX, `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin!.on('error', () => {}); // a tool that has exited cannot be told to stop: its exit says enough
   const lines = createInterface({ input: child.stdout! });
-  let onReady: (connected: number) => void = () => {};
+  let onReady: (ready: Ready) => void = () => {};
   let onExit: (error: Error) => void = () => {};
-  const ready = new Promise<number>((resolve, reject) => {
+  const ready = new Promise<Ready>((resolve, reject) => {
     onReady = resolve;
     onExit = reject;
   });
   const result = new Promise<T>((resolve, reject) => {
     lines.on('line', (line) => {
       const value = JSON.parse(line);
-      if (value.ready) onReady(value.connected);
+      if (value.ready) onReady(value);
       else resolve(value as T);
     });
     child.once('exit', (code) => {
@@ -68,7 +87,15 @@ function runLoad<T>(job: PubJob | SubJob): { pid: number; ready: Promise<number>
   });
   ready.catch(() => {});
   result.catch(() => {});
-  return { pid: child.pid!, ready, result, stop: (window) => child.stdin!.write(JSON.stringify(window) + '\n'), kill: () => child.kill('SIGKILL') };
+  return {
+    pid: child.pid!,
+    ready,
+    result,
+    stop: (window) => child.stdin!.write(JSON.stringify(window) + '\n'),
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
 }
 
 interface FanoutCase {
@@ -79,79 +106,115 @@ interface FanoutCase {
   seconds: number;
   warmup: number;
   clickRate: number;
+  /** Subscribers per load process: enough processes that none of them is the bottleneck. */
+  perProcess: number;
   sampleEverySeconds?: number;
   /** The publisher's broker when it is not the subscribers' (two instances sharing Redis). */
   pubUrl?: string;
   label?: string;
 }
 
-/** One publisher and N subscribers on devices/+/mouse/#, in processes of their own; the broker's CPU and memory from /proc. */
+/** A load process above this share of one core may be what limits the run: the run is flagged. */
+const LOAD_CPU_LIMIT_PCT = 70;
+/** Other processes on the machine above this share of one core during the run: the run is flagged. */
+const OTHERS_CPU_LIMIT_PCT = 30;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/**
+ * One paced (or saturating) publisher and N subscribers on devices/+/mouse/#, spread over processes of their own;
+ * the broker's and every load process's CPU over the measured window, from /proc.
+ */
 async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const url = c.transport === 'tcp' ? target.tcpUrl : target.wsUrl;
-  await new Promise((r) => setTimeout(r, 1000)); // let the previous case's connections close
+  await sleep(1000); // let the previous case's connections close
   const fdsBefore = openFds(target.pid);
-  const sub = runLoad<SubResult>({ role: 'sub', url, count: c.subscribers, filter: 'devices/+/mouse/#' });
-  const subscribed = await within(sub.ready, 120_000, 'connecting the subscribers').catch((error: Error) => {
-    sub.kill();
-    throw error;
-  });
-  if (subscribed < c.subscribers) {
-    sub.kill();
-    throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
-  }
-  const pub = runLoad<PubResult>({ role: 'pub', url: c.pubUrl ?? url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
-  await new Promise((r) => setTimeout(r, c.warmup * 1000));
-  const cpu0 = cpuSeconds(target.pid);
-  const machine0 = machineCpuSeconds();
-  const subCpu0 = cpuSeconds(sub.pid);
-  const rss0 = rssMiB(target.pid);
-  const rssSamples: number[] = [];
-  const sampler = c.sampleEverySeconds ? setInterval(() => rssSamples.push(rssMiB(target.pid)), c.sampleEverySeconds * 1000) : undefined;
-  const published = await within(pub.result, (c.warmup + c.seconds + 60) * 1000, 'publishing');
-  clearInterval(sampler);
-  const cpu1 = cpuSeconds(target.pid);
-  const subCpu1 = cpuSeconds(sub.pid);
-  const machine1 = machineCpuSeconds();
-  const rss1 = rssMiB(target.pid);
-  // Anything not delivered 2 s after the last publish counts as lost or still queued.
-  await new Promise((r) => setTimeout(r, 2000));
-  sub.stop({ from: published.measuredFrom, to: published.measuredTo });
-  const got = await within(sub.result, 60_000, 'the subscribers\' report');
-  await new Promise((r) => setTimeout(r, 2000)); // let this case's connections close
-  const fdsAfter = openFds(target.pid);
+  const processes: LoadProcess<unknown>[] = [];
+  let sampler: ReturnType<typeof setInterval> | undefined;
+  try {
+    const groups = Array.from({ length: Math.ceil(c.subscribers / c.perProcess) }, (_, i) => Math.min(c.perProcess, c.subscribers - i * c.perProcess));
+    const subs = groups.map((count) => runLoad<SubResult>({ role: 'sub', url, count, filter: 'devices/+/mouse/#' }));
+    processes.push(...subs);
+    const readies = await within(Promise.all(subs.map((s) => s.ready)), 120_000, 'connecting the subscribers');
+    const subscribed = readies.reduce((sum, r) => sum + (r.connected ?? 0), 0);
+    if (subscribed < c.subscribers) throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
 
-  const measuredMoves = published.lastMeasuredSeq - published.firstMeasuredSeq + 1;
-  const expected = measuredMoves * c.subscribers;
-  const brokerCpu = cpu1 - cpu0;
-  const others = machine1 - machine0 - brokerCpu - (subCpu1 - subCpu0) - published.cpuSeconds;
-  const delivered = c.rate > 0 ? got.received : got.inWindow;
-  return {
-    scenario: c.scenario,
-    broker: c.label ?? target.name,
-    transport: c.transport,
-    subscribers: c.subscribers,
-    rate: c.rate,
-    seconds: c.seconds,
-    expected: c.rate > 0 ? expected : null,
-    received: got.received,
-    lossPct: c.rate > 0 ? round((100 * (expected - got.received)) / expected, 2) : null,
-    duplicates: got.duplicates,
-    outOfOrder: got.outOfOrder,
-    clicksSent: published.clicks,
-    clicksWorstSubscriber: c.clickRate > 0 ? got.clicksMin : null,
-    p50ms: round(got.latency.p50, 2),
-    p95ms: round(got.latency.p95, 2),
-    p99ms: round(got.latency.p99, 2),
-    maxMs: round(got.latency.max, 1),
-    deliveredPerSec: Math.round(delivered / c.seconds),
-    brokerCpuPct: round((100 * brokerCpu) / c.seconds, 1),
-    cpuPerMsgUs: round((brokerCpu * 1e6) / Math.max(1, delivered), 2),
-    rssStartMiB: round(rss0, 1),
-    rssEndMiB: round(rss1, 1),
-    rssAfterFirstMinuteMiB: rssSamples[0] !== undefined ? round(rssSamples[0], 1) : null,
-    fdLeak: fdsAfter - fdsBefore,
-    busy: others / c.seconds > 0.3, // other processes took more than 30% of a core
-  };
+    const pub = runLoad<PubResult>({ role: 'pub', url: c.pubUrl ?? url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
+    processes.push(pub);
+    const { measuredFrom, measuredTo } = await within(pub.ready, 60_000, 'connecting the publisher');
+    // The measured window is the publisher's, on the shared monotonic clock.
+    await sleep(measuredFrom! - monoMs());
+    const cpu = () => ({ broker: cpuSeconds(target.pid), load: processes.map((p) => cpuSeconds(p.pid)), machine: machineCpuSeconds(), at: monoMs() });
+    const before = cpu();
+    const rss0 = rssMiB(target.pid);
+    const rssSamples: number[] = [];
+    if (c.sampleEverySeconds) sampler = setInterval(() => rssSamples.push(rssMiB(target.pid)), c.sampleEverySeconds * 1000);
+    await sleep(measuredTo! - monoMs());
+    const after = cpu();
+    const rss1 = rssMiB(target.pid);
+    clearInterval(sampler);
+    const published = await within(pub.result, 60_000, 'publishing');
+    // Anything not delivered 2 s after the last publish counts as lost or still queued.
+    await sleep(2000);
+    for (const s of subs) s.stop({ from: published.measuredFrom, to: published.measuredTo });
+    const got = await within(Promise.all(subs.map((s) => s.result)), 60_000, "the subscribers' report");
+    await sleep(2000); // let this case's connections close
+    const fdsAfter = openFds(target.pid);
+
+    const window = (after.at - before.at) / 1000;
+    const brokerCpu = after.broker - before.broker;
+    const loadCpu = after.load.map((v, i) => v - before.load[i]!);
+    const loadPct = loadCpu.map((v) => (100 * v) / window);
+    const subMaxPct = Math.max(...loadPct.slice(0, subs.length));
+    const pubPct = loadPct.at(-1)!;
+    const othersPct = (100 * (after.machine - before.machine - brokerCpu - loadCpu.reduce((a, b) => a + b, 0))) / window;
+    const measuredMoves = published.lastMeasuredSeq - published.firstMeasuredSeq + 1;
+    const expected = measuredMoves * c.subscribers;
+    const sum = (k: 'received' | 'duplicates' | 'outOfOrder' | 'inWindow') => got.reduce((total, g) => total + g[k], 0);
+    const received = sum('received');
+    const delivered = c.rate > 0 ? received : sum('inWindow');
+    const clicks = got.flatMap((g) => g.clicks);
+    const loadBound = Math.max(subMaxPct, pubPct) > LOAD_CPU_LIMIT_PCT;
+    const busy = othersPct > OTHERS_CPU_LIMIT_PCT;
+    return {
+      scenario: c.scenario,
+      broker: c.label ?? target.name,
+      transport: c.transport,
+      subscribers: c.subscribers,
+      rate: c.rate,
+      seconds: c.seconds,
+      expected: c.rate > 0 ? expected : null,
+      received,
+      lossPct: c.rate > 0 ? round((100 * (expected - received)) / expected, 2) : null,
+      duplicates: sum('duplicates'),
+      outOfOrder: sum('outOfOrder'),
+      clicksSent: published.clicks,
+      clicksWorstSubscriber: c.clickRate > 0 ? Math.min(...clicks) : null,
+      p50ms: round(mergedPercentile(got, 50), 2),
+      p95ms: round(mergedPercentile(got, 95), 2),
+      p99ms: round(mergedPercentile(got, 99), 2),
+      maxMs: round(Math.max(...got.map((g) => g.latencyMax)), 1),
+      sendIntervalP50ms: c.rate > 0 ? round(published.intervalP50Ms, 3) : null,
+      sendIntervalP99ms: c.rate > 0 ? round(published.intervalP99Ms, 3) : null,
+      deliveredPerSec: Math.round(delivered / window),
+      brokerCpuPct: round((100 * brokerCpu) / window, 1),
+      cpuPerMsgUs: round((brokerCpu * 1e6) / Math.max(1, delivered), 2),
+      pubCpuPct: round(pubPct, 1),
+      subProcesses: subs.length,
+      subCpuMaxPct: round(subMaxPct, 1),
+      othersCpuPct: round(othersPct, 1),
+      rssStartMiB: round(rss0, 1),
+      rssEndMiB: round(rss1, 1),
+      rssAfterFirstMinuteMiB: rssSamples[0] !== undefined ? round(rssSamples[0], 1) : null,
+      fdLeak: fdsAfter - fdsBefore,
+      loadBound,
+      busy,
+      flagged: loadBound || busy,
+    };
+  } finally {
+    clearInterval(sampler);
+    for (const p of processes) p.kill();
+  }
 }
 
 /**
@@ -164,11 +227,11 @@ async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Pro
   const subs = [runLoad<SubResult>({ role: 'sub', url, count: half, filter: 'idle/none' })];
   const settle = () => new Promise((r) => setTimeout(r, 3000));
   try {
-    const first = await within(subs[0]!.ready, 120_000, `opening ${half} idle connections`);
+    const first = (await within(subs[0]!.ready, 120_000, `opening ${half} idle connections`)).connected ?? 0;
     await settle();
     const rssHalf = rssMiB(target.pid);
     subs.push(runLoad<SubResult>({ role: 'sub', url, count: half, filter: 'idle/none' }));
-    const second = await within(subs[1]!.ready, 120_000, `opening ${count} idle connections`);
+    const second = (await within(subs[1]!.ready, 120_000, `opening ${count} idle connections`)).connected ?? 0;
     await settle();
     const rssFull = rssMiB(target.pid);
     return {
@@ -191,6 +254,11 @@ function failedRow(scenario: string, broker: string, transport: string, error: E
   return { scenario, broker, transport, error: error.message };
 }
 
+function flagNote(row: Row): string {
+  const why = [row.loadBound && `a load process above ${LOAD_CPU_LIMIT_PCT}% of a core`, row.busy && `other processes took ${row.othersCpuPct}% of a core`].filter(Boolean);
+  return why.length ? ` (FLAGGED, left out of medians: ${why.join('; ')})` : '';
+}
+
 function round(n: number, digits: number): number {
   return Number.isFinite(n) ? Number(n.toFixed(digits)) : NaN;
 }
@@ -209,22 +277,36 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Each case's median over the repeats, and mqlive's ratio to Mosquitto's median. */
+/**
+ * Each case's median over its unflagged repeats, with the spread (min-max), and mqlive's ratio to Mosquitto's
+ * median. A run flagged because a load process or another process was busy is left out of the medians; when
+ * every run of a case is flagged, the median of the flagged runs is shown and marked so.
+ */
 function ratios(rows: Row[]): Row[] {
   const out: Row[] = [];
-  const keys = ['p99ms', 'cpuPerMsgUs', 'deliveredPerSec', 'kibPerConnection'];
-  const cases = new Set(rows.filter((r) => r.broker === 'mqlive' && !r.error).map((r) => `${r.scenario}|${r.transport}`));
-  for (const c of cases) {
-    const [scenario, transport] = c.split('|');
-    const med = (broker: string, k: string) => {
-      const values = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport && typeof r[k] === 'number').map((r) => r[k] as number);
-      return values.length ? median(values) : null;
+  const keys = ['lossPct', 'p99ms', 'cpuPerMsgUs', 'deliveredPerSec', 'rssEndMiB', 'kibPerConnection'];
+  const cases = new Set(rows.filter((r) => r.broker.startsWith('mqlive') && !r.error).map((r) => `${r.broker}|${r.scenario}|${r.transport}`));
+  for (const c of [...cases].sort()) {
+    const [build, scenario, transport] = c.split('|');
+    const runs = (broker: string) => {
+      const all = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport && !r.error);
+      const clean = all.filter((r) => !r.flagged);
+      return { used: clean.length > 0 ? clean : all, clean: clean.length, all: all.length };
     };
-    const row: Row = { scenario: scenario!, broker: 'median mqlive / mosquitto', transport: transport! };
+    const mine = runs(build!);
+    const peer = runs('mosquitto');
+    const med = (used: Row[], k: string) => {
+      const values = used.map((r) => r[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      return values.length ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
+    };
+    const runsNote = (r: { clean: number; all: number }) => (r.clean > 0 ? `${r.clean} of ${r.all}` : `0 of ${r.all}: ALL FLAGGED`);
+    const row: Row = { scenario: scenario!, broker: `median ${build} / mosquitto`, transport: transport!, cleanRuns: `${runsNote(mine)} / ${peer.all ? runsNote(peer) : '-'}` };
     for (const k of keys) {
-      const mine = med('mqlive', k);
-      const peer = med('mosquitto', k);
-      if (mine !== null) row[k] = peer ? `${round(mine, 2)} / ${round(peer, 2)} = ${round(mine / peer, 2)}x` : `${round(mine, 2)}`;
+      const a = med(mine.used, k);
+      const b = med(peer.used, k);
+      if (!a) continue;
+      const spread = (m: { median: number; min: number; max: number }) => `${round(m.median, 2)} (${round(m.min, 2)}-${round(m.max, 2)})`;
+      row[k] = b ? `${spread(a)} / ${spread(b)} = ${b.median ? round(a.median / b.median, 2) : '-'}x` : spread(a);
     }
     out.push(row);
   }
@@ -246,7 +328,8 @@ async function main(): Promise<void> {
   const warmup = Number(o.warmup ?? 2);
   const rate = Number(o.rate ?? 1000);
   const subscribers = Number(o.subscribers ?? 50);
-  const repeats = Number(o.repeats ?? 1);
+  const repeats = Number(o.repeats ?? 3);
+  const perProcess = Math.max(1, Number(o.perProcess ?? 10));
   mkdirSync(RESULTS, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   console.log(`mqlive bench on ${machine}`);
@@ -256,11 +339,11 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|kibPerConnection|lossPct/.test(k));
-      console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${row.busy ? ' (machine busy: flagged)' : ''}`);
+      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct/.test(k));
+      console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
-  const starters = [startMqlive, ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
+  const starters = [startMqlive, ...(o.baseline ? [mqliveBaseline(o.baseline)] : []), ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 === 0 ? starters : [...starters].reverse();
     for (const start of order) {
@@ -268,10 +351,10 @@ async function main(): Promise<void> {
       try {
         for (const scenario of scenarios) {
           const cases: FanoutCase[] = [];
-          if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0 });
-          if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0 });
-          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds, warmup, clickRate: 10 });
-          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, sampleEverySeconds: 60 });
+          if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0, perProcess });
+          if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0, perProcess });
+          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds, warmup, clickRate: 10, perProcess });
+          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, perProcess, sampleEverySeconds: 60 });
           for (const c of cases) {
             record(await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error)));
           }
@@ -281,7 +364,7 @@ async function main(): Promise<void> {
             const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
             const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
             try {
-              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0 };
+              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, perProcess };
               for (const c of [
                 { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
                 { ...base, label: 'mqlive one instance on Redis' },

@@ -1,9 +1,10 @@
 import { startMosquitto } from '../test-support/mosquitto';
-import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
+import { brokerReady, spawnMqlive, spawnProcess, type Spawned } from '../test-support/processes';
 
 /** A broker under test, in its own process. */
 export interface Target {
-  name: 'mqlive' | 'mosquitto';
+  /** mqlive, mosquitto, or mqlive-before (an earlier build of mqlive, BENCH_BASELINE). */
+  name: string;
   pid: number;
   tcpUrl: string;
   wsUrl: string;
@@ -12,12 +13,21 @@ export interface Target {
 }
 
 export async function startMqlive(extraArgs: string[] = []): Promise<Target> {
+  return startMqliveBuild('mqlive', (args) => spawnMqlive(args), extraArgs);
+}
+
+/** An earlier build of mqlive (its compiled dist/mqlive.js), run side by side to measure a change. */
+export function mqliveBaseline(entry: string): () => Promise<Target> {
+  return () => startMqliveBuild('mqlive-before', (args) => spawnProcess(process.execPath, [entry, ...args]));
+}
+
+async function startMqliveBuild(name: string, spawnIt: (args: string[]) => Spawned, extraArgs: string[] = []): Promise<Target> {
   // saturate publishes as fast as it can: lift the per-client rate limit, as Mosquitto has none by default.
   const args = ['--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--max-publish-rate', '10000000', ...extraArgs];
-  const broker: Spawned = spawnMqlive(['broker', ...args]);
+  const broker: Spawned = spawnIt(['broker', ...args]);
   const { mqtt, ws, http } = await brokerReady(broker);
   return {
-    name: 'mqlive',
+    name,
     pid: broker.child.pid!,
     tcpUrl: mqtt,
     wsUrl: ws,

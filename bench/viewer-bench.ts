@@ -31,7 +31,12 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
 
     const job = { role: 'pub', url: target.tcpUrl, rate: o.rate, warmupSeconds: o.warmup, seconds: o.seconds, clickRate: 10 };
     const pub = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    const done = new Promise<PubResult>((resolve) => createInterface({ input: pub.stdout! }).once('line', (l) => resolve(JSON.parse(l))));
+    const done = new Promise<PubResult>((resolve) =>
+      createInterface({ input: pub.stdout! }).on('line', (l) => {
+        const value = JSON.parse(l);
+        if (!value.ready) resolve(value);
+      }),
+    );
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     const heapStart = (await page.evaluate('performance.memory.usedJSHeapSize')) as number;
     await page.evaluate('window.__bench.frames.length = 0; window.__bench.longTasks.length = 0');

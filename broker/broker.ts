@@ -7,6 +7,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createAedesBroker } from './aedes-broker';
+import { installQoS0Delivery } from './qos0-delivery';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter } from './log';
@@ -120,6 +121,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${clientId}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
+    installQoS0Delivery(client, conn);
     client.once('connected', () => (clientId = client.id));
   };
 

@@ -106,7 +106,8 @@ export class ClientConnection extends Duplex {
       limits,
       onCutOff,
     );
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => conn.incoming(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)));
+    // ws hands over a Buffer of its own (binaryType nodebuffer): no copy needed.
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => conn.incoming(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)));
     ws.on('close', () => {
       conn.push(null);
       conn.destroy();
@@ -120,13 +121,30 @@ export class ClientConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.queue(chunk);
+    callback();
+  }
+
+  /**
+   * Queues one already encoded packet (the QoS 0 fast path, qos0-delivery.ts) without the stream machinery:
+   * the same per-turn batching and the same bounds as what Aedes writes. Behind anything still held in the
+   * stream (mqtt-packet corks it until the next tick), so packets leave in the order they were written.
+   */
+  writePacket(packet: Buffer): void {
+    if (this.destroyed || this.writableEnded) return;
+    if (this.writableCorked > 0 || this.writableLength > 0) this.write(packet);
+    else this.queue(packet);
+  }
+
+  private queue(chunk: Buffer): void {
     this.pending.push(chunk);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.flushNow);
     }
-    callback();
   }
+
+  private readonly flushNow = () => this.flush();
 
   override _final(callback: (error?: Error | null) => void): void {
     this.flush();

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 
 export type LogFormat = 'auto' | 'pretty' | 'json';
 export type { Logger };
@@ -8,6 +8,8 @@ export type { Logger };
 export function createLogger(format: LogFormat = 'auto', level = process.env.MQLIVE_LOG_LEVEL ?? 'info'): Logger {
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   if (!usePretty) return pino({ level, base: undefined });
+  // Loaded only for a terminal (about 9 MiB): a broker logging JSON never needs it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(
     { level, base: undefined },
     // The message says what happened; the fields are for JSON consumers.

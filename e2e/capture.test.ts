@@ -59,7 +59,8 @@ describe('real capture under Xvfb', () => {
       expect.objectContaining({ x: 100, y: 200, button: 'left', pressed: true }),
       expect.objectContaining({ x: 100, y: 200, button: 'left', pressed: false }),
     ]);
-    await publisher.waitForOutput(/Pressed left at \(100, 200\)\n.*Released left at \(100, 200\)/);
+    await publisher.waitForOutput(/Pressed left at \(100, 200\)/);
+    expect(publisher.output()).not.toMatch(/Released/); // one line per click
   });
 
   it('names the right button (X button 3) and gives scroll notches pynput signs', async () => {
