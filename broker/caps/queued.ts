@@ -27,7 +27,7 @@ const DROP_ID = 65535;
  */
 export class QueuedCap {
   private readonly counts = new Map<string, number>();
-  private dropping: Promise<unknown> = Promise.resolve();
+  private dropping: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly limits: Pick<Limits, 'maxQueuedMessages'>,
@@ -53,14 +53,18 @@ export class QueuedCap {
       done();
     });
     const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-    persistence.outgoingEnqueueCombi = async (subs, packet) => {
-      await enqueue(subs, packet);
+    // Counted as it is queued; only a session over its cap costs the publish more turns (the drop).
+    persistence.outgoingEnqueueCombi = (subs, packet) => {
+      const queued = enqueue(subs, packet);
+      const over: string[] = [];
       for (const { clientId } of subs) {
         if (clients[clientId] || online.has(clientId)) continue; // online: it is being delivered now
         const count = (this.counts.get(clientId) ?? 0) + 1;
         if (count <= this.limits.maxQueuedMessages) this.counts.set(clientId, count);
-        else await (this.dropping = this.dropping.then(() => this.dropOldest(persistence, clientId)));
+        else over.push(clientId);
       }
+      if (over.length === 0) return queued;
+      return queued.then(() => (this.dropping = this.dropping.then(async () => void (await Promise.all(over.map((id) => this.dropOldest(persistence, id)))))));
     };
     aedes.on('client', (client) => this.counts.delete(client.id));
   }
