@@ -116,7 +116,7 @@ async function listening(port: number, timeoutMs = 20_000): Promise<void> {
 }
 
 /** The recipes this file runs, by the name in their marker. */
-const RECIPES = ['quick-start', 'banner', 'publisher', 'sensor', 'device-client', 'any-tool', 'mosquitto-conf', 'make-broker', 'users', 'acl', 'tls', 'scale-out', 'record-replay-mosquitto'];
+const RECIPES = ['quick-start', 'banner', 'publisher', 'sensor', 'device-client', 'any-tool', 'mosquitto-conf', 'make-broker', 'users', 'acl', 'tls', 'scale-out', 'record-replay', 'record-replay-mosquitto'];
 
 describe('README recipes', () => {
   it('every block a user runs is marked as a recipe this file runs, or skipped with a reason', () => {
@@ -185,6 +185,25 @@ describe('README recipes', () => {
     expect([...got].sort()).toEqual(['devices/pi/meta sensor', 'devices/pi/status offline', 'devices/pi/status online', 'devices/pi/temperature/celsius 21.5']);
     expect(got.filter((m) => m.startsWith('devices/pi/status'))).toEqual(['devices/pi/status online', 'devices/pi/status offline']);
   }, 60_000);
+
+  it('record-replay: record until Ctrl-C, then replay under replay/ at twice the speed', async () => {
+    const { ready, ports } = await broker();
+    const publisher = spawnMqlive(['publisher', '--url', ready.mqtt, '--device', 'rec', '--source', 'demo']);
+    cleanup.push(() => publisher.stop());
+    await publisher.waitForOutput(/Connected to .* as device "rec"/, 20_000);
+    rmSync(join(dir, 'session.jsonl'), { force: true });
+    const [record, replay] = commands(withPorts(readmeRecipe('record-replay').code, ports));
+    const recording = sh(record!);
+    await expect.poll(() => readFileSync(join(dir, 'session.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').length, { timeout: 30_000 }).toBeGreaterThan(20);
+    process.kill(-recording.child.pid!, 'SIGINT');
+    await exitWithin(recording, 15_000);
+    await publisher.stop();
+    const { messages } = parseRecording(readFileSync(join(dir, 'session.jsonl'), 'utf8'));
+    const { inbox } = await watch(ready.mqtt, 'replay/#');
+    expect(await exitWithin(sh(replay!), 60_000)).toBe(0);
+    await inbox.waitFor(() => inbox.messages.length >= messages.length, 20_000, `${messages.length} replayed messages`);
+    expect(new Set(inbox.messages.map((m) => m.topic.replace(/^replay\//, '')))).toEqual(new Set(messages.map((m) => m.topic)));
+  }, 120_000);
 
   it('record-replay-mosquitto: a session recorded from mqlive is replayed into Mosquitto, every message in order', async () => {
     const { ready, ports } = await broker();
