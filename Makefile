@@ -17,7 +17,7 @@ VIEWER_BUILD := viewer/dist/index.html
 VIEWER_SOURCES := $(shell find viewer/src viewer/index.html viewer/vite.config.ts protocol -type f -not -name '*.test.ts' 2>/dev/null)
 # The compiled mqlive command (dist/): what make up, make broker and make publisher run.
 DIST_BUILD := dist/mqlive.js
-DIST_SOURCES := $(shell find bin cli broker publisher protocol scripts -name '*.ts' -not -name '*.test.ts' 2>/dev/null) package.json tsconfig.dist.json
+DIST_SOURCES := $(shell find bin cli broker publisher recorder protocol scripts -name '*.ts' -not -name '*.test.ts' 2>/dev/null) package.json tsconfig.dist.json
 
 .PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit bench pack clean
 
