@@ -9,12 +9,15 @@ DEVICE ?=
 SOURCE ?= auto
 MQTT_URL ?= mqtt://127.0.0.1:$(MQTT_PORT)
 
+# A make variable as one shell word, whatever it holds: DEVICE='my laptop' reaches the command as one argument.
+quote = '$(subst ','\'',$(1))'
+
 NODE_MODULES := node_modules/.package-lock.json
 VIEWER_BUILD := viewer/dist/index.html
 VIEWER_SOURCES := $(shell find viewer/src viewer/index.html viewer/vite.config.ts protocol -type f -not -name '*.test.ts' 2>/dev/null)
 # The compiled mqlive command (dist/): what make up, make broker and make publisher run.
 DIST_BUILD := dist/mqlive.js
-DIST_SOURCES := $(shell find bin cli broker publisher protocol scripts -name '*.ts' -not -name '*.test.ts' 2>/dev/null) package.json tsconfig.dist.json
+DIST_SOURCES := $(shell find bin cli broker publisher recorder protocol scripts -name '*.ts' -not -name '*.test.ts' 2>/dev/null) package.json tsconfig.dist.json
 
 .PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit bench pack clean
 
@@ -47,16 +50,16 @@ $(DIST_BUILD): $(NODE_MODULES) $(DIST_SOURCES)
 	npm run --silent build:dist
 
 up: install build
-	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" up --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT) --host $(HOST) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
+	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" up --mqtt-port $(call quote,$(MQTT_PORT)) --http-port $(call quote,$(HTTP_PORT)) --host $(call quote,$(HOST)) --source $(call quote,$(SOURCE)) $(if $(DEVICE),--device $(call quote,$(DEVICE)))
 
 broker: install build
-	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" broker --host $(HOST) --mqtt-port $(MQTT_PORT) --http-port $(HTTP_PORT)
+	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" broker --host $(call quote,$(HOST)) --mqtt-port $(call quote,$(MQTT_PORT)) --http-port $(call quote,$(HTTP_PORT))
 
 publisher: install $(DIST_BUILD)
-	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" publisher --url $(MQTT_URL) --source $(SOURCE) $(if $(DEVICE),--device $(DEVICE))
+	@MQLIVE_VIA_MAKE=1 node "$(CURDIR)/dist/mqlive.js" publisher --url $(call quote,$(MQTT_URL)) --source $(call quote,$(SOURCE)) $(if $(DEVICE),--device $(call quote,$(DEVICE)))
 
 viewer-dev: install
-	@MQLIVE_HTTP_PORT=$(HTTP_PORT) npm run --silent dev:viewer
+	@MQLIVE_HTTP_PORT=$(call quote,$(HTTP_PORT)) npm run --silent dev:viewer
 
 typecheck: install
 	npm run --silent typecheck

@@ -34,6 +34,12 @@ export default tseslint.config(
     },
   },
   {
+    files: ['recorder/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/broker/**', '**/publisher/**', '**/viewer/**'], message: 'recorder/ imports only protocol/ and cli/' }] }],
+    },
+  },
+  {
     // The command runner is shared by every command: it knows none of them.
     files: ['cli/**/*.ts'],
     rules: {

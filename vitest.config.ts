@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{protocol,broker,publisher,cli,viewer/src,e2e}/**/*.test.ts'],
+    include: ['{protocol,broker,publisher,recorder,cli,viewer/src,e2e}/**/*.test.ts'],
     // Suites start real brokers, browsers and X servers: run files one by one on this 2-core machine.
     fileParallelism: false,
     testTimeout: 30_000,

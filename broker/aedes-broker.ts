@@ -1,10 +1,14 @@
 import { Aedes } from 'aedes';
 import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
+import { SubscriptionCap } from './admission/subscriptions';
 import { topicShapeProblem } from './admission/topic-shape';
+import { QueuedCap } from './caps/queued';
+import { RetainedCap } from './caps/retained';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
-import { LogLimiter, type Logger } from './log';
+import { retainedAtGrantedQos } from './retained-qos';
+import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import type { Limits } from './security/limits';
 import type { Rights } from './security/rights';
@@ -26,17 +30,19 @@ export interface Security extends LoginPolicy {
  * - who connects: authentication.ts (logins, the empty-id rule of MQTT-3.1.3-8);
  * - what a client may publish: admission/publish.ts, its steps in order; a refused publish is either dropped
  *   after its acknowledgement (admission/drop-after-ack.ts) or ends the connection;
- * - what it may subscribe to: topic shape and rights, else SUBACK 0x80;
+ * - what it may subscribe to: topic shape, rights and the subscription cap, else SUBACK 0x80;
+ * - how much state it may leave: caps/retained.ts, caps/queued.ts;
  * - what it may receive: deny rules (security/rights.ts);
  * - what is counted and logged: events.ts.
  */
 export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
   const { limits, rights } = security;
   const warnings = new LogLimiter(log);
-  const auth = new Authentication(security, log, metrics);
+  const auth = new Authentication(security, limits, log, metrics);
   const { identities } = auth;
   const admission = new PublishAdmission(limits, rights);
   const dropper = new DropAfterAck();
+  const subscriptionCap = new SubscriptionCap(limits.maxSubscriptionsPerClient);
 
   const aedes = await Aedes.createBroker({
     ...(backend.id && { id: backend.id }),
@@ -55,25 +61,33 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       if (refusal) {
         metrics.rejectedPublishes[refusal.reason] += 1;
         if (refusal.disconnect) {
-          warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${client.id}: ${refusal.why}`);
+          warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
           return done(new Error(refusal.why));
         }
         dropper.drop(packet);
-        warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${client.id} on ${packet.topic}: ${refusal.why}`);
+        warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
         return done(null);
       }
       if ('reply' in verdict && verdict.reply) {
         const { from, text } = verdict.reply;
-        log.info({ from, text }, `From client ${from}: ${text}`);
+        log.info({ from, text }, `From client ${from}: ${printable(text)}`);
       }
       done(null);
     },
     authorizeSubscribe(client, subscription, done) {
       const identity = identities.get(client);
       const problem = topicShapeProblem(subscription.topic, limits);
-      if (problem || !identity || !rights.canSubscribe(identity, subscription.topic)) {
+      const refused = problem || !identity || !rights.canSubscribe(identity, subscription.topic);
+      const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
+      if (overCap) {
         metrics.subscriptionsRefused += 1;
-        warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${client.id} a subscription to ${subscription.topic}${problem ? `: ${problem}` : ''}`);
+        metrics.capsHit.subscriptions += 1;
+        warnings.warn({ clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}: ${overCap}`);
+        return done(null, null); // SUBACK 0x80
+      }
+      if (refused) {
+        metrics.subscriptionsRefused += 1;
+        warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${problem ? `: ${problem}` : ''}`);
         return done(null, null); // SUBACK 0x80
       }
       done(null, subscription);
@@ -84,10 +98,13 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
         if (!identity || !rights.canReceive(identity, packet.topic)) return null;
       }
       metrics.messagesOut += 1;
-      return packet;
+      return retainedAtGrantedQos(client, packet);
     },
   });
   dropper.install(aedes);
+  await new RetainedCap(limits, metrics, warnings).install(aedes);
+  new QueuedCap(limits, metrics, warnings).install(aedes);
+  aedes.on('unsubscribe', (filters, client) => subscriptionCap.forget(client, filters));
   logAndCountEvents(aedes, log, metrics, identities);
   return aedes;
 }

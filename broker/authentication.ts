@@ -1,8 +1,9 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { LogLimiter, type Logger } from './log';
+import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
-import { FailedLogins } from './security/limits';
+import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
+import { FailedLogins, type Limits } from './security/limits';
 import type { Identity } from './security/rights';
 import { verifyPassword, type UsersFile } from './security/users';
 
@@ -30,15 +31,18 @@ export class Authentication {
   private readonly emptyIdWithSession = new WeakSet<Client>();
   private readonly failedLogins: FailedLogins;
   private readonly warnings: LogLimiter;
+  private readonly owners: ClientIdOwners | null;
 
   constructor(
     private readonly policy: LoginPolicy,
-    log: Logger,
+    limits: Pick<Limits, 'maxFailedLoginsPerUser' | 'maxFailedLoginsPerAddress'>,
+    private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
     now: () => number = Date.now,
   ) {
     this.warnings = new LogLimiter(log);
-    this.failedLogins = new FailedLogins(10, 60_000, now);
+    this.failedLogins = new FailedLogins(limits, 60_000, now);
+    this.owners = policy.users ? new ClientIdOwners(policy.users) : null;
   }
 
   readonly preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
@@ -53,28 +57,54 @@ export class Authentication {
     }
     const { users, allowAnonymous } = this.policy;
     const anonymous: Identity = { clientId: client.id, username: null, role: 'anonymous' };
-    if (!users || (username === undefined && allowAnonymous)) {
+    if (!users) {
       this.identities.set(client, anonymous);
       return done(null, true);
     }
-    if (username === undefined) return done(connackError(5, 'this broker needs a user name and password'), false);
+    if (UNSAFE_ID_CHARACTERS.test(client.id)) {
+      const why = 'a client id may not contain +, # or / on a broker with users';
+      this.warnings.warn({ clientId: client.id, username }, `Refused client id ${JSON.stringify(client.id)} (user ${printable(username ?? 'anonymous')}): ${why}`);
+      return done(connackError(2, why), false);
+    }
+    if (username === undefined) {
+      if (allowAnonymous) return this.admit(client, anonymous, done);
+      return done(connackError(5, 'this broker needs a user name and password'), false);
+    }
 
     const address = remoteAddressOf(client) ?? 'unknown';
     const refuse = () => {
-      this.failedLogins.record(address);
       this.metrics.failedLogins += 1;
-      this.warnings.warn({ remote: address, username }, `Failed login as "${username}" from ${address}`);
+      this.warnings.warn({ remote: address, username }, `Failed login as ${JSON.stringify(username)} from ${address}`);
       done(connackError(4, 'bad user name or password'), false);
     };
-    if (this.failedLogins.lockedOut(address)) return refuse();
+    const lockout = this.failedLogins.attempt(address, username);
+    if (lockout) {
+      if (lockout.firstTime) {
+        const whom = lockout.scope === 'user' ? `logins as ${JSON.stringify(username)} from ${address}` : `logins from ${address}`;
+        this.log.warn({ remote: address, username, scope: lockout.scope }, `Locked out ${whom} for ${this.failedLogins.windowMs / 1000} s: ${lockout.failures} failed logins`);
+      }
+      return refuse();
+    }
     const user = users.users[username];
     verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
       (ok) => {
         if (!ok || !user) return refuse();
-        this.identities.set(client, { clientId: client.id, username, role: user.role });
-        done(null, true);
+        this.failedLogins.succeeded(address, username);
+        this.admit(client, { clientId: client.id, username, role: user.role }, done);
       },
       () => refuse(),
     );
   };
+
+  /** Lets an identified client in, unless its client id is another user's (security/client-ids.ts). */
+  private admit(client: Client, identity: Identity, done: Parameters<NonNullable<AedesOptions['authenticate']>>[3]): void {
+    const taken = this.owners?.claim(identity);
+    if (taken) {
+      const who = identity.username === null ? 'an anonymous client' : printable(identity.username);
+      this.warnings.warn({ clientId: client.id, username: identity.username, reason: taken }, `Refused client id ${JSON.stringify(client.id)} to ${who}: ${taken}`);
+      return done(connackError(5, `client id ${client.id} ${taken}`), false);
+    }
+    this.identities.set(client, identity);
+    done(null, true);
+  }
 }

@@ -10,10 +10,10 @@ import { createAedesBroker } from './aedes-broker';
 import { installQoS0Delivery } from './qos0-delivery';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
-import { LogLimiter } from './log';
+import { LogLimiter, printable } from './log';
 import { BrokerMetrics } from './metrics';
 import { ConnectionCounter, DEFAULT_LIMITS, type Limits } from './security/limits';
-import { originAllowed } from './security/origins';
+import { hostAllowed, originAllowed } from './security/origins';
 import { Rights, type AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
 import type { RedisBackend } from './redis';
@@ -21,6 +21,8 @@ import { serveStatic } from './static-files';
 
 export const DEFAULT_VIEWER_DIR = fileURLToPath(new URL('../viewer/dist', import.meta.url));
 export const WEBSOCKET_PATH = '/mqtt';
+/** MQTT over WebSocket subprotocols, in order of preference: MQTT 3.1.1 (`mqtt`), then MQTT 3.1. */
+const WEBSOCKET_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 
 export interface TlsFiles {
   cert: Buffer;
@@ -44,6 +46,8 @@ export interface BrokerOptions {
   tls?: TlsFiles | null;
   /** Origins allowed to open /mqtt from a browser; default: the page's own origin and localhost. */
   allowedOrigins?: string[] | null;
+  /** Host names (besides IP addresses, localhost and `host`) that requests may name in their Host header. */
+  allowedHosts?: string[] | null;
   /** Shared Redis for several instances (broker/redis.ts); in-memory without it. */
   redis?: RedisBackend | null;
   /** This instance's id, in logs, /metrics and $SYS topics. */
@@ -61,6 +65,8 @@ export interface RunningBroker {
   mqttsUrl: string | null;
   wsUrl: string;
   httpUrl: string;
+  /** The HTTP server's timeouts, in ms, as set (see Limits). */
+  httpTimeouts: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number };
   close(): Promise<void>;
 }
 
@@ -118,7 +124,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const conn = make((reason, kind) => {
       if (kind === 'slow') metrics.slowClientsCutOff += 1;
       else metrics.oversizePackets += 1;
-      log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${clientId}: ${reason}`);
+      log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
     installQoS0Delivery(client, conn);
@@ -134,8 +140,24 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const tcpServer = createTcpServer(onMqttSocket);
   const tlsServer = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, onMqttSocket) : null;
 
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: Math.max(limits.maxPacketBytes * 4, 1024 * 1024) });
+  /** Answers 403 to a request whose Host is not a name of this broker (security/origins.ts); false then. */
+  const hostChecked = (req: IncomingMessage, refuse: () => void): boolean => {
+    if (hostAllowed(req.headers.host, host, options.allowedHosts ?? [])) return true;
+    metrics.connectionsRefused += 1;
+    refusals.warn({ host: req.headers.host, remote: req.socket.remoteAddress }, `Refused a request for host ${printable(req.headers.host ?? '')}: not a name this broker serves (see --allowed-hosts)`);
+    refuse();
+    return false;
+  };
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Only MQTT's own subprotocol names are agreed to, never whatever a client offers.
+    handleProtocols: (offered) => WEBSOCKET_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+    perMessageDeflate: false,
+    maxPayload: Math.max(limits.maxPacketBytes * 4, 1024 * 1024),
+  });
   const onRequest: RequestListener = (req, res) => {
+    if (!hostChecked(req, () => res.writeHead(403, { 'content-type': 'text/plain' }).end('this broker does not serve that host name\n'))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       const status = aedes.closed ? 'closing' : redis && !redis.healthy() ? 'redis-down' : 'ok';
@@ -156,17 +178,27 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       res.end();
     });
   };
-  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createHttpServer(onRequest);
+  // Slow or idle HTTP connections are closed (slowloris); Node checks these timeouts every connectionsCheckingInterval.
+  const httpOptions = {
+    headersTimeout: limits.httpHeadersTimeoutMs,
+    requestTimeout: limits.httpRequestTimeoutMs,
+    keepAliveTimeout: limits.httpKeepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.httpHeadersTimeoutMs),
+  };
+  const httpServer: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ...httpOptions }, onRequest) : createHttpServer(httpOptions, onRequest);
+  httpServer.keepAliveTimeout = limits.httpKeepAliveTimeoutMs;
+  // Every HTTP connection (page, /metrics, WebSocket) counts against the same caps as MQTT ones.
+  httpServer.on('connection', (socket: Socket) => void admit(socket));
   httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (!hostChecked(req, () => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'))) return;
     if ((req.url ?? '').split('?')[0] !== WEBSOCKET_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, options.allowedOrigins ?? null)) {
       metrics.connectionsRefused += 1;
-      refusals.warn({ origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${origin}`);
+      refusals.warn({ origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${printable(origin)}`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
     }
-    if (!admit(socket)) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
       metrics.trackSocket(socket);
       socket.setNoDelay(true);
@@ -216,6 +248,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     mqttsUrl: mqttsPort ? `mqtts://${urlHost(host)}:${mqttsPort}` : null,
     wsUrl: `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${httpPort}${WEBSOCKET_PATH}`,
     httpUrl: `${tls ? 'https' : 'http'}://${urlHost(host)}:${httpPort}/`,
+    httpTimeouts: { headersTimeout: httpServer.headersTimeout, requestTimeout: httpServer.requestTimeout, keepAliveTimeout: httpServer.keepAliveTimeout },
     close,
   };
 }

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { closed, connect } from '../test-support/mqtt';
+import { closed, connect, subscribe } from '../test-support/mqtt';
+import { rawRequest } from '../test-support/raw-http';
 import { brokerReady, spawnMqlive } from '../test-support/processes';
 
 describe('broker CLI', () => {
@@ -28,6 +29,23 @@ describe('broker CLI', () => {
       await brokerReady(broker);
     } finally {
       expect(await broker.stop('SIGINT')).toBe(0);
+    }
+  });
+
+  it('takes the caps and --allowed-hosts from flags and MQLIVE_* variables', async () => {
+    const broker = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--allowed-hosts', 'dash.example'], {
+      MQLIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: '2',
+    });
+    try {
+      const { mqtt: mqttUrl, http: httpUrl } = await brokerReady(broker);
+      const client = await connect(mqttUrl);
+      expect(await subscribe(client, ['a', 'b', 'c'])).toEqual([1, 1, 128]);
+      client.end(true);
+      const port = Number(new URL(httpUrl).port);
+      expect((await rawRequest(port, '/healthz', { Host: `dash.example:${port}` })).status).toBe(200);
+      expect((await rawRequest(port, '/healthz', { Host: `evil.example:${port}` })).status).toBe(403);
+    } finally {
+      expect(await broker.stop('SIGTERM')).toBe(0);
     }
   });
 

@@ -24,6 +24,7 @@ const OPTIONS = {
   'tls-key': { env: 'MQLIVE_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert' },
   'mqtts-port': { env: 'MQLIVE_MQTTS_PORT', type: 'string', help: 'MQTT over TLS port (default 8883)' },
   'allowed-origins': { env: 'MQLIVE_ALLOWED_ORIGINS', type: 'string', help: 'comma list of browser origins allowed on /mqtt, or * (default: its own and localhost)' },
+  'allowed-hosts': { env: 'MQLIVE_ALLOWED_HOSTS', type: 'string', help: 'comma list of host names requests may use besides IP addresses, localhost and --host, or * (DNS rebinding defence)' },
   'max-packet-bytes': { env: 'MQLIVE_MAX_PACKET_BYTES', type: 'string', help: `largest MQTT packet (default ${DEFAULT_LIMITS.maxPacketBytes})` },
   'max-payload-bytes': { env: 'MQLIVE_MAX_PAYLOAD_BYTES', type: 'string', help: `largest payload on a contract topic (default ${DEFAULT_LIMITS.maxContractPayloadBytes})` },
   'max-topic-length': { env: 'MQLIVE_MAX_TOPIC_LENGTH', type: 'string', help: `longest topic (default ${DEFAULT_LIMITS.maxTopicLength})` },
@@ -32,6 +33,10 @@ const OPTIONS = {
   'max-connections-per-address': { env: 'MQLIVE_MAX_CONNECTIONS_PER_ADDRESS', type: 'string', help: `connections from one address (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})` },
   'connect-timeout-ms': { env: 'MQLIVE_CONNECT_TIMEOUT_MS', type: 'string', help: `time allowed to send CONNECT (default ${DEFAULT_LIMITS.connectTimeoutMs})` },
   'max-publish-rate': { env: 'MQLIVE_MAX_PUBLISH_RATE', type: 'string', help: `publishes a second per client, burst twice that (default ${DEFAULT_LIMITS.publishRate})` },
+  'max-retained-messages': { env: 'MQLIVE_MAX_RETAINED_MESSAGES', type: 'string', help: `retained topics; a new one beyond is not retained (default ${DEFAULT_LIMITS.maxRetainedMessages})` },
+  'max-retained-bytes': { env: 'MQLIVE_MAX_RETAINED_BYTES', type: 'string', help: `payload bytes of retained messages (default ${DEFAULT_LIMITS.maxRetainedBytes})` },
+  'max-queued-messages': { env: 'MQLIVE_MAX_QUEUED_MESSAGES', type: 'string', help: `messages kept for one offline session, the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedMessages})` },
+  'max-subscriptions-per-client': { env: 'MQLIVE_MAX_SUBSCRIPTIONS_PER_CLIENT', type: 'string', help: `subscriptions one client may hold (default ${DEFAULT_LIMITS.maxSubscriptionsPerClient})` },
 } satisfies OptionSpecs;
 
 const SHUTDOWN_DEADLINE_MS = 1800;
@@ -108,6 +113,7 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
       ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: parsePort(options['mqtts-port'], 8883, 'mqtts-port') }
       : null,
     allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
+    allowedHosts: options['allowed-hosts'] ? options['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) : null,
     limits: readLimits(options),
     id: options.id,
     // Loaded only when asked for: the Redis client and its adapters add about 20 MiB to every broker otherwise.
@@ -143,6 +149,10 @@ function readLimits(o: OptionValues<typeof OPTIONS>): Partial<Limits> {
     maxConnections: positive(s('max-connections'), 'max-connections'),
     maxConnectionsPerAddress: positive(s('max-connections-per-address'), 'max-connections-per-address'),
     connectTimeoutMs: positive(s('connect-timeout-ms'), 'connect-timeout-ms'),
+    maxRetainedMessages: positive(s('max-retained-messages'), 'max-retained-messages'),
+    maxRetainedBytes: positive(s('max-retained-bytes'), 'max-retained-bytes'),
+    maxQueuedMessages: positive(s('max-queued-messages'), 'max-queued-messages'),
+    maxSubscriptionsPerClient: positive(s('max-subscriptions-per-client'), 'max-subscriptions-per-client'),
     ...(rate !== undefined && { publishRate: rate, publishBurst: rate * 2 }),
   };
   return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));

@@ -18,6 +18,15 @@ export function createLogger(format: LogFormat = 'auto', level = process.env.MQL
 }
 
 /**
+ * A string from the wire made safe for a one-line log message: control characters (newlines, escapes) are
+ * written as JSON escapes, so a client id, user name or reply cannot forge log lines or terminal codes.
+ */
+export function printable(text: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Lets at most `perWindow` lines through every `windowMs`, then one line saying how many were held back,
  * so a client sending a flood of bad messages cannot flood the log.
  */
@@ -37,11 +46,15 @@ export class LogLimiter {
     this.write('warn', fields, message);
   }
 
+  info(fields: object, message: string): void {
+    this.write('info', fields, message);
+  }
+
   error(fields: object, message: string): void {
     this.write('error', fields, message);
   }
 
-  private write(level: 'warn' | 'error', fields: object, message: string): void {
+  private write(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
     const t = this.now();
     if (t - this.windowStart >= this.windowMs) {
       if (this.suppressed > 0) {

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 
 /** The listener a client came in on (TLS counts as tcp). */
 export type TransportName = 'tcp' | 'ws';
+export type CapName = 'retained_messages' | 'retained_bytes' | 'queued_messages' | 'subscriptions';
 export type RejectReason = 'invalid_payload' | 'reserved_topic' | 'not_authorized' | 'too_large' | 'bad_topic' | 'rate_limited';
 
 /** Counters behind /metrics, rendered in the Prometheus text format (version 0.0.4). */
@@ -22,6 +23,9 @@ export class BrokerMetrics {
     rate_limited: 0,
   };
   subscriptionsRefused = 0;
+  retainedMessages = 0;
+  retainedBytes = 0;
+  readonly capsHit: Record<CapName, number> = { retained_messages: 0, retained_bytes: 0, queued_messages: 0, subscriptions: 0 };
   failedLogins = 0;
   connectionsRefused = 0;
 
@@ -71,6 +75,14 @@ export class BrokerMetrics {
     metric('mqlive_connections_refused_total', 'counter', 'Connections closed at once: too many, or a bad origin.', [['', this.connectionsRefused]]);
     metric('mqlive_oversize_packets_total', 'counter', 'Clients cut off for sending a packet over the size limit.', [['', this.oversizePackets]]);
     metric('mqlive_slow_clients_cut_off_total', 'counter', 'Clients disconnected because they stopped reading.', [['', this.slowClientsCutOff]]);
+    metric('mqlive_retained_messages', 'gauge', 'Retained topics this instance knows of.', [['', this.retainedMessages]]);
+    metric('mqlive_retained_bytes', 'gauge', 'Payload bytes of those retained messages.', [['', this.retainedBytes]]);
+    metric(
+      'mqlive_caps_hit_total',
+      'counter',
+      'Times a cap on broker state was hit: a retained message not retained, a queued message dropped, a subscription refused.',
+      (Object.keys(this.capsHit) as CapName[]).map((c) => [`{cap="${c}"}`, this.capsHit[c]]),
+    );
     metric(
       'mqlive_publishes_rejected_total',
       'counter',

@@ -38,7 +38,8 @@ describe('publisher with the demo source', () => {
 
       // A click comes every 1.5 s in the demo; wait for its release.
       await inbox.waitFor((m) => m.topic === 'devices/demo1/mouse/click' && JSON.parse(m.text).pressed === false, 10_000);
-      await p.waitForOutput(/Pressed (left|right|middle) at \(\d+, \d+\)/);
+      // The demo's clicks are counted in the summary, not a line each (they would bury make up's banner).
+      expect(p.output()).not.toMatch(/Pressed|Released/);
       const events = inbox.messages.filter((m) => m.topic.startsWith('devices/demo1/mouse/'));
       for (const e of events) expect(checkMessage(e.topic, Buffer.from(e.text))).toMatchObject({ ok: true });
       // In order on each topic; across topics (QoS 0 moves, QoS 1 clicks) seq restores the order.

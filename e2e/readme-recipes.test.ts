@@ -1,6 +1,8 @@
-import { writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseRecording } from '../protocol/recording';
+import { startMosquitto } from '../test-support/mosquitto';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { brokerReady, spawnMqlive, spawnProcess, type Spawned } from '../test-support/processes';
 import { readmeRecipe } from '../test-support/readme';
@@ -71,4 +73,30 @@ describe('README recipes', () => {
       'devices/pi/status offline',
     ]);
   }, 60_000);
+  it('record-replay-mosquitto: a session recorded from mqlive is replayed into Mosquitto, every message in order', async () => {
+    const { ready, ports } = await broker();
+    const mosquitto = await startMosquitto();
+    cleanup.push(() => mosquitto.stop());
+    // Something to record: a demo mouse on the mqlive broker.
+    const publisher = spawnMqlive(['publisher', '--url', ready.mqtt, '--device', 'recipe', '--source', 'demo']);
+    cleanup.push(() => publisher.stop());
+    await publisher.waitForOutput(/Connected to .* as device "recipe"/, 20_000);
+    const watcher = await connect(`mqtt://127.0.0.1:${mosquitto.mqttPort}`);
+    cleanup.push(() => watcher.end(true));
+    const inbox = new Inbox(watcher);
+    await subscribe(watcher, 'devices/#');
+
+    const code = withPorts(readmeRecipe('record-replay-mosquitto').code, { ...ports, 1884: mosquitto.mqttPort });
+    const run = spawnProcess('bash', ['-e', '-c', code], {}, { cwd: dir });
+    cleanup.push(() => run.stop('SIGKILL'));
+    expect(await exitWithin(run, 120_000), run.output()).toBe(0);
+
+    const { header, messages } = parseRecording(readFileSync(join(dir, 'session.jsonl'), 'utf8'));
+    expect(header.filters).toEqual(['devices/#']);
+    expect(messages.filter((m) => m.retain).map((m) => `${m.t} ${m.topic}`).sort()).toEqual(['0 devices/recipe/meta', '0 devices/recipe/status']);
+    expect(messages.filter((m) => m.topic === 'devices/recipe/mouse/move').length).toBeGreaterThan(50);
+    const asText = (topic: string, payload: Uint8Array) => `${topic} ${Buffer.from(payload).toString()}`;
+    await inbox.waitFor(() => inbox.messages.length >= messages.length, 20_000, `${messages.length} messages from Mosquitto`);
+    expect(inbox.messages.map((m) => `${m.topic} ${m.text}`)).toEqual(messages.map((m) => asText(m.topic, m.payload)));
+  }, 180_000);
 });

@@ -66,7 +66,7 @@ describe('faults', () => {
     xdotool('mousemove', '100', '100', 'click', '1');
     xdotool('mousemove', '200', '200', 'click', '3');
     xdotool('mousemove', '300', '300', 'click', '1');
-    await publisher.waitForOutput(/Released left at \(300, 300\)/);
+    await publisher.waitForOutput(/Pressed left at \(300, 300\)/);
     proxy.setMode('refuse');
 
     inbox.messages.length = 0;

@@ -119,13 +119,21 @@ describe('limits under a flood', () => {
 });
 
 describe('two tabs of one browser', () => {
-  it('stay connected side by side with their own client ids, and their replies are told apart', async () => {
+  it('stay connected side by side with their own client ids, a duplicated tab too, and their replies are told apart', async () => {
     const context = await browser.newContext();
     try {
       const tabs = [await open('', context), await open('', context)];
       for (const tab of tabs) await expect.poll(() => tab.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('connected');
+      // A third made the way "Duplicate tab" makes it: with a copy of the first one's sessionStorage.
+      const copied = await tabs[0]!.evaluate(`JSON.stringify(Object.assign({}, sessionStorage))`);
+      const duplicate = await context.newPage();
+      pages.push(duplicate);
+      await duplicate.addInitScript(`for (const [k, v] of Object.entries(${copied})) sessionStorage.setItem(k, v);`);
+      await duplicate.goto(broker.httpUrl);
+      tabs.push(duplicate);
+      await expect.poll(() => duplicate.getByTestId('connection-state').textContent(), { timeout: 10_000 }).toBe('connected');
       const ids = await Promise.all(tabs.map((t) => t.getByTestId('viewer-id').textContent()));
-      expect(ids[0]).not.toBe(ids[1]);
+      expect(new Set(ids).size).toBe(3);
       // Watch both for 10 s: a tab that knocks the other off shows up as a change of its connection state.
       for (const tab of tabs) {
         await tab.evaluate(`

@@ -7,8 +7,6 @@
 export const MOUSE_BUTTONS = ['left', 'right', 'middle', 'back', 'forward'] as const;
 export type MouseButton = (typeof MOUSE_BUTTONS)[number];
 
-export const CAPTURE_SOURCES = ['uiohook', 'demo'] as const;
-export type CaptureSource = (typeof CAPTURE_SOURCES)[number];
 
 export const STATUS_VALUES = ['online', 'offline'] as const;
 export type DeviceStatus = (typeof STATUS_VALUES)[number];
@@ -54,7 +52,8 @@ export interface ScreenSize {
 export interface DeviceMeta {
   name: string;
   kind: 'mouse' | (string & {});
-  source: CaptureSource | (string & {});
+  /** The mouse publisher's source (its registry: uiohook, evdev, demo, ...), or another publisher's own word. */
+  source: string;
   screen: ScreenSize | null;
   host: string;
   version: string;

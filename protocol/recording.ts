@@ -8,7 +8,8 @@
  *
  * `t` is milliseconds since the recording started, never decreasing. A payload that is valid UTF-8 is stored as
  * text in `payload`, anything else as `payloadBase64`; either way replay sends the same bytes. Retained messages
- * present when the recording started come first, with `retain: true` and `t: 0`.
+ * present when the recording started have `retain: true` and `t: 0`; they come first, or among the first live
+ * messages (the broker sends them for the new subscription while live ones already flow).
  *
  * Pure (no Node-only or DOM-only module): the viewer bundles it.
  */
@@ -129,6 +130,9 @@ export class RecordingReader {
       return null;
     }
     const message = parseMessage(line, this.lineNumber);
+    // The state at the start (retained, t 0) may come in among the first live messages: the broker sends it
+    // for the new subscription while live ones already flow.
+    if (message.retain && message.t === 0) return message;
     if (message.t < this.lastT) throw new RecordingError(this.lineNumber, `"t" goes back in time (${message.t} after ${this.lastT})`);
     this.lastT = message.t;
     return message;

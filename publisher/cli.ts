@@ -3,6 +3,7 @@ import { assertId, sanitizeId } from '../protocol';
 import { CommandError, defineCommand, EXIT, settingName, UsageError, userValue } from '../cli/command';
 import type { OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
+import { readCa, CA_OPTION } from './ca';
 import { MousePublisher } from './publisher';
 import { openSource, sourceFlags, sourceHelp } from './sources';
 import { runCommand } from './sources/platform';
@@ -10,7 +11,8 @@ import { SourceFlagError, type MouseSource, type SourceContext, type SourceFlagV
 import { DisplayError, probeDisplay } from './x11-display';
 
 const OPTIONS = {
-  url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, ws:// or wss:// (default mqtt://127.0.0.1:1883)' },
+  url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws://HOST:PORT/mqtt or wss://HOST:PORT/mqtt (default mqtt://127.0.0.1:1883)' },
+  ca: CA_OPTION,
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id [A-Za-z0-9_-]{1,64} (default: this host name)' },
   source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'where the mouse comes from: one of the sources below (default auto)' },
   'move-hz': { env: 'MQLIVE_MOVE_HZ', type: 'string', help: 'most moves published per second; 0 sends every one (default 60)' },
@@ -55,8 +57,10 @@ export const publisherCommand = defineCommand({
     if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65535) throw new UsageError(`--keepalive must be whole seconds from 1 to 65535 (got "${options.keepalive}")`);
 
     const source = await open(options.source ?? 'auto', options);
-    if (source.kind === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
-    const mqtt = { keepalive, ...(options.username && { username: options.username, password: options.password }) };
+    // Under auto, the line that says why the demo runs says so already.
+    if (options.source === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
+    const ca = readCa(options.ca);
+    const mqtt = { keepalive, ...(ca && { ca }), ...(options.username && { username: options.username, password: options.password }) };
     const client = connectDevice({ url, device, mqtt, meta: () => publisher.meta() });
     const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz });
 

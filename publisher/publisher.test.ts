@@ -117,4 +117,31 @@ describe('MousePublisher with a hand-driven source', () => {
     const offline = await inbox.waitFor((m) => m.topic === 'devices/unit5/status' && m.text === 'offline');
     expect(offline.qos).toBe(1);
   });
+
+  it('says one line per click, at the press', async () => {
+    const { source, lines, events } = await startPublisher('unit6', 0);
+    source.emit({ type: 'button', ...at(10, 20), button: 'left', pressed: true });
+    source.emit({ type: 'button', ...at(10, 20), button: 'left', pressed: false });
+    await expect.poll(() => events().length).toBe(2);
+    expect(lines.filter((l) => /Pressed|Released/.test(l))).toEqual(['Pressed left at (10, 20)']);
+  });
+
+  it('counts a demo source\'s clicks in the move summary instead of a line each', async () => {
+    const source = Object.assign(new ManualSource(), { kind: 'demo' }) as unknown as ManualSource;
+    const lines: string[] = [];
+    const url = env.broker.mqttUrl;
+    const publisher: MousePublisher = new MousePublisher(connectDevice({ url, device: 'unit7', meta: () => publisher.meta() }), {
+      url,
+      source,
+      moveHz: 0,
+      summaryEveryMs: 100,
+      say: (line) => lines.push(line),
+    });
+    running = publisher;
+    await publisher.start();
+    for (const pressed of [true, false, true, false]) source.emit({ type: 'button', ...at(5, 5), button: 'left', pressed });
+    source.emit({ type: 'move', ...at(6, 6) });
+    await expect.poll(() => lines.find((l) => l.startsWith('Moves:'))).toMatch(/; 2 demo clicks; pointer at \(6, 6\)$/);
+    expect(lines.filter((l) => /Pressed|Released/.test(l))).toEqual([]);
+  });
 });

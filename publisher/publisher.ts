@@ -11,6 +11,7 @@ import {
 } from '../protocol';
 import type { DeviceClient } from '../protocol/device-client';
 import { MoveCoalescer } from './move-coalescer';
+import { reportConnection } from './connection-report';
 import type { MouseInput, MouseSource } from './sources/source';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -44,6 +45,8 @@ export class MousePublisher {
   private summaryTimer: ReturnType<typeof setInterval> | undefined;
   private readonly say: (line: string) => void;
   private lastPosition = { x: 0, y: 0 };
+  /** Demo clicks since the last summary. */
+  private demoClicks = 0;
   /** Reported in meta, so a viewer sees when the capture is down and why. */
   private capture: { running: boolean; problem: string | null } = { running: true, problem: null };
 
@@ -54,17 +57,14 @@ export class MousePublisher {
     this.say = options.say ?? ((line) => console.log(line));
     this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishEvent('move', { x: m.x, y: m.y, ts: m.ts }));
     const client = deviceClient.client;
-    // The same refusal comes at every reconnect try: say it once per outage.
-    let lastError = '';
-    client.on('connect', () => {
-      lastError = '';
-      this.say(`Connected to ${options.url} as device "${this.deviceId}" (source: ${options.source.kind})`);
-      client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 });
-    });
-    client.on('offline', () => this.say(`Broker ${options.url} unreachable; clicks and scrolls wait in a queue until it is back`));
-    client.on('error', (error) => {
-      if (error.message !== lastError) this.say(`MQTT error: ${error.message}`);
-      lastError = error.message;
+    client.on('connect', () => client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 }));
+    reportConnection(client, {
+      url: options.url,
+      device: this.deviceId,
+      username: client.options.username,
+      say: this.say,
+      connected: () => `Connected to ${options.url} as device "${this.deviceId}" (source: ${options.source.kind})`,
+      waiting: 'clicks and scrolls wait in a queue until it is back',
     });
     client.on('message', (topic, payload) => {
       const checked = checkMessage(topic, payload);
@@ -114,8 +114,10 @@ export class MousePublisher {
       const received = this.moves.received - lastReceived;
       const sent = this.moves.sent - lastSent;
       const { dropped } = this.deviceClient.queue;
+      const clicks = this.demoClicks > 0 ? `; ${this.demoClicks} demo click${this.demoClicks === 1 ? '' : 's'}` : '';
+      this.demoClicks = 0;
       if (received > 0) {
-        this.say(`Moves: ${rate(received, every)}/s captured, ${rate(sent, every)}/s published; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`);
+        this.say(`Moves: ${rate(received, every)}/s captured, ${rate(sent, every)}/s published${clicks}; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`);
       }
       if (dropped > lastDropped) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`);
       [lastReceived, lastSent, lastDropped] = [this.moves.received, this.moves.sent, dropped];
@@ -139,7 +141,12 @@ export class MousePublisher {
       case 'button': {
         this.moves.flush();
         const { x, y, button, pressed, ts } = input;
-        this.say(`${pressed ? 'Pressed' : 'Released'} ${button} at (${x}, ${y})`);
+        // One line per click, at the press; the demo's synthetic clicks are counted in the summary instead,
+        // so they do not scroll `make up`'s banner away.
+        if (pressed) {
+          if (this.options.source.kind === 'demo') this.demoClicks += 1;
+          else this.say(`Pressed ${button} at (${x}, ${y})`);
+        }
         return this.publishEvent('click', { x, y, button, pressed, ts });
       }
       case 'wheel': {

@@ -13,6 +13,10 @@ export interface TestBroker {
   logs: ReturnType<typeof capturingLogger>;
   /** Connects a client (ended by close()); over TLS it trusts the test certificate. */
   connect(transport: TransportCase, options?: IClientOptions): Promise<MqttClient>;
+  /** Connects as a user of makeUsers() (password: name + "-password"). */
+  login(name: string, transport?: TransportCase, options?: IClientOptions): Promise<MqttClient>;
+  /** The URL of one of its MQTT listeners. */
+  url(transport: TransportCase): string;
   /** Ends every client connect() made, then the broker. */
   close(): Promise<void>;
 }
@@ -33,12 +37,20 @@ export async function startTestBroker(overrides: Partial<BrokerOptions> & { with
   const tls = withTls ? { cert: testCertificate().cert, key: testCertificate().key, port: 0 } : undefined;
   const broker = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: logs.log, ...(tls && { tls }), ...options });
   const clients: MqttClient[] = [];
-  return {
+  const url = (transport: TransportCase) => {
+    const found = transport === 'tcp' ? broker.mqttUrl : transport === 'ws' ? broker.wsUrl : broker.mqttsUrl;
+    if (!found) throw new Error('this test broker has no TLS listener: start it with withTls');
+    return found;
+  };
+  const env: TestBroker = {
     broker,
     logs,
+    url,
+    login(name, transport = 'tcp', clientOptions = {}) {
+      return env.connect(transport, { username: name, password: `${name}-password`, ...clientOptions });
+    },
     async connect(transport, clientOptions = {}) {
-      const url = transport === 'tcp' ? broker.mqttUrl : transport === 'ws' ? broker.wsUrl : broker.mqttsUrl;
-      if (!url) throw new Error('this test broker has no TLS listener: start it with withTls');
+      const url = env.url(transport);
       const secure = url.startsWith('mqtts:') || url.startsWith('wss:');
       const client = await connect(url, { ...(secure && { ca: testCertificate().cert }), ...clientOptions } as IClientOptions);
       clients.push(client);
@@ -49,4 +61,5 @@ export async function startTestBroker(overrides: Partial<BrokerOptions> & { with
       await broker.close();
     },
   };
+  return env;
 }

@@ -1,8 +1,8 @@
 import { chromium, type Browser } from 'playwright-core';
 import { requireTool } from './tools';
 
-/** Debian's Chromium, headless, with no network of its own beyond what the page asks for. */
-export async function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, headless, with no network of its own beyond what the page asks for; `extraArgs` added. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   requireTool('chromium', 'chromium');
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -15,6 +15,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

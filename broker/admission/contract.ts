@@ -11,7 +11,8 @@ export interface ContractResult {
 
 /**
  * A publish on a contract topic must carry a valid id and payload, within `maxContractPayloadBytes`; one that
- * does not is dropped (not forwarded nor retained) and the client stays. Free-form topics pass as they are.
+ * does not is dropped (not forwarded nor retained) and the client stays. A reply is never retained. Free-form
+ * topics pass as they are.
  */
 export function contract(packet: PublishPacket, limits: Pick<Limits, 'maxContractPayloadBytes'>): ContractResult {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -21,6 +22,9 @@ export function contract(packet: PublishPacket, limits: Pick<Limits, 'maxContrac
     return drop('too_large', `payload of ${payload.length} bytes on a contract topic (limit ${limits.maxContractPayloadBytes})`);
   }
   if (!result.ok) return drop('invalid_payload', result.reason);
-  if (result.topic?.kind === 'clientMessage') return { refusal: null, reply: { from: result.topic.clientId, text: (result.payload as { text: string }).text } };
+  if (result.topic?.kind === 'clientMessage') {
+    packet.retain = false; // the contract: replies are not retained
+    return { refusal: null, reply: { from: result.topic.clientId, text: (result.payload as { text: string }).text } };
+  }
   return { refusal: null };
 }

@@ -15,6 +15,20 @@ export interface Limits {
   publishBurst: number;
   /** Refused publishes after which a client is disconnected (it cannot be told otherwise in MQTT 3.1.1). */
   maxRefusedPublishes: number;
+  /** Failed logins in a minute after which a user name is locked out at one address / the whole address is. */
+  maxFailedLoginsPerUser: number;
+  maxFailedLoginsPerAddress: number;
+  /** Retained topics, and their payload bytes, beyond which a new retained topic is not retained. */
+  maxRetainedMessages: number;
+  maxRetainedBytes: number;
+  /** Messages queued for one offline persistent session; beyond, the oldest is dropped. */
+  maxQueuedMessages: number;
+  /** Subscriptions one client may hold; beyond, SUBACK 0x80. */
+  maxSubscriptionsPerClient: number;
+  /** HTTP: time for a request's head, for a whole request, and before an idle keep-alive connection is closed. */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -28,6 +42,15 @@ export const DEFAULT_LIMITS: Limits = {
   publishRate: 2_000,
   publishBurst: 4_000,
   maxRefusedPublishes: 3,
+  maxFailedLoginsPerUser: 10,
+  maxFailedLoginsPerAddress: 100,
+  maxRetainedMessages: 10_000,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  maxQueuedMessages: 1_000,
+  maxSubscriptionsPerClient: 1_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpKeepAliveTimeoutMs: 5_000,
 };
 
 /** A token bucket: `take()` is false once a client has used up its burst faster than the rate refills it. */
@@ -54,36 +77,76 @@ export class TokenBucket {
   }
 }
 
+/** A window of failed logins: how many since when, and whether its lockout was logged. */
+interface LoginWindow {
+  count: number;
+  since: number;
+  logged: boolean;
+}
+
+/** Why a login is refused without its password being checked. */
+export interface Lockout {
+  /** Locked for this user name at this address, or for the whole address. */
+  scope: 'user' | 'address';
+  failures: number;
+  /** True once per window: the lockout is news, log it. */
+  firstTime: boolean;
+}
+
 /**
- * Failed logins per remote address in a fixed window: after `maxFailures` in `windowMs`, the address is
- * refused without its password being checked, until the window is over.
+ * Failed logins in fixed windows, per (address, user name) and per address. An attempt counts as soon as it
+ * starts, before its (slow, asynchronous) password check, so attempts sent all at once cannot race past the
+ * limit; a right password takes its attempt back. Past `maxFailedLoginsPerUser` for one user name, that name is
+ * locked at that address (other users there still log in); past `maxFailedLoginsPerAddress` across names, the
+ * whole address is, until the window is over.
  */
 export class FailedLogins {
-  private readonly windows = new Map<string, { count: number; since: number }>();
+  private readonly windows = new Map<string, LoginWindow>();
 
   constructor(
-    private readonly maxFailures = 10,
-    private readonly windowMs = 60_000,
+    private readonly limits: Pick<Limits, 'maxFailedLoginsPerUser' | 'maxFailedLoginsPerAddress'>,
+    readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  lockedOut(address: string): boolean {
-    const w = this.windows.get(address);
-    return !!w && w.count >= this.maxFailures && this.now() - w.since < this.windowMs;
+  /** Counts an attempt; returns the lockout that refuses it unchecked, or null (check the password). */
+  attempt(address: string, user: string): Lockout | null {
+    const perAddress = this.window(address);
+    const perUser = this.window(`${address}\u0000${user}`);
+    const locked = (scope: Lockout['scope'], w: LoginWindow): Lockout => {
+      const firstTime = !w.logged;
+      w.logged = true;
+      return { scope, failures: w.count, firstTime };
+    };
+    if (perAddress.count >= this.limits.maxFailedLoginsPerAddress) return locked('address', perAddress);
+    if (perUser.count >= this.limits.maxFailedLoginsPerUser) return locked('user', perUser);
+    perAddress.count += 1;
+    perUser.count += 1;
+    return null;
   }
 
-  record(address: string): void {
-    const now = this.now();
-    const w = this.windows.get(address);
-    if (w && now - w.since <= this.windowMs) return void (w.count += 1);
-    // Forget addresses whose window is over, so failures from many addresses cannot grow this map for good.
-    for (const [a, old] of this.windows) if (now - old.since > this.windowMs) this.windows.delete(a);
-    this.windows.set(address, { count: 1, since: now });
+  /** The password was right: its attempt does not count as a failure. */
+  succeeded(address: string, user: string): void {
+    for (const key of [address, `${address}\u0000${user}`]) {
+      const w = this.windows.get(key);
+      if (w && w.count > 0) w.count -= 1;
+    }
   }
 
-  /** Addresses with a window open (for tests and /metrics). */
+  /** Windows open (for tests). */
   get size(): number {
     return this.windows.size;
+  }
+
+  private window(key: string): LoginWindow {
+    const now = this.now();
+    const w = this.windows.get(key);
+    if (w && now - w.since <= this.windowMs) return w;
+    // Forget windows that are over, so failures from many addresses cannot grow this map for good.
+    for (const [k, old] of this.windows) if (now - old.since > this.windowMs) this.windows.delete(k);
+    const fresh = { count: 0, since: now, logged: false };
+    this.windows.set(key, fresh);
+    return fresh;
   }
 }
 

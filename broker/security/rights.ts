@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Role } from './users';
 import { filterCovers, topicMatches } from './topic-match';
+import { UNSAFE_ID_CHARACTERS } from './client-ids';
 
 export interface Identity {
   clientId: string;
@@ -8,7 +9,7 @@ export interface Identity {
   role: Role | 'anonymous';
 }
 
-/** One ACL rule; `%u` and `%c` in `topic` stand for the user name and the client id. */
+/** One ACL rule; `%u` and `%c` in `topic` stand for the user name and the client id (never as wildcards). */
 export interface AclRule {
   effect: 'allow' | 'deny';
   action: 'publish' | 'subscribe' | 'both';
@@ -97,6 +98,10 @@ export class Rights {
       if (r.action !== 'both' && r.action !== action) return false;
       if (r.user !== undefined && r.user !== id.username) return false;
       if (r.role !== undefined && r.role !== id.role) return false;
+      const usesUser = r.topic.includes('%u');
+      const usesClient = r.topic.includes('%c');
+      // An id or user name with + # or / would widen the pattern: then an allow rule does not apply, a deny rule does.
+      if ((usesUser && UNSAFE_ID_CHARACTERS.test(id.username ?? '')) || (usesClient && UNSAFE_ID_CHARACTERS.test(id.clientId))) return r.effect === 'deny';
       const pattern = r.topic.replaceAll('%u', id.username ?? '').replaceAll('%c', id.clientId);
       return matches(pattern, r.effect);
     });

@@ -12,9 +12,12 @@ import { assertId, sanitizeId, SCHEMA_VERSION } from '../../protocol';
 import { defineCommand, runCommand, UsageError, userValue } from '../../cli/command';
 import type { OptionSpecs } from '../../cli/options';
 import { connectDevice } from '../../protocol/device-client';
+import { CA_OPTION, readCa } from '../ca';
+import { reportConnection } from '../connection-report';
 
 const OPTIONS = {
-  url: { env: 'MQLIVE_URL', type: 'string', help: 'broker URL (default mqtt://127.0.0.1:1883)' },
+  url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws://HOST:PORT/mqtt or wss://HOST:PORT/mqtt (default mqtt://127.0.0.1:1883)' },
+  ca: CA_OPTION,
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id (default: host name + "-system")' },
   every: { env: 'MQLIVE_EVERY_MS', type: 'string', help: 'milliseconds between readings (default 1000)' },
 } satisfies OptionSpecs;
@@ -31,13 +34,21 @@ const systemLoad = defineCommand({
     const url = options.url ?? 'mqtt://127.0.0.1:1883';
     const startedAt = Date.now();
 
+    const ca = readCa(options.ca);
+
     const device = connectDevice({
       url,
       device: id,
       meta: () => ({ name: `${hostname()} system`, kind: 'system', source: 'os', screen: null, host: hostname(), version: '1', schema: SCHEMA_VERSION, startedAt }),
+      mqtt: { ...(ca && { ca }) },
     });
-    device.client.on('connect', () => console.log(`Connected to ${url} as device "${id}"`));
-    device.client.on('error', (error) => console.log(`MQTT error: ${error.message}`));
+    reportConnection(device.client, {
+      url,
+      device: id,
+      say: (line) => console.log(line),
+      connected: () => `Connected to ${url} as device "${id}"`,
+      waiting: 'readings wait in a queue until it is back',
+    });
 
     const timer = setInterval(() => {
       const totalMB = Math.round(totalmem() / 2 ** 20);
@@ -49,7 +60,8 @@ const systemLoad = defineCommand({
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, async () => {
         clearInterval(timer);
-        await device.close(); // publishes offline first
+        // Sends what is queued and publishes offline first; with the broker away, gives up after 2 s.
+        await device.close(2000).catch((error: Error) => console.log(error.message));
         process.exit(0);
       });
     }

@@ -33,9 +33,10 @@ const context = sourceContext;
 
 describe('evdev: which devices it reads', () => {
   it('by default reads every readable mouse and touchpad, never the keyboard', async () => {
-    const { ctx } = context();
+    const { ctx, lines } = context();
     const source = await EvdevSource.open(ctx, {}, system());
     expect(source['readings'].map((r) => r.path)).toEqual(['/dev/input/event5', '/dev/input/event6']);
+    expect(lines[0]).toBe('evdev: reading /dev/input/event5, /dev/input/event6');
   });
 
   it('says how to get permission when a pointer cannot be read, and fails when none can', async () => {
@@ -108,7 +109,7 @@ describe('evdev: reading', () => {
     await expect.poll(() => states).toEqual([[false, 'evdev: stopped reading /tmp/a.fifo: it sent a keyboard key (code 30); mqlive never reads a keyboard']]);
     expect(inputs).toHaveLength(1);
     expect(stream.destroyed).toBe(true);
-    expect(lines).toEqual([]);
+    expect(lines).toEqual(['evdev: reading /tmp/a.fifo']);
     await source.stop();
   });
 });

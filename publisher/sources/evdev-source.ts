@@ -140,6 +140,7 @@ export class EvdevSource implements MouseSource {
     }
     const named = (flags['evdev-device'] as string[] | undefined) ?? [];
     const devices = named.length ? await checkNamed(named, context.say, system) : await discover(context.say, system);
+    context.say(`evdev: reading ${devices.join(', ')}`);
     if (screenFrom === 'default') {
       context.say(`evdev: no --screen and no X display: the pointer moves in an assumed ${screen.width}x${screen.height} screen`);
     }

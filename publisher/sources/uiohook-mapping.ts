@@ -4,6 +4,11 @@ import type { MouseInput } from './source';
 /** uiohook-napi's button numbers (X buttons 2 and 3 arrive swapped: uiohook 2 is the right button). */
 const UIOHOOK_BUTTONS: Record<number, MouseButton> = { 1: 'left', 2: 'right', 3: 'middle', 4: 'back', 5: 'forward' };
 
+/** The capture child exits with this code when uiohook-napi does not load here (uiohook-child.ts). */
+export const ADDON_LOAD_FAILED = 78;
+/** With this variable set to 1, the capture child only loads uiohook-napi, says `{type: 'loaded'}` and waits to be ended. */
+export const ADDON_CHECK_ENV = 'MQLIVE_UIOHOOK_CHECK';
+
 export const WHEEL_VERTICAL = 3;
 export const WHEEL_HORIZONTAL = 4;
 

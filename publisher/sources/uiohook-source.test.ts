@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAC_PERMISSION_LINE, SCREEN_COMMANDS, WAYLAND_LINE } from './platform';
 import type { SourceContext } from './source';
-import { UiohookSource } from './uiohook-source';
+import { checkAddonLoads, UiohookSource } from './uiohook-source';
 import { sourceContext } from '../../test-support/source-context';
 
 // macOS, Windows and Wayland cannot run here: the platform, the environment and the command runner are
@@ -110,5 +110,23 @@ describe('macOS privacy settings', () => {
     await started;
     await new Promise((r) => setTimeout(r, 400));
     expect(states).toEqual([]);
+  });
+});
+
+describe('uiohook-napi that does not load here', () => {
+  // node-gyp-build picks the prebuilt addon by npm_config_arch: arm (a 32-bit Raspberry Pi) has none, so the real
+  // capture child fails to load it exactly as it would there.
+  const noBuild = { ...process.env, npm_config_arch: 'arm', ARM_VERSION: '7' };
+
+  it('is found out by loading the addon in the capture child, without starting the hook', async () => {
+    await expect(checkAddonLoads(undefined, process.env)).resolves.toBeUndefined();
+    await expect(checkAddonLoads(undefined, noBuild)).rejects.toThrow(
+      /^uiohook-napi does not load on this machine \(linux-x64\): No native build was found for platform=linux arch=arm /,
+    );
+  });
+
+  it('makes open() fail with that reason, so auto moves on to the next source', async () => {
+    const { ctx } = context({ probeX11: async () => ({ width: 1280, height: 800 }) });
+    await expect(UiohookSource.open(ctx, () => checkAddonLoads(undefined, noBuild))).rejects.toThrow(/does not load on this machine/);
   });
 });

@@ -4,7 +4,7 @@ import type { ScreenSize } from '../../protocol';
 import { backoffDelay } from './backoff';
 import { isMacPermissionRefusal, isWaylandSession, MAC_PERMISSION_LINE, platformScreen, WAYLAND_LINE } from './platform';
 import type { MouseSource, SourceContext, SourceEntry, SourceHandlers } from './source';
-import { mapUiohookEvent, type UiohookMouseEvent } from './uiohook-mapping';
+import { ADDON_CHECK_ENV, ADDON_LOAD_FAILED, mapUiohookEvent, type UiohookMouseEvent } from './uiohook-mapping';
 
 // From source (tsx) the child is the .ts file beside this one; compiled, it is dist/uiohook-child.js beside
 // the chunk this code was bundled into. Only the source form needs a TypeScript loader.
@@ -68,17 +68,21 @@ export class UiohookSource implements MouseSource {
    * what XWayland cannot see in a Wayland session. macOS and Windows need no display check: the screen size
    * comes from the platform, or is null with a note.
    */
-  static async open(context: SourceContext): Promise<UiohookSource> {
+  static async open(context: SourceContext, checkAddon: () => Promise<void> = checkAddonLoads): Promise<UiohookSource> {
     const { platform, env } = context;
     if (!PLATFORMS.includes(platform)) throw new Error(`uiohook-napi has no build for ${platform}`);
+    let settings: UiohookSettings;
     if (platform === 'darwin' || platform === 'win32') {
       const { screen, note } = await platformScreen(platform, context.run);
       if (note) context.say(note);
-      return new UiohookSource({ platform, screen, screenFrom: screen ? 'platform' : undefined }, context);
+      settings = { platform, screen, screenFrom: screen ? 'platform' : undefined };
+    } else {
+      if (isWaylandSession(env)) context.say(WAYLAND_LINE);
+      const screen = await context.probeX11(env.DISPLAY);
+      settings = { platform, display: env.DISPLAY, screen, screenFrom: 'x11' };
     }
-    if (isWaylandSession(env)) context.say(WAYLAND_LINE);
-    const screen = await context.probeX11(env.DISPLAY);
-    return new UiohookSource({ platform, display: env.DISPLAY, screen, screenFrom: 'x11' }, context);
+    await checkAddon();
+    return new UiohookSource(settings, context);
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
@@ -179,6 +183,34 @@ export class UiohookSource implements MouseSource {
       }
     }, delay);
   }
+}
+
+/**
+ * Loads uiohook-napi in a throwaway capture child (the hook is not started), so that `auto` can move on to the
+ * next source, and `--source uiohook` can say why, when the addon has no build for this machine.
+ */
+export function checkAddonLoads(childModule: string = CHILD, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const child = fork(childModule, [], {
+      execArgv: childModule.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
+      env: { ...env, [ADDON_CHECK_ENV]: '1' },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
+    let loaded = false;
+    child.once('message', () => {
+      loaded = true;
+      child.kill('SIGKILL');
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (loaded) return resolve();
+      const reason = code === ADDON_LOAD_FAILED ? stderr.trim() : describeExit(code, signal, stderr);
+      reject(new Error(`uiohook-napi does not load on this machine (${process.platform}-${process.arch}): ${reason}`));
+    });
+  });
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {

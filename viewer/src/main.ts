@@ -1,5 +1,6 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
+import { claimViewerId } from './lib/viewer-id';
 
-mount(App, { target: document.getElementById('app')! });
+void claimViewerId(localStorage, sessionStorage).then((viewerId) => mount(App, { target: document.getElementById('app')!, props: { viewerId } }));

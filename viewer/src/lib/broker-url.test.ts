@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { brokerUrl, isPageOrigin, viewerId } from './broker-url';
+import { brokerUrl, isPageOrigin } from './broker-url';
 
 const page = { protocol: 'http:', host: '127.0.0.1:8080', search: '' };
-
-class MemoryStorage {
-  private readonly items = new Map<string, string>();
-  getItem(key: string): string | null {
-    return this.items.get(key) ?? null;
-  }
-  setItem(key: string, value: string): void {
-    this.items.set(key, value);
-  }
-}
 
 describe('brokerUrl', () => {
   it("uses the page's origin, or a ws:// or wss:// ?broker=", () => {
@@ -31,19 +21,5 @@ describe('brokerUrl', () => {
     expect(isPageOrigin('wss://127.0.0.1:8080/mqtt', page)).toBe(false);
     expect(isPageOrigin('ws://127.0.0.1:28099/mqtt', page)).toBe(false);
     expect(isPageOrigin('ws://localhost:8080/mqtt', page)).toBe(false);
-  });
-});
-
-describe('viewerId', () => {
-  it("is the browser's id and a suffix per tab: kept over a reload, different in another tab", () => {
-    const browser = new MemoryStorage();
-    const tab1 = new MemoryStorage();
-    const first = viewerId(browser, tab1);
-    expect(first).toMatch(/^viewer-[0-9a-f]{8}-[0-9a-f]{6}$/);
-    expect(viewerId(browser, tab1)).toBe(first);
-    const other = viewerId(browser, new MemoryStorage());
-    expect(other).not.toBe(first);
-    expect(other.slice(0, 15)).toBe(first.slice(0, 15));
-    expect(viewerId(null, null)).toMatch(/^viewer-[0-9a-f]{8}-[0-9a-f]{6}$/);
   });
 });

@@ -37,34 +37,3 @@ export function isPageOrigin(broker: string, location: Pick<Location, 'protocol'
     return false;
   }
 }
-
-const ID_KEY = 'mqlive.viewerId';
-const TAB_KEY = 'mqlive.tabId';
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-function randomHex(bytes: number): string {
-  // getRandomValues works on plain http too, where randomUUID does not.
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function stored(storage: Pick<Storage, 'getItem' | 'setItem'> | null, key: string, make: () => string, valid: RegExp): string {
-  const kept = storage?.getItem(key);
-  if (kept && valid.test(kept)) return kept;
-  const made = make();
-  storage?.setItem(key, made);
-  return made;
-}
-
-/**
- * This tab's MQTT client id and its clients/{id}/messages topic: the browser's id (localStorage) and a tab
- * suffix (sessionStorage), so two tabs never take each other's connection while a reload keeps its id.
- */
-export function viewerId(
-  browserStorage: Pick<Storage, 'getItem' | 'setItem'> | null,
-  tabStorage: Pick<Storage, 'getItem' | 'setItem'> | null,
-): string {
-  const browser = stored(browserStorage, ID_KEY, () => `viewer-${randomHex(4)}`, ID_PATTERN);
-  const tab = stored(tabStorage, TAB_KEY, () => randomHex(3), /^[0-9a-f]{6}$/);
-  const id = `${browser}-${tab}`;
-  return ID_PATTERN.test(id) ? id : `viewer-${randomHex(4)}-${tab}`;
-}

@@ -1,0 +1,90 @@
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { Inbox, sleep, subscribe, type Received } from '../test-support/mqtt';
+import { Teardown } from '../test-support/teardown';
+
+// Issue 14, finding 8, replayed small: retained topics, an offline session's queue and one client's
+// subscriptions were unbounded. Each cap is checked by counts and /metrics.
+let env: TestBroker;
+const teardown = new Teardown();
+afterEach(() => teardown.run());
+
+async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
+  env = teardown.add(await startTestBroker(options), (e) => e.close());
+  return env;
+}
+
+const metrics = async () => (await fetch(env.broker.httpUrl + 'metrics')).text();
+
+/** The retained messages a new subscriber to `filter` gets. */
+async function retained(transport: 'tcp' | 'ws', filter: string, expected: number): Promise<Received[]> {
+  const late = await env.connect(transport);
+  const inbox = new Inbox(late);
+  await subscribe(late, filter);
+  if (expected > 0) await inbox.waitFor(() => inbox.messages.length >= expected);
+  await sleep(200);
+  return inbox.messages;
+}
+
+describe('finding 8: caps on broker state', () => {
+  for (const transport of ['tcp', 'ws'] as const) {
+    it(`a new retained topic beyond --max-retained-messages is delivered but not retained; an existing one may change (${transport})`, async () => {
+      await start({ limits: { maxRetainedMessages: 5 } });
+      const c = await env.connect(transport);
+      for (let i = 0; i < 8; i++) await c.publishAsync(`home/r${i}`, `v${i}`, { qos: 1, retain: true });
+      await c.publishAsync('home/r0', 'changed', { qos: 1, retain: true });
+      await c.publishAsync('home/r1', '', { qos: 1, retain: true }); // clearing one makes room
+      await c.publishAsync('home/r7', 'now retained', { qos: 1, retain: true });
+      const got = await retained(transport, 'home/#', 5);
+      expect(got.map((m) => `${m.topic}=${m.text}`).sort()).toEqual(['home/r0=changed', 'home/r2=v2', 'home/r3=v3', 'home/r4=v4', 'home/r7=now retained']);
+      const text = await metrics();
+      expect(text).toContain('mqlive_retained_messages 5');
+      expect(text).toContain('mqlive_caps_hit_total{cap="retained_messages"} 3');
+      expect(env.logs.messages()).toContain('Not retained: home/r5 would be retained message 6 (limit 5, --max-retained-messages)');
+    });
+  }
+
+  it('a new retained topic beyond --max-retained-bytes is not retained', async () => {
+    await start({ limits: { maxRetainedBytes: 100 } });
+    const c = await env.connect('tcp');
+    for (let i = 0; i < 3; i++) await c.publishAsync(`home/b${i}`, 'x'.repeat(40), { qos: 1, retain: true });
+    expect((await retained('tcp', 'home/#', 2)).map((m) => m.topic).sort()).toEqual(['home/b0', 'home/b1']);
+    const text = await metrics();
+    expect(text).toMatch(/mqlive_retained_bytes \d+/);
+    expect(text).toContain('mqlive_caps_hit_total{cap="retained_bytes"} 1');
+  });
+
+  for (const transport of ['tcp', 'ws'] as const) {
+    it(`an offline session keeps at most --max-queued-messages, dropping the oldest (${transport})`, async () => {
+      await start({ limits: { maxQueuedMessages: 5 } });
+      const session = await env.connect(transport, { clientId: 'q1', clean: false });
+      await subscribe(session, 'home/q', 1);
+      await session.endAsync();
+      const publisher = await env.connect('tcp');
+      for (let i = 0; i < 8; i++) await publisher.publishAsync('home/q', String(i), { qos: 1 });
+
+      const received: string[] = [];
+      const back = mqtt.connect(env.url(transport), { clientId: 'q1', clean: false, reconnectPeriod: 0 });
+      teardown.add(back, (c) => c.end(true));
+      back.on('message', (_topic, payload) => received.push(payload.toString()));
+      await expect.poll(() => received).toEqual(['3', '4', '5', '6', '7']);
+      await sleep(200);
+      expect(received).toEqual(['3', '4', '5', '6', '7']);
+      expect(await metrics()).toContain('mqlive_caps_hit_total{cap="queued_messages"} 3');
+      expect(env.logs.messages()).toContain('Dropped the oldest queued message for offline session q1 (limit 5, --max-queued-messages)');
+    });
+
+    it(`subscriptions beyond --max-subscriptions-per-client get SUBACK 0x80 (${transport})`, async () => {
+      await start({ limits: { maxSubscriptionsPerClient: 3 } });
+      const c = await env.connect(transport);
+      expect(await subscribe(c, ['a/1', 'a/2', 'a/3', 'a/4'])).toEqual([1, 1, 1, 128]);
+      expect(await subscribe(c, 'a/1')).toEqual([1]); // the same filter again is not one more
+      await c.unsubscribeAsync('a/1');
+      expect(await subscribe(c, 'a/5')).toEqual([1]);
+      expect(await subscribe(c, 'a/6')).toEqual([128]);
+      expect(await metrics()).toContain('mqlive_caps_hit_total{cap="subscriptions"} 2');
+      expect(env.logs.messages().some((m) => m.endsWith('a subscription to a/4: 3 subscriptions already (limit 3, --max-subscriptions-per-client)'))).toBe(true);
+    });
+  }
+});

@@ -1,0 +1,83 @@
+import type { Aedes, PublishPacket } from 'aedes';
+import type { LogLimiter } from '../log';
+import { printable } from '../log';
+import type { BrokerMetrics } from '../metrics';
+import type { Limits } from '../security/limits';
+
+interface RetainedStore {
+  storeRetained(packet: PublishPacket): Promise<void>;
+  createRetainedStreamCombi(patterns: string[]): AsyncIterable<PublishPacket>;
+}
+
+/**
+ * Bounds retained messages, in count and payload bytes, by wrapping the persistence's storeRetained (every
+ * retained publish and will goes through it). A new retained topic beyond either cap is delivered but not
+ * retained; an existing one may change, unless it would grow past the byte cap: then it is cleared rather than
+ * left stale. Counted in /metrics (mqlive_retained_*, mqlive_caps_hit_total), logged (rate-limited).
+ * With Redis each instance counts what it stored and what it found at start.
+ */
+export class RetainedCap {
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
+
+  constructor(
+    private readonly limits: Pick<Limits, 'maxRetainedMessages' | 'maxRetainedBytes'>,
+    private readonly metrics: BrokerMetrics,
+    private readonly warnings: LogLimiter,
+  ) {}
+
+  async install(aedes: Aedes): Promise<void> {
+    const { persistence } = aedes as unknown as { persistence: RetainedStore }; // not in Aedes 1.x's types
+    for await (const packet of persistence.createRetainedStreamCombi(['#'])) this.set(packet.topic, packet.payload.length);
+    const store = persistence.storeRetained.bind(persistence);
+    persistence.storeRetained = async (packet) => {
+      const verdict = this.admit(packet);
+      if (verdict === 'store') return store(packet);
+      if (verdict === 'clear') return store({ ...packet, payload: Buffer.alloc(0) });
+    };
+  }
+
+  private admit(packet: PublishPacket): 'store' | 'clear' | 'skip' {
+    const size = packet.payload.length;
+    const old = this.sizes.get(packet.topic);
+    if (size === 0) {
+      this.delete(packet.topic);
+      return 'store';
+    }
+    const limits = this.limits;
+    if (old === undefined && this.sizes.size >= limits.maxRetainedMessages) {
+      return this.refuse('retained_messages', `${printable(packet.topic)} would be retained message ${this.sizes.size + 1} (limit ${limits.maxRetainedMessages}, --max-retained-messages)`);
+    }
+    if (this.bytes - (old ?? 0) + size > limits.maxRetainedBytes) {
+      this.refuse('retained_bytes', `${printable(packet.topic)} would bring retained payloads to ${this.bytes - (old ?? 0) + size} bytes (limit ${limits.maxRetainedBytes}, --max-retained-bytes)`);
+      if (old === undefined) return 'skip';
+      this.delete(packet.topic);
+      return 'clear';
+    }
+    this.set(packet.topic, size);
+    return 'store';
+  }
+
+  private refuse(cap: 'retained_messages' | 'retained_bytes', why: string): 'skip' {
+    this.metrics.capsHit[cap] += 1;
+    this.warnings.warn({ cap }, `Not retained: ${why}`);
+    return 'skip';
+  }
+
+  private set(topic: string, size: number): void {
+    this.bytes += size - (this.sizes.get(topic) ?? 0);
+    this.sizes.set(topic, size);
+    this.report();
+  }
+
+  private delete(topic: string): void {
+    this.bytes -= this.sizes.get(topic) ?? 0;
+    this.sizes.delete(topic);
+    this.report();
+  }
+
+  private report(): void {
+    this.metrics.retainedMessages = this.sizes.size;
+    this.metrics.retainedBytes = this.bytes;
+  }
+}

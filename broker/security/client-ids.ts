@@ -1,0 +1,42 @@
+import type { Identity } from './rights';
+import type { UsersFile } from './users';
+
+/** Characters that would turn a client id pasted into an ACL pattern (`%c`) into a wildcard or a new level. */
+export const UNSAFE_ID_CHARACTERS = /[+#/]/;
+
+/**
+ * Who may use which client id, on a broker with users. A client id belongs to the first user who connects with
+ * it (and `device-{name}` to the device user `name` from the start: the publisher's id); after that only that
+ * user, or an admin, may connect with it, so nobody else can take over a connection, its will, its persistent
+ * session or its reply topic. Anonymous clients (`--allow-anonymous`) are one more owner, never the same as a
+ * user. The `maxRemembered` ids used last are remembered, in memory, for as long as the broker runs.
+ */
+export class ClientIdOwners {
+  /** Client id → its owner's user name (null: anonymous); in order of last use. */
+  private readonly owners = new Map<string, string | null>();
+
+  constructor(
+    private readonly users: UsersFile,
+    private readonly maxRemembered = 100_000,
+  ) {}
+
+  /** Why `identity` may not use its client id, or null: it may (and the id is then remembered as its owner's). */
+  claim(identity: Identity): string | null {
+    const { clientId: id, username } = identity;
+    const owner = this.owners.has(id) ? this.owners.get(id) : this.reservedFor(id);
+    if (owner !== undefined && owner !== username) {
+      if (identity.role === 'admin') return null; // an admin may take over any id; it stays its owner's
+      return `it belongs to ${owner ?? 'an anonymous client'}`;
+    }
+    this.owners.delete(id);
+    this.owners.set(id, username);
+    if (this.owners.size > this.maxRemembered) this.owners.delete(this.owners.keys().next().value!);
+    return null;
+  }
+
+  /** `device-{name}` is the publisher's id for device user `name`. */
+  private reservedFor(id: string): string | undefined {
+    const name = /^device-(.+)$/.exec(id)?.[1];
+    return name !== undefined && this.users.users[name]?.role === 'device' ? name : undefined;
+  }
+}

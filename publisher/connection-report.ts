@@ -1,0 +1,134 @@
+/**
+ * What a publisher says about its connection, one line per change, naming the cause and the fix: a TLS
+ * certificate it does not trust, a WebSocket URL without /mqtt, a login the broker refuses, a broker that
+ * accepts the connection and then drops it because of what this device publishes, a broker that is away.
+ * MQTT.js retries every second and hits the same problem each time; it is said once, not once per try.
+ */
+import type { MqttClient } from 'mqtt';
+
+export interface ConnectionReportOptions {
+  url: string;
+  device: string;
+  username?: string;
+  say: (line: string) => void;
+  /** The line for a connection that works. */
+  connected: () => string;
+  /** What waits while the broker is away, e.g. "clicks and scrolls wait in a queue until it is back". */
+  waiting: string;
+}
+
+/** A connection the broker closes sooner than this after accepting it was refused in all but name. */
+export const SHORT_LIVED_MS = 5000;
+/** The "unreachable" line waits this long, so that a reconnect that works at once says nothing. */
+const UNREACHABLE_AFTER_MS = 1500;
+
+const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+
+/** The line for an error that retrying will not fix, or null when the broker is just away. */
+export function explainError(error: Error & { code?: string | number }, options: Pick<ConnectionReportOptions, 'url' | 'username'>): string | null {
+  const { url } = options;
+  if (typeof error.code === 'string' && UNTRUSTED_CERTIFICATE.has(error.code)) {
+    const what = error.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'is self-signed' : 'is not signed by a CA this machine trusts';
+    return `The broker's TLS certificate at ${url} ${what} (${error.message}): pass that certificate, or the CA that signed it, with --ca FILE (or MQLIVE_CA=FILE)`;
+  }
+  if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `The broker's TLS certificate does not name the host in ${url} (${error.message}): connect by a name or address the certificate lists`;
+  }
+  if (error.code === 5) {
+    return options.username
+      ? `The broker refused user "${options.username}" (CONNACK 5, not authorized): check the user's role in the broker's users file (npm run users -- list)`
+      : `The broker wants a login (CONNACK 5, not authorized): pass --username NAME and the password in MQLIVE_PASSWORD (users are made with npm run users -- add)`;
+  }
+  if (error.code === 4) {
+    return `The broker refused the login of "${options.username ?? ''}" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD`;
+  }
+  if (typeof error.code === 'number') return `The broker refused the connection (CONNACK ${error.code}: ${error.message})`;
+  // Anything else (refused, reset, timed out, keep-alive lost) means the broker cannot be reached right now.
+  return null;
+}
+
+/**
+ * The line for a WebSocket URL whose server answers but closes without MQTT (mqlive's broker answers 404 to
+ * any path but /mqtt, which MQTT.js does not report), or null when the path is /mqtt already.
+ */
+export function webSocketPathLine(url: string): string | null {
+  const parsed = new URL(url);
+  if (!/^wss?:$/.test(parsed.protocol) || parsed.pathname === '/mqtt') return null;
+  parsed.pathname = '/mqtt';
+  return `No MQTT over WebSocket at ${url} (the server answers, then closes the connection): mqlive's broker serves it at the path /mqtt, so use --url ${parsed.href}`;
+}
+
+/** The line for a broker that accepts the connection, then closes it at once, again and again. */
+export function refusedLine(options: Pick<ConnectionReportOptions, 'url' | 'device' | 'username'>): string {
+  const { device, username } = options;
+  const start = `The broker at ${options.url} accepts the connection, then closes it right after this device publishes: it refuses what device "${device}" publishes (MQTT 3.1.1 cannot say why; the broker's log does).`;
+  if (username && username !== device) {
+    return `${start} With a users file, a device may publish only under devices/{its user name}/: use --device ${username}, or a user named "${device}"`;
+  }
+  if (!username) return `${start} If the broker has a users file, log in as this device's user: --username ${device} and MQLIVE_PASSWORD`;
+  return `${start} Check that user "${username}" has the device role (npm run users -- list)`;
+}
+
+/** Says what happens to `client`'s connection through `options.say`, each problem once. */
+export function reportConnection(client: MqttClient, options: ConnectionReportOptions): void {
+  const { say } = options;
+  let connectedAt: number | null = null;
+  let everConnected = false;
+  let shortLived = 0;
+  let refusedSaid = false;
+  /** The problem said during this outage; cleared by a connection that works. */
+  let problem: string | null = null;
+  let networkReason = '';
+  let unreachableTimer: NodeJS.Timeout | undefined;
+  let provenTimer: NodeJS.Timeout | undefined;
+
+  const tell = (line: string) => {
+    if (line === problem) return;
+    problem = line;
+    say(line);
+  };
+  const works = () => {
+    shortLived = 0;
+    refusedSaid = false;
+    problem = null;
+    say(options.connected());
+  };
+
+  client.on('connect', () => {
+    clearTimeout(unreachableTimer);
+    connectedAt = Date.now();
+    everConnected = true;
+    if (shortLived === 0) return works();
+    // The last connection was closed at once: this one counts only once it lasts.
+    provenTimer = setTimeout(() => client.connected && works(), SHORT_LIVED_MS);
+    provenTimer.unref();
+  });
+  client.on('close', () => {
+    clearTimeout(provenTimer);
+    if (connectedAt === null) return;
+    const lasted = Date.now() - connectedAt;
+    connectedAt = null;
+    if (client.disconnecting) return;
+    shortLived = lasted < SHORT_LIVED_MS ? shortLived + 1 : 0;
+    if (shortLived >= 2 && !refusedSaid) {
+      refusedSaid = true;
+      tell(refusedLine(options));
+    }
+  });
+  client.on('offline', () => {
+    if (refusedSaid || client.disconnecting) return;
+    clearTimeout(unreachableTimer);
+    unreachableTimer = setTimeout(() => {
+      if (client.connected || problem !== null) return;
+      // Reached, yet no MQTT and no network error: on a WebSocket URL, most likely the wrong path.
+      const wrongPath = networkReason === '' && !everConnected ? webSocketPathLine(options.url) : null;
+      tell(wrongPath ?? `Broker ${options.url} unreachable; ${options.waiting}${networkReason ? ` (${networkReason})` : ''}`);
+    }, UNREACHABLE_AFTER_MS);
+    unreachableTimer.unref();
+  });
+  client.on('error', (error) => {
+    const line = explainError(error, options);
+    if (line === null) networkReason = error.message;
+    else tell(line);
+  });
+}

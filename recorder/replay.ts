@@ -1,0 +1,76 @@
+/**
+ * `mqlive replay`: publishes a recording to a broker with its timing, QoS, payload bytes and order.
+ * Each message is due at start + t / speed on the monotonic clock, so a late timer never pushes the rest back
+ * (no accumulated sleeps). Contract topics go through the broker's checks like any other publish.
+ */
+import { defineCommand, UsageError } from '../cli/command';
+import type { OptionSpecs } from '../cli/options';
+import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, onStopSignal, parseNumber, withoutCredentials } from './connection';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MONOTONIC, Player, type Clock, type Publish } from './player';
+import { checkReadable, readRecording, scanRecording } from './recording-file';
+
+const OPTIONS = {
+  in: { env: 'MQLIVE_IN', type: 'string', help: 'the recording to play (written by mqlive record or the viewer)' },
+  ...BROKER_OPTIONS,
+  speed: { env: 'MQLIVE_SPEED', type: 'string', help: 'time factor: 2 plays twice as fast; 0 as fast as the broker takes it (default 1)' },
+  loop: { env: 'MQLIVE_LOOP', type: 'flag', help: 'start over at the end, until Ctrl-C' },
+  'topic-prefix': { env: 'MQLIVE_TOPIC_PREFIX', type: 'string', help: 'put this before every topic (e.g. replay/)' },
+  retain: { env: 'MQLIVE_RETAIN', type: 'string', help: 'keep: publish retained messages retained (default); drop: publish every message unretained' },
+} satisfies OptionSpecs;
+
+export const replayCommand = defineCommand({
+  name: 'replay',
+  summary: 'publishes a recording to a broker with its original timing (or faster), QoS, bytes and order',
+  options: OPTIONS,
+  async run(options) {
+    const file = options.in;
+    if (file === undefined) throw new UsageError('--in is needed: the recording to play');
+    const speed = parseNumber(options.speed, 'speed', { allowZero: true }) ?? 1;
+    const prefix = options['topic-prefix'] ?? '';
+    if (/[+#\u0000]/.test(prefix)) throw new UsageError(`--topic-prefix must not hold +, # or NUL (got "${prefix}")`);
+    const retainMode = options.retain ?? 'keep';
+    if (retainMode !== 'keep' && retainMode !== 'drop') throw new UsageError(`--retain must be keep or drop (got "${retainMode}")`);
+    await checkReadable(file);
+
+    // Every line is checked before the first publish: a broken file sends nothing.
+    const { header, messages: total, durationMs } = await scanRecording(file);
+    const say = (line: string) => console.log(line);
+    const client = await connectBroker('replay', options, say);
+    say(
+      `replaying ${file} (${total} messages, ${(durationMs / 1000).toFixed(1)} s, recorded from ${header.broker}) to ${withoutCredentials(brokerUrl(options))}` +
+        `${speed === 0 ? ' as fast as it takes them' : speed !== 1 ? ` at ${speed}x` : ''}${options.loop ? ', looping' : ''}; Ctrl-C stops`,
+    );
+
+    let stopping = '';
+    // Ctrl-C also cuts short a wait for the next message (a recording may hold long quiet stretches).
+    const abort = new AbortController();
+    const unhook = onStopSignal((signal) => {
+      stopping = signal;
+      abort.abort();
+    });
+    const clock: Clock = { now: MONOTONIC.now, sleep: (ms) => sleep(ms, undefined, { signal: abort.signal }).catch(() => {}) };
+    const publish: Publish = (topic, payload, qos, retain) => client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, retain });
+    const player = new Player(publish, { speed, prefix, keepRetain: retainMode === 'keep', say, clock, stopped: () => stopping !== '' });
+    const progress = setInterval(() => say(player.progressLine(total, durationMs)), 1000);
+    let rounds = 0;
+    try {
+      do {
+        rounds += 1;
+        player.startRound();
+        for await (const message of readRecording(file)) {
+          if (stopping) break;
+          await player.play(message);
+        }
+      } while (options.loop && !stopping);
+      await player.drain();
+    } finally {
+      clearInterval(progress);
+      unhook();
+      await disconnect(client);
+    }
+    const loops = options.loop ? ` in ${rounds} rounds` : '';
+    const late = speed > 0 ? `, at most ${player.maxLateMs.toFixed(0)} ms behind schedule` : '';
+    say(`replayed ${player.sent} messages${loops} in ${player.elapsedSeconds().toFixed(1)} s${late}${stopping ? `; stopped by ${stopping}` : ''}`);
+  },
+});
