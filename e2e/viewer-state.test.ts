@@ -190,6 +190,36 @@ describe('why it is not connected', () => {
   });
 });
 
+describe('the connection worker', () => {
+  it('holds the MQTT connection off the page, and the page says plainly that the broker cannot be reached', async () => {
+    const port = await freePort();
+    const url = `ws://127.0.0.1:${port}/mqtt`;
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    pages.push(page);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // Counts WebSockets the page's main thread opens (init scripts do not run in workers): MQTT must not be one.
+    await page.addInitScript(`
+      window.__pageSockets = 0;
+      const PageSocket = WebSocket;
+      window.WebSocket = class extends PageSocket { constructor(...a) { super(...a); window.__pageSockets += 1; } };
+    `);
+    await page.goto(`${broker.httpUrl}?broker=${encodeURIComponent(url)}`);
+    await expect.poll(() => page.workers().map((w) => w.url()), { timeout: 10_000 }).toEqual([expect.stringMatching(/live\.worker/)]);
+    await expect.poll(() => page.getByTestId('connection-error').textContent(), { timeout: 10_000 }).toBe(
+      `cannot reach a broker at ${url}: nothing answers there, or it is not MQTT over WebSocket`,
+    );
+    expect(await page.getByTestId('connection-state').textContent()).toMatch(/^reconnecting/);
+    expect(await page.getByTestId('send-blocked').textContent()).toBe('Cannot send while reconnecting');
+    expect(await page.getByRole('button', { name: 'Subscribe' }).isDisabled()).toBe(true);
+    expect(await page.evaluate('window.__pageSockets')).toBe(0);
+    // The page still answers the person meanwhile.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Resume' }).count()).toBe(1);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('device state that does not mislead', () => {
   it('shows the id beside the name, no "seen just now" for a retained offline device, and no grid without a screen', async () => {
     await publish('devices/gone/status', 'offline', true);

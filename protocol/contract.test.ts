@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { checkMessage, CONTRACT, deliveryFor, encodePayload, parseTopic, type PayloadFor } from './contract';
+import { checkDecoded, checkMessage, CONTRACT, deliveryFor, encodePayload, parseTopic, type PayloadFor } from './contract';
 import type { ClickEvent, DeviceMeta, MoveEvent } from './payloads';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -15,6 +15,37 @@ const goodMeta: DeviceMeta = {
   schema: 1,
   startedAt: 1_700_000_000_000,
 };
+
+describe('checkDecoded', () => {
+  it('gives the verdict checkMessage gives, on a payload decoded by the caller', () => {
+    const cases: [string, Uint8Array][] = [
+      ['devices/d/mouse/move', json({ x: 1, y: 2, ts: 3, seq: 4 })],
+      ['devices/d/mouse/move', json({ x: 1 })],
+      ['devices/d/mouse/move', bytes('{not json')],
+      ['devices/d/status', bytes('offline')],
+      ['devices/d/status', bytes('gone')],
+      ['devices/d/status', new Uint8Array([0xff, 0xfe])],
+      ['devices/bad.id/status', bytes('online')],
+      ['clients/v1/messages', json({ text: 'hi', ts: 1 })],
+      ['home/temperature', bytes('21')],
+    ];
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    for (const [topic, payload] of cases) {
+      let text: string | null = null;
+      let value: unknown = undefined;
+      try {
+        text = utf8.decode(payload);
+        value = JSON.parse(text);
+      } catch {
+        // not UTF-8, or not JSON
+      }
+      const decoded = checkDecoded(topic, text, value);
+      const checked = checkMessage(topic, payload);
+      expect({ ok: decoded.ok, topic: decoded.topic }, topic).toEqual({ ok: checked.ok, topic: checked.topic });
+      if (checked.ok && checked.topic) expect(decoded).toEqual(checked);
+    }
+  });
+});
 
 describe('checkMessage', () => {
   it('passes valid payloads on every contract topic and decodes them', () => {

@@ -116,26 +116,42 @@ export type CheckedMessage =
 export function checkMessage(topic: string, bytes: Uint8Array): CheckedMessage {
   const match = matchContract(topic);
   if (!match) return { ok: true, topic: null, payload: bytes };
-  const parsed = match.rule.describe(match.id);
-  const refuse = (reason: string): CheckedMessage => ({ ok: false, topic: parsed, reason });
-
-  const badId = idProblem(match.id);
-  if (badId) return refuse(`topic ${topic}: ${badId}`);
-
-  let text: string;
+  let text: string | null = null;
   try {
     text = utf8.decode(bytes);
   } catch {
-    return refuse('payload is not valid UTF-8');
+    // refused below, after the id
   }
-  let value: unknown = text;
-  if (match.rule.format === 'json') {
+  let json: unknown = undefined;
+  if (text !== null && match.rule.format === 'json') {
     try {
-      value = JSON.parse(text);
+      json = JSON.parse(text);
     } catch {
-      return refuse('payload is not valid JSON');
+      // refused below
     }
   }
+  return checkMatched(match, text, json);
+}
+
+/**
+ * `checkMessage` for a payload its caller has decoded already (a viewer decodes each message once for
+ * everything it shows): `text` is null if the bytes were not UTF-8, `json` undefined if they were not parsed
+ * as JSON. Free-form topics pass with `json ?? text` as their payload.
+ */
+export function checkDecoded(topic: string, text: string | null, json: unknown): CheckedMessage {
+  const match = matchContract(topic);
+  if (!match) return { ok: true, topic: null, payload: json ?? text };
+  return checkMatched(match, text, json);
+}
+
+function checkMatched(match: NonNullable<ReturnType<typeof matchContract>>, text: string | null, json: unknown): CheckedMessage {
+  const parsed = match.rule.describe(match.id);
+  const refuse = (reason: string): CheckedMessage => ({ ok: false, topic: parsed, reason });
+  const badId = idProblem(match.id);
+  if (badId) return refuse(`topic ${match.pattern.replace('+', match.id)}: ${badId}`);
+  if (text === null) return refuse('payload is not valid UTF-8');
+  if (match.rule.format === 'json' && json === undefined) return refuse('payload is not valid JSON');
+  const value = match.rule.format === 'json' ? json : text;
   const reason = match.rule.validate(value);
   return reason ? refuse(reason) : { ok: true, topic: parsed, payload: value };
 }

@@ -1,6 +1,5 @@
-import { checkMessage, idProblem, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
-import { FrameSignal } from './frame-signal';
-import { RateMeter } from './rate';
+import { idProblem, type CheckedMessage, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
+import { RateMeter, type RateState } from './rate';
 
 export interface PointerMark {
   kind: 'click' | 'scroll';
@@ -30,6 +29,15 @@ export interface DeviceState {
   seqRun: { first: number; max: number; received: number } | null;
   /** Events that gaps in `seq` say were lost (a late one fills its gap again). */
   missed: number;
+}
+
+/** What the page gets of a device that changed: its state as plain data (the rate as counts). */
+export type DeviceSnapshot = Omit<DeviceState, 'rate' | 'seqRun'> & { rate: RateState };
+
+/** The devices that changed since the last `takeChanges()`, and those forgotten. */
+export interface DeviceChanges {
+  changed: DeviceSnapshot[];
+  removed: string[];
 }
 
 export interface MouseEventRecord {
@@ -67,24 +75,20 @@ function forgetFirst(a: DeviceState, b: DeviceState): number {
 }
 
 /**
- * Turns device topics into device state: presence from status, details from meta, and the pointer from
- * events. Payloads that break the contract are ignored here (the broker drops them too).
+ * Turns device topics into device state (in the worker): presence from status, details from meta, and the
+ * pointer from events. Payloads that break the contract are ignored here (the broker drops them too).
  */
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceState>();
-  private readonly signal = new FrameSignal();
-  private snapshot: DeviceState[] | null = null;
+  private readonly changed = new Set<string>();
+  private readonly removed = new Set<string>();
 
-  /** Applies one message; returns the mouse event it carried, if any, for the event log. */
-  apply(topic: string, payload: Uint8Array, now: number, retained = false): MouseEventRecord | null {
-    const event = this.applyChecked(topic, payload, now, retained);
-    this.snapshot = null;
-    this.signal.changed();
-    return event;
+  /** Applies one message, checked once by the caller; returns the mouse event it carried, if any, for the log. */
+  apply(topic: string, checked: CheckedMessage, now: number, retained = false): MouseEventRecord | null {
+    return this.applyChecked(topic, checked, now, retained);
   }
 
-  private applyChecked(topic: string, payload: Uint8Array, now: number, retained: boolean): MouseEventRecord | null {
-    const checked = checkMessage(topic, payload);
+  private applyChecked(topic: string, checked: CheckedMessage, now: number, retained: boolean): MouseEventRecord | null {
     if (checked.ok && !checked.topic) {
       // A live message on a free-form topic under devices/{id}/ (a sensor, say) is a sign of life too;
       // a retained one may be old news.
@@ -97,6 +101,7 @@ export class DeviceRegistry {
     const status = kind === 'status' ? (checked.payload as DeviceStatus) : kind === 'mouse' ? 'online' : 'unknown';
     const device = this.device(checked.topic.device, presence(status, !retained));
     if (!device) return null;
+    this.changed.add(device.id);
     switch (checked.topic.kind) {
       case 'status':
         device.status = status;
@@ -132,15 +137,29 @@ export class DeviceRegistry {
     }
   }
 
-  /**
-   * Snapshots for rendering, sorted by id: new objects after each change, since the page's renderer only
-   * re-reads an item whose identity changed; the same array until the next change, however many panels ask.
-   * The trail and marks are drawn on canvas, not diffed.
-   */
+  /** Every device, sorted by id (for tests). */
   list(): readonly DeviceState[] {
-    this.signal.track();
-    this.snapshot ??= [...this.devices.values()].map((d) => ({ ...d })).sort((a, b) => a.id.localeCompare(b.id));
-    return this.snapshot;
+    return [...this.devices.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** What changed since the last call, as plain data for the page; trails and marks are short (capped). */
+  takeChanges(now: number): DeviceChanges {
+    const changed: DeviceSnapshot[] = [];
+    for (const id of this.changed) {
+      const d = this.devices.get(id);
+      if (!d) continue;
+      this.prune(d, now);
+      const { rate, seqRun: _, ...rest } = d;
+      changed.push({ ...rest, trail: d.trail.slice(), marks: d.marks.slice(), rate: rate.state() });
+    }
+    const removed = [...this.removed];
+    this.changed.clear();
+    this.removed.clear();
+    return { changed, removed };
+  }
+
+  get hasChanges(): boolean {
+    return this.changed.size > 0 || this.removed.size > 0;
   }
 
   get(id: string): DeviceState | undefined {
@@ -156,6 +175,7 @@ export class DeviceRegistry {
   /** Activity: counts toward the rate and last seen; it proves the device is there before any status. */
   private touch(device: DeviceState | undefined, now: number): void {
     if (!device) return;
+    this.changed.add(device.id);
     device.lastSeen = now;
     device.rate.add(now);
     if (device.status === 'unknown') device.status = 'online';
@@ -187,9 +207,12 @@ export class DeviceRegistry {
       const victim = this.leastPresent();
       if (!victim || presence(victim.status, victim.lastSeen !== null) >= newcomer) return undefined;
       this.devices.delete(victim.id);
+      this.changed.delete(victim.id);
+      this.removed.add(victim.id);
     }
     device = { id, status: 'unknown', meta: null, lastSeen: null, rate: new RateMeter(), pointer: null, trail: [], marks: [], lastClick: null, seqRun: null, missed: 0 };
     this.devices.set(id, device);
+    this.removed.delete(id);
     return device;
   }
 

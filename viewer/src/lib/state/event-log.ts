@@ -1,6 +1,4 @@
-import { CappedList } from './capped';
 import type { MouseEventRecord } from './devices';
-import { FrameSignal } from './frame-signal';
 import type { FormattedPayload } from './payload-format';
 
 export const EVENT_LOG_ROWS = 500;
@@ -17,15 +15,14 @@ export interface LogEntry {
   text: string;
 }
 
-export interface LogRow extends LogEntry {
-  id: number;
-  /** Consecutive moves of one source share one row: how many it stands for. */
+/** Consecutive moves of one source share one row: `count` says how many it stands for. */
+export interface FoldedEntry extends LogEntry {
   count: number;
 }
 
-export interface LogFilter {
-  source: string; // '' = all
-  kind: '' | LogKind;
+/** Whether `entry` folds into `newest`: both moves of one source. */
+export function folds(newest: LogEntry | undefined, entry: LogEntry): boolean {
+  return entry.kind === 'move' && newest?.kind === 'move' && newest.source === entry.source;
 }
 
 function describeMouse(r: MouseEventRecord): string {
@@ -54,53 +51,27 @@ export function logEntry(topic: string, payload: FormattedPayload, mouse: MouseE
 }
 
 /**
- * The newest live messages, capped, moves folded into one row per run so they cannot push clicks out;
- * pausing freezes the list (what comes meanwhile is counted, not kept).
+ * The log lines of one frame (in the worker), moves folded as the page's log folds them, at most
+ * EVENT_LOG_ROWS of them: the page keeps no more than that anyway.
  */
-export class EventLog {
-  private readonly rows = new CappedList<LogRow>(EVENT_LOG_ROWS);
-  private readonly signal = new FrameSignal();
-  private nextId = 0;
-  private isPaused = false;
-  private missed = 0;
+export class LogBatch {
+  private entries: FoldedEntry[] = [];
 
   add(entry: LogEntry): void {
-    if (this.isPaused) this.missed += 1;
-    else {
-      const newest = this.rows.newest;
-      if (entry.kind === 'move' && newest?.kind === 'move' && newest.source === entry.source) this.rows.replaceNewest({ ...entry, id: newest.id, count: newest.count + 1 });
-      else this.rows.add({ ...entry, id: this.nextId++, count: 1 });
-    }
-    this.signal.changed();
+    const newest = this.entries.at(-1);
+    if (newest && folds(newest, entry)) this.entries[this.entries.length - 1] = { ...entry, count: newest.count + 1 };
+    else this.entries.push({ ...entry, count: 1 });
+    if (this.entries.length > 2 * EVENT_LOG_ROWS) this.entries = this.entries.slice(-EVENT_LOG_ROWS);
   }
 
-  get paused(): boolean {
-    this.signal.track();
-    return this.isPaused;
+  get size(): number {
+    return this.entries.length;
   }
 
-  /** Messages that came while paused, not kept. */
-  get missedWhilePaused(): number {
-    this.signal.track();
-    return this.missed;
-  }
-
-  setPaused(paused: boolean): void {
-    this.isPaused = paused;
-    if (!paused) this.missed = 0;
-    this.signal.changed();
-  }
-
-  clear(): void {
-    this.rows.clear();
-    this.signal.changed();
-  }
-
-  /** Newest first. */
-  filtered(filter: LogFilter): readonly LogRow[] {
-    this.signal.track();
-    const all = this.rows.list();
-    if (!filter.source && !filter.kind) return all; // already a fresh array
-    return all.filter((r) => (!filter.source || r.source === filter.source) && (!filter.kind || r.kind === filter.kind));
+  /** Oldest first. */
+  take(): FoldedEntry[] {
+    const out = this.entries.length > EVENT_LOG_ROWS ? this.entries.slice(-EVENT_LOG_ROWS) : this.entries;
+    this.entries = [];
+    return out;
   }
 }

@@ -1,3 +1,5 @@
+import { checkDecoded, type CheckedMessage } from '../../../../protocol';
+
 /** A payload from the wire, decoded once; shown always as text, never as HTML (see displayText). */
 export type FormattedPayload =
   | { kind: 'json'; text: string; value: unknown }
@@ -33,6 +35,11 @@ export function formatPayload(bytes: Uint8Array): FormattedPayload {
     }
   }
   return { kind: 'text', text };
+}
+
+/** The contract's check of a message, on the payload as decoded once here (no second decoding). */
+export function checkFormatted(topic: string, payload: FormattedPayload): CheckedMessage {
+  return checkDecoded(topic, payload.kind === 'binary' ? null : payload.text, payload.kind === 'json' ? payload.value : undefined);
 }
 
 /** What the page shows: JSON pretty-printed, long text clipped. Done on render, not per message. */

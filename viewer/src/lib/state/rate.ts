@@ -1,3 +1,9 @@
+/** A RateMeter's counts as plain data, to cross from the worker to the page. */
+export interface RateState {
+  buckets: number[];
+  bucketStart: number;
+}
+
 /** Events per second over a sliding window, from a small ring of per-second buckets. */
 export class RateMeter {
   private buckets: number[];
@@ -5,6 +11,18 @@ export class RateMeter {
 
   constructor(private readonly windowSeconds = 5) {
     this.buckets = new Array(windowSeconds).fill(0);
+  }
+
+  /** The page's copy of a meter counted in the worker: it reads the rate as time goes on. */
+  static from(state: RateState): RateMeter {
+    const meter = new RateMeter(state.buckets.length);
+    meter.buckets = state.buckets.slice();
+    meter.bucketStart = state.bucketStart;
+    return meter;
+  }
+
+  state(): RateState {
+    return { buckets: this.buckets.slice(), bucketStart: this.bucketStart };
   }
 
   add(now: number, count = 1): void {

@@ -1,86 +1,96 @@
-import { describe, expect, it } from 'vitest';
-import { ClientMessages } from './client-messages';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Report } from '../bridge';
+import { ClientMessages } from '../view/client-messages';
+import { DeviceList } from '../view/devices';
+import { EventLog } from '../view/event-log';
+import { TopicTree } from '../view/topic-tree';
+import { LiveConnection } from '../worker/live-connection';
 import { DeviceRegistry, MAX_DEVICES, SCREEN_SIDE, TRAIL_MS } from './devices';
-import { EventLog, EVENT_LOG_ROWS, logEntry } from './event-log';
-import { displayText, formatPayload, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
+import { EVENT_LOG_ROWS, LogBatch, logEntry } from './event-log';
+import { checkFormatted, displayText, formatPayload, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
 import { RateMeter } from './rate';
-import { MAX_TOPICS, PLOT_POINTS, TopicTable } from './topic-tree';
+import { MAX_TOPICS, PLOT_POINTS, TopicStatsTable } from './topic-stats';
 
+// The worker's models (state/) and the page's models that hold their snapshots (view/), in Node.
 const bytes = (s: string) => new TextEncoder().encode(s);
 const json = (v: unknown) => bytes(JSON.stringify(v));
+/** One message into a registry, decoded and checked once as the worker does. */
+function applyTo(reg: DeviceRegistry, topic: string, payload: Uint8Array, now: number, retained = false) {
+  return reg.apply(topic, checkFormatted(topic, formatPayload(payload)), now, retained);
+}
 const meta = { name: 'Laptop', kind: 'mouse', source: 'demo', screen: { width: 800, height: 600 }, host: 'h', version: '1', schema: 1, startedAt: 1 };
 
 describe('DeviceRegistry', () => {
   it('builds presence from status and meta, and the pointer from events', () => {
     const reg = new DeviceRegistry();
-    reg.apply('devices/laptop/status', bytes('online'), 1000);
-    reg.apply('devices/laptop/meta', json(meta), 1000);
-    const click = reg.apply('devices/laptop/mouse/click', json({ x: 5, y: 6, button: 'right', pressed: true, ts: 1, seq: 0 }), 1100);
+    applyTo(reg, 'devices/laptop/status', bytes('online'), 1000);
+    applyTo(reg, 'devices/laptop/meta', json(meta), 1000);
+    const click = applyTo(reg, 'devices/laptop/mouse/click', json({ x: 5, y: 6, button: 'right', pressed: true, ts: 1, seq: 0 }), 1100);
     expect(click).toMatchObject({ device: 'laptop', event: 'click' });
     const d = reg.get('laptop')!;
     expect(d).toMatchObject({ status: 'online', pointer: { x: 5, y: 6 }, meta: { source: 'demo' } });
     expect(d.marks).toEqual([expect.objectContaining({ kind: 'click', button: 'right', pressed: true })]);
     expect(d.lastClick).toMatchObject({ x: 5, y: 6, button: 'right' });
-    reg.apply('devices/laptop/status', bytes('offline'), 1200);
+    applyTo(reg, 'devices/laptop/status', bytes('offline'), 1200);
     expect(reg.get('laptop')!.status).toBe('offline');
   });
 
   it('shows a device that only sends events, counts gaps in seq, and ignores bad payloads', () => {
     const reg = new DeviceRegistry();
-    reg.apply('devices/pi/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 1);
-    reg.apply('devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 4 }), 2);
+    applyTo(reg, 'devices/pi/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 1);
+    applyTo(reg, 'devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 4 }), 2);
     expect(reg.get('pi')).toMatchObject({ status: 'online', missed: 3, pointer: { x: 2, y: 2 } });
-    reg.apply('devices/pi/mouse/click', json({ x: 2, y: 2, button: 'left', pressed: true, ts: 1, seq: 2 }), 2); // late, not lost
+    applyTo(reg, 'devices/pi/mouse/click', json({ x: 2, y: 2, button: 'left', pressed: true, ts: 1, seq: 2 }), 2); // late, not lost
     expect(reg.get('pi')!.missed).toBe(2);
-    reg.apply('devices/pi/meta', json(meta), 2);
-    reg.apply('devices/pi/meta', json({ ...meta, startedAt: 2 }), 2); // a new run: meta.startedAt tells runs apart
-    reg.apply('devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 0 }), 2);
+    applyTo(reg, 'devices/pi/meta', json(meta), 2);
+    applyTo(reg, 'devices/pi/meta', json({ ...meta, startedAt: 2 }), 2); // a new run: meta.startedAt tells runs apart
+    applyTo(reg, 'devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 0 }), 2);
     expect(reg.get('pi')!.missed).toBe(0);
-    expect(reg.apply('devices/pi/mouse/move', bytes('<img src=x onerror=alert(1)>'), 3)).toBeNull();
-    expect(reg.apply('devices/pi/temperature', bytes('21'), 3)).toBeNull();
+    expect(applyTo(reg, 'devices/pi/mouse/move', bytes('<img src=x onerror=alert(1)>'), 3)).toBeNull();
+    expect(applyTo(reg, 'devices/pi/temperature', bytes('21'), 3)).toBeNull();
     expect(reg.get('pi')!.lastSeen).toBe(3); // a sensor reading is a sign of life too
-    reg.apply('devices/sensor-only/humidity', bytes('40'), 4);
-    reg.apply('devices/bad.id/humidity', bytes('40'), 4);
-    reg.apply('devices/old/humidity', bytes('40'), 4, true); // retained: maybe old news, not a sign of life
+    applyTo(reg, 'devices/sensor-only/humidity', bytes('40'), 4);
+    applyTo(reg, 'devices/bad.id/humidity', bytes('40'), 4);
+    applyTo(reg, 'devices/old/humidity', bytes('40'), 4, true); // retained: maybe old news, not a sign of life
     expect(reg.list().map((d) => [d.id, d.status])).toEqual([['pi', 'online'], ['sensor-only', 'online']]);
   });
 
   it('knows no last-seen time for a device it has only retained messages of, and clamps absurd screens', () => {
     const reg = new DeviceRegistry();
-    reg.apply('devices/old/status', bytes('offline'), 1000, true);
-    reg.apply('devices/old/meta', json({ ...meta, screen: { width: 1920, height: 2 ** 53 - 1 } }), 1000, true);
+    applyTo(reg, 'devices/old/status', bytes('offline'), 1000, true);
+    applyTo(reg, 'devices/old/meta', json({ ...meta, screen: { width: 1920, height: 2 ** 53 - 1 } }), 1000, true);
     expect(reg.get('old')).toMatchObject({ status: 'offline', lastSeen: null, meta: { screen: { width: 1920, height: SCREEN_SIDE.max } } });
-    reg.apply('devices/old/meta', json({ ...meta, screen: { width: 1, height: 1 } }), 1000, true);
+    applyTo(reg, 'devices/old/meta', json({ ...meta, screen: { width: 1, height: 1 } }), 1000, true);
     expect(reg.get('old')!.meta!.screen).toEqual({ width: SCREEN_SIDE.min, height: SCREEN_SIDE.min });
-    reg.apply('devices/old/status', bytes('online'), 2000);
+    applyTo(reg, 'devices/old/status', bytes('online'), 2000);
     expect(reg.get('old')).toMatchObject({ status: 'online', lastSeen: 2000 });
   });
 
   it('when full, forgets retained-only and offline devices first, and never one that is online and live', () => {
     const reg = new DeviceRegistry();
     const ids = (r: DeviceRegistry) => r.list().map((d) => d.id);
-    for (let i = 0; i < MAX_DEVICES; i++) reg.apply(`devices/fake${i}/status`, bytes(i < 10 ? 'offline' : 'online'), 1, true);
-    reg.apply('devices/ghost/status', bytes('offline'), 2, true); // no surer than any already there: not kept
+    for (let i = 0; i < MAX_DEVICES; i++) applyTo(reg, `devices/fake${i}/status`, bytes(i < 10 ? 'offline' : 'online'), 1, true);
+    applyTo(reg, 'devices/ghost/status', bytes('offline'), 2, true); // no surer than any already there: not kept
     expect(ids(reg)).not.toContain('ghost');
-    reg.apply('devices/retained-online/status', bytes('online'), 2, true); // takes an offline one's place
+    applyTo(reg, 'devices/retained-online/status', bytes('online'), 2, true); // takes an offline one's place
     expect(ids(reg)).toContain('retained-online');
     expect(ids(reg)).not.toContain('fake0');
-    reg.apply('devices/real/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 3); // live: takes a retained one's place
+    applyTo(reg, 'devices/real/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 3); // live: takes a retained one's place
     expect(ids(reg)).toContain('real');
     expect(reg.list()).toHaveLength(MAX_DEVICES);
 
     const live = new DeviceRegistry();
-    for (let i = 0; i < MAX_DEVICES; i++) live.apply(`devices/d${i}/status`, bytes('online'), 1);
-    live.apply('devices/late/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 2);
+    for (let i = 0; i < MAX_DEVICES; i++) applyTo(live, `devices/d${i}/status`, bytes('online'), 1);
+    applyTo(live, 'devices/late/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 2);
     expect(ids(live)).not.toContain('late');
     expect(live.list()).toHaveLength(MAX_DEVICES);
   });
 
   it('prunes the trail after it has faded, and keeps it capped', () => {
     const reg = new DeviceRegistry();
-    for (let i = 0; i < 1000; i++) reg.apply('devices/d/mouse/move', json({ x: i, y: i, ts: i, seq: i }), i);
+    for (let i = 0; i < 1000; i++) applyTo(reg, 'devices/d/mouse/move', json({ x: i, y: i, ts: i, seq: i }), i);
     expect(reg.get('d')!.trail.length).toBeLessThanOrEqual(120);
-    reg.apply('devices/d/mouse/move', json({ x: 0, y: 0, ts: 0, seq: 1000 }), 1000 + TRAIL_MS + 1);
+    applyTo(reg, 'devices/d/mouse/move', json({ x: 0, y: 0, ts: 0, seq: 1000 }), 1000 + TRAIL_MS + 1);
     expect(reg.get('d')!.trail).toHaveLength(1);
   });
 });
@@ -144,29 +154,61 @@ describe('payload formatting', () => {
   });
 });
 
-describe('TopicTable', () => {
+describe('TopicStatsTable (worker) and TopicTree (page)', () => {
+  /** The worker's table and the page's tree, one frame per `frame()`. */
+  function topics() {
+    const stats = new TopicStatsTable();
+    const tree = new TopicTree();
+    return {
+      tree,
+      record: (topic: string, payload: Uint8Array, retained: boolean, now: number) => stats.record(topic, formatPayload(payload), retained, now),
+      frame: () => tree.apply(stats.takeChanges(), stats.overflow),
+    };
+  }
+
   it('keeps count, retained flag, last payload and capped numeric series per topic, as a tree', () => {
-    const t = new TopicTable();
+    const t = topics();
     t.record('devices/pi/temperature/celsius', bytes('21'), true, 1000);
-    for (let i = 0; i < PLOT_POINTS + 10; i++) t.record('devices/pi/temperature/celsius', bytes(String(i)), false, 1000 + i);
+    t.frame();
+    for (let i = 0; i < PLOT_POINTS + 10; i++) {
+      t.record('devices/pi/temperature/celsius', bytes(String(i)), false, 1000 + i);
+      if (i % 7 === 0) t.frame();
+    }
     t.record('devices/laptop/status', bytes('online'), true, 1000);
-    const stats = t.get('devices/pi/temperature/celsius')!;
+    t.frame();
+    const stats = t.tree.get('devices/pi/temperature/celsius')!;
     expect(stats.count).toBe(PLOT_POINTS + 11);
     expect(stats.retained).toBe(false);
     expect(stats.series.get('value')).toHaveLength(PLOT_POINTS);
     expect(stats.series.get('value')!.at(-1)).toBe(PLOT_POINTS + 9);
-    t.record('devices/a', bytes('1'), false, 1000);
-    expect(t.rows().map((r) => `${r.depth}:${r.name}`)).toEqual(['0:devices', '1:a', '1:laptop', '2:status', '1:pi', '2:temperature', '3:celsius']);
+    expect(stats.rate.perSecond(1200)).toBeGreaterThan(0);
+    t.record('devices/a', json({ a: 1 }), false, 1000);
+    t.frame();
+    expect(t.tree.get('devices/a')).toMatchObject({ kind: 'json', display: '{\n  "a": 1\n}' });
+    expect(t.tree.rows().map((r) => `${r.depth}:${r.name}`)).toEqual(['0:devices', '1:a', '1:laptop', '2:status', '1:pi', '2:temperature', '3:celsius']);
+  });
+
+  it('sends each changed topic once per frame, with only its new points', () => {
+    const stats = new TopicStatsTable();
+    for (let i = 0; i < 1000; i++) stats.record('m', formatPayload(json({ x: i })), false, i);
+    const [update, ...more] = stats.takeChanges();
+    expect(more).toEqual([]);
+    expect(update!.points).toEqual([['x', Array.from({ length: PLOT_POINTS }, (_, i) => 1000 - PLOT_POINTS + i)]]);
+    stats.record('m', formatPayload(json({ x: 5 })), false, 1);
+    expect(stats.takeChanges()[0]!.points).toEqual([['x', [5]]]);
+    expect(stats.takeChanges()).toEqual([]);
   });
 
   it('hands out a new row only for a topic that changed, and sorts new topics in place', () => {
-    const t = new TopicTable();
+    const t = topics();
     t.record('b/x', bytes('1'), false, 1);
     t.record('a/y', bytes('1'), false, 1);
-    const before = t.rows();
+    t.frame();
+    const before = t.tree.rows();
     t.record('b/x', bytes('2'), false, 2);
     t.record('a/a', bytes('3'), false, 2);
-    const after = t.rows();
+    t.frame();
+    const after = t.tree.rows();
     expect(after.map((r) => r.path)).toEqual(['a', 'a/a', 'a/y', 'b', 'b/x']);
     const row = (rows: readonly { path: string }[], path: string) => rows.find((r) => r.path === path);
     expect(row(after, 'a/y')).toBe(row(before, 'a/y'));
@@ -176,25 +218,107 @@ describe('TopicTable', () => {
   });
 
   it('keeps at most MAX_NUMERIC_FIELDS series per topic, however the fields change', () => {
-    const t = new TopicTable();
-    for (let i = 0; i < 20; i++) t.record('s/x', json({ [`f${i}`]: i, nested: { [`g${i}`]: i } }), false, i);
-    expect(t.get('s/x')!.series.size).toBe(MAX_NUMERIC_FIELDS);
+    const t = topics();
+    for (let i = 0; i < 20; i++) {
+      t.record('s/x', json({ [`f${i}`]: i, nested: { [`g${i}`]: i } }), false, i);
+      t.frame();
+    }
+    expect(t.tree.get('s/x')!.series.size).toBe(MAX_NUMERIC_FIELDS);
   });
 
   it('stops adding topics past its cap', () => {
-    const t = new TopicTable();
+    const t = topics();
     for (let i = 0; i < MAX_TOPICS + 5; i++) t.record(`t/${i}`, bytes('1'), false, 1);
-    expect(t.size).toBe(MAX_TOPICS);
-    expect(t.overflow).toBe(5);
+    t.frame();
+    expect(t.tree.size).toBe(MAX_TOPICS);
+    expect(t.tree.overflow).toBe(5);
+  });
+});
+
+describe('LiveConnection (the worker) and what the page gets of it', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const connection = () => new LiveConnection(() => {});
+
+  it('decodes each payload once, for the explorer, the devices and the log alike', () => {
+    const live = connection();
+    const parse = vi.spyOn(JSON, 'parse');
+    live.receive('devices/d/mouse/click', json({ x: 1, y: 2, button: 'left', pressed: true, ts: 1, seq: 0 }), false);
+    live.receive('clients/v1/messages', json({ text: 'hi', ts: 5 }), false);
+    expect(parse).toHaveBeenCalledTimes(2);
+    const frame = live.takeFrame();
+    expect(frame.topics.map((t) => t.topic)).toEqual(['devices/d/mouse/click', 'clients/v1/messages']);
+    expect(frame.devices.changed).toEqual([expect.objectContaining({ id: 'd', pointer: { x: 1, y: 2 } })]);
+    expect(frame.log.map((l) => l.text)).toEqual(['left pressed at (1, 2)', 'messages: hi']);
+  });
+
+  it('sends a frame of what changed only: moves folded, only valid client messages, the connection once', () => {
+    const live = connection();
+    expect(live.takeFrame().connection).toMatchObject({ connection: 'connecting' });
+    for (let i = 0; i < 1000; i++) live.receive('devices/d/mouse/move', json({ x: i, y: i, ts: i, seq: i }), false);
+    live.receive('clients/v1/messages', json({ text: 'hi', ts: 5 }), false);
+    live.receive('clients/v1/messages', json({ text: '', ts: 5 }), false);
+    live.receive('devices/old/status', bytes('offline'), true);
+    const frame = live.takeFrame();
+    expect(frame.connection).toBeUndefined();
+    expect(frame.log).toEqual([expect.objectContaining({ kind: 'move', count: 1000 }), expect.objectContaining({ kind: 'message' }), expect.objectContaining({ kind: 'message' })]);
+    expect(frame.messages).toEqual([{ from: 'v1', text: 'hi', ts: 5 }]);
+    expect(frame.devices.changed.map((d) => d.id)).toEqual(['d', 'old']);
+    expect(frame.devices.changed[0]!.trail.length).toBeLessThanOrEqual(120);
+    expect(live.takeFrame()).toMatchObject({ devices: { changed: [], removed: [] }, topics: [], log: [], messages: [] });
+
+    const devices = new DeviceList();
+    const log = new EventLog();
+    const messages = new ClientMessages();
+    devices.apply(frame.devices);
+    log.addAll(frame.log);
+    messages.addAll(frame.messages);
+    expect(devices.list().map((d) => [d.id, d.status])).toEqual([['d', 'online'], ['old', 'offline']]);
+    expect(devices.get('d')!.rate.perSecond(Date.now())).toBeGreaterThan(0);
+    expect(log.filtered({ source: '', kind: 'move' })).toEqual([expect.objectContaining({ count: 1000 })]);
+    expect(messages.list()).toEqual([{ id: 0, from: 'v1', text: 'hi', ts: 5 }]);
+  });
+
+  it('tells the page which devices it forgot when the list is full', () => {
+    const reg = new DeviceRegistry();
+    for (let i = 0; i < MAX_DEVICES; i++) applyTo(reg, `devices/old${i}/status`, bytes('offline'), 1, true);
+    const page = new DeviceList();
+    page.apply(reg.takeChanges(1));
+    applyTo(reg, 'devices/real/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 2);
+    const changes = reg.takeChanges(2);
+    expect(changes.removed).toHaveLength(1);
+    page.apply(changes);
+    expect(page.list()).toHaveLength(MAX_DEVICES);
+    expect(page.get('real')).toBeDefined();
+  });
+
+  it('answers an action it cannot do yet with a reason, and reports a frame by itself', async () => {
+    const reports: Report[] = [];
+    const live = new LiveConnection((r) => reports.push(r));
+    live.handle({ type: 'send', id: 7, text: 'hi' });
+    live.handle({ type: 'subscribe', id: 8, filter: '#' });
+    await vi.waitFor(() => expect(reports.filter((r) => r.type === 'done')).toHaveLength(2));
+    expect(reports).toContainEqual({ type: 'done', id: 7, error: 'not connected to the broker' });
+    live.receive('a/b', bytes('1'), false);
+    await vi.waitFor(() => expect(reports.some((r) => r.type === 'frame' && r.frame.topics.length === 1)).toBe(true));
+  });
+});
+
+describe('LogBatch', () => {
+  it('folds the moves of one frame and keeps at most EVENT_LOG_ROWS lines', () => {
+    const batch = new LogBatch();
+    for (let i = 0; i < 3 * EVENT_LOG_ROWS; i++) batch.add({ at: i, topic: 't', source: `s${i % 2}`, kind: 'move', text: `${i}` });
+    const lines = batch.take();
+    expect(lines).toHaveLength(EVENT_LOG_ROWS);
+    expect(lines.at(-1)!.at).toBe(3 * EVENT_LOG_ROWS - 1);
+    expect(batch.take()).toEqual([]);
   });
 });
 
 describe('ClientMessages and RateMeter', () => {
-  it('lists valid messages with their sender', () => {
+  it('lists messages with their sender, newest first', () => {
     const m = new ClientMessages();
-    expect(m.apply('clients/v1/messages', json({ text: 'hi', ts: 5 }))).toBe(true);
-    expect(m.apply('clients/v1/messages', json({ text: '', ts: 5 }))).toBe(false);
-    expect(m.list()).toEqual([{ id: 0, from: 'v1', text: 'hi', ts: 5 }]);
+    m.addAll([{ from: 'v1', text: 'hi', ts: 5 }, { from: 'v2', text: 'ho', ts: 6 }]);
+    expect(m.list()).toEqual([{ id: 1, from: 'v2', text: 'ho', ts: 6 }, { id: 0, from: 'v1', text: 'hi', ts: 5 }]);
   });
 
   it('measures events per second over its window', () => {

@@ -1,0 +1,53 @@
+/**
+ * What crosses between the page and its worker, in one direction each:
+ *   page → worker: Actions (what the person does: start, log in, send a reply, subscribe, network state);
+ *   worker → page: Reports (once per frame at most, what changed; and the outcome of an action).
+ * The worker owns the connection and the models; the page only renders what it is told.
+ */
+import type { DeviceChanges } from './state/devices';
+import type { FoldedEntry } from './state/event-log';
+import type { TopicUpdate } from './state/topic-stats';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login' | 'bad-address';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface ConnectionInfo {
+  connection: ConnectionState;
+  /** When the next try is due (epoch ms), while reconnecting. */
+  nextTryAt: number | null;
+  lastError: string | null;
+  /** Why the broker wants (other) credentials; shown above the login form. */
+  loginReason: string | null;
+  extraSubscriptions: string[];
+}
+
+/** A message on clients/{from}/messages that passed the contract. */
+export interface ClientMessageEntry {
+  from: string;
+  text: string;
+  ts: number;
+}
+
+export type Action =
+  | { type: 'start'; url: string; viewerId: string; online: boolean }
+  | { type: 'login'; credentials: Credentials }
+  | { type: 'send'; id: number; text: string }
+  | { type: 'subscribe'; id: number; filter: string }
+  | { type: 'network'; online: boolean }
+  | { type: 'stop' };
+
+/** What changed since the previous frame; `connection` only when it changed. */
+export interface Frame {
+  connection?: ConnectionInfo;
+  devices: DeviceChanges;
+  topics: TopicUpdate[];
+  topicOverflow: number;
+  log: FoldedEntry[];
+  messages: ClientMessageEntry[];
+}
+
+export type Report = { type: 'frame'; frame: Frame } | { type: 'done'; id: number; error: string | null };

@@ -1,0 +1,214 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { checkMessage, clientMessagesTopic, TOPIC_PATTERNS, type ClientMessage } from '../../../../protocol';
+import type { Action, ClientMessageEntry, ConnectionInfo, Credentials, Frame, Report } from '../bridge';
+import { DeviceRegistry } from '../state/devices';
+import { LogBatch, logEntry } from '../state/event-log';
+import { checkFormatted, formatPayload } from '../state/payload-format';
+import { TopicStatsTable } from '../state/topic-stats';
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 5000;
+const PUBLISH_TIMEOUT_MS = 5000;
+const BASE_SUBSCRIPTIONS = [TOPIC_PATTERNS.allDevices, TOPIC_PATTERNS.clientMessages];
+/** How often the page hears of changes at most: one 60 Hz frame. */
+export const FRAME_MS = 16;
+
+/**
+ * The page's one MQTT connection and everything it has seen, run in a Web Worker: MQTT.js parses the
+ * packets here, each payload is decoded once here, and the models are kept here. The page gets, at most
+ * once per frame, what changed (`Frame`), and sends the person's actions (`Action`).
+ */
+export class LiveConnection {
+  private info: ConnectionInfo = { connection: 'connecting', nextTryAt: null, lastError: null, loginReason: null, extraSubscriptions: [] };
+  private infoChanged = true;
+  private readonly devices = new DeviceRegistry();
+  private readonly topics = new TopicStatsTable();
+  private readonly log = new LogBatch();
+  private messages: ClientMessageEntry[] = [];
+
+  private url = '';
+  private viewerId = '';
+  private online = true;
+  private client: MqttClient | undefined;
+  private retryMs = FIRST_RETRY_MS;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly report: (report: Report) => void) {}
+
+  handle(action: Action): void {
+    switch (action.type) {
+      case 'start':
+        this.url = action.url;
+        this.viewerId = action.viewerId;
+        this.online = action.online;
+        this.connect();
+        return;
+      case 'login':
+        this.client?.removeAllListeners();
+        this.client?.end(true);
+        this.update({ connection: 'connecting' });
+        this.connect(action.credentials);
+        return;
+      case 'send':
+        this.answer(action.id, this.send(action.text));
+        return;
+      case 'subscribe':
+        this.answer(action.id, this.subscribe(action.filter));
+        return;
+      case 'network':
+        this.online = action.online;
+        // The socket may have survived a short loss of network: then it is simply connected again.
+        if (!action.online) this.update({ connection: 'offline' });
+        else if (this.info.connection === 'offline') this.update({ connection: this.client?.connected ? 'connected' : 'reconnecting' });
+        return;
+      case 'stop':
+        this.client?.end(true);
+        return;
+    }
+  }
+
+  /** Credentials live only in this worker's memory (never in the URL, storage or logs). */
+  private connect(credentials?: Credentials): void {
+    // Why a try failed, when MQTT.js gives no error of its own (a WebSocket that cannot open gives none).
+    let connectedThisTry = false;
+    let errorThisTry = false;
+    const client = mqtt.connect(this.url, {
+      ...credentials,
+      clientId: this.viewerId,
+      reconnectPeriod: FIRST_RETRY_MS,
+      connectTimeout: 5000,
+      keepalive: 20,
+      resubscribe: true,
+    });
+    this.client = client;
+    client.on('connect', () => {
+      connectedThisTry = true;
+      this.retryMs = FIRST_RETRY_MS;
+      client.options.reconnectPeriod = FIRST_RETRY_MS;
+      this.update({ connection: 'connected', nextTryAt: null, lastError: null });
+      client.subscribe([...BASE_SUBSCRIPTIONS, ...this.info.extraSubscriptions], { qos: 1 });
+    });
+    client.on('close', () => {
+      // MQTT.js waits reconnectPeriod before its next try; back off up to MAX_RETRY_MS for the one after.
+      const nextTryAt = Date.now() + this.retryMs;
+      this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
+      client.options.reconnectPeriod = this.retryMs;
+      if (this.info.connection === 'login') return this.update({ nextTryAt });
+      let lastError = this.info.lastError;
+      if (connectedThisTry) lastError = 'the connection to the broker was lost';
+      else if (!errorThisTry) lastError = `cannot reach a broker at ${this.url}: nothing answers there, or it is not MQTT over WebSocket`;
+      this.update({ nextTryAt, lastError, connection: this.online ? 'reconnecting' : 'offline' });
+    });
+    client.on('reconnect', () => {
+      connectedThisTry = false;
+      errorThisTry = false;
+      const c = this.info.connection;
+      this.update({ nextTryAt: null, connection: c !== 'offline' && c !== 'login' ? 'reconnecting' : c });
+    });
+    client.on('error', (error) => {
+      const code = (error as { code?: number }).code;
+      if (code === 4 || code === 5) {
+        // CONNACK 4 (bad user name or password) or 5 (not authorized): ask the person, stop retrying.
+        const loginReason = code === 4 && credentials ? 'Wrong user name or password.' : 'This broker asks for a user name and password.';
+        this.update({ loginReason, connection: 'login', nextTryAt: null });
+        client.end(true);
+        return;
+      }
+      errorThisTry = true;
+      this.update({ lastError: error.message });
+    });
+    client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+  }
+
+  /** Publishes a reply on clients/{viewerId}/messages; fails with a reason a person can read. */
+  private async send(text: string): Promise<void> {
+    const client = this.client;
+    if (!client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const topic = clientMessagesTopic(this.viewerId);
+    const payload = JSON.stringify({ text, ts: Date.now() });
+    const checked = checkMessage(topic, new TextEncoder().encode(payload));
+    if (!checked.ok) throw new Error(checked.reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the broker did not acknowledge the message')), PUBLISH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([client.publishAsync(topic, payload, { qos: 1 }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Adds a subscription (any topic filter) for the topic explorer. */
+  private async subscribe(filter: string): Promise<void> {
+    if (!this.client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const refused = new Error(`the broker refused the subscription to "${filter}": this user may not read it`);
+    let granted;
+    try {
+      granted = await this.client.subscribeAsync(filter, { qos: 1 });
+    } catch (error) {
+      // MQTT.js rejects a SUBACK 0x80 as "Unspecified error", which names neither the filter nor who refused;
+      // the SUBACK it carries says what happened.
+      const granted = (error as { packet?: { granted?: (number | { qos: number })[] } }).packet?.granted ?? [];
+      if (granted.some((g) => ((typeof g === 'number' ? g : g.qos) & 0x80) !== 0)) throw refused;
+      throw new Error(`could not subscribe to "${filter}": ${(error as Error).message}`);
+    }
+    if (granted.some((g) => g.qos === 128)) throw refused;
+    if (!this.info.extraSubscriptions.includes(filter)) this.update({ extraSubscriptions: [...this.info.extraSubscriptions, filter] });
+  }
+
+  /** Applies one message to the models, its payload decoded once for all of them; public for tests. */
+  receive(topic: string, payload: Uint8Array, retained: boolean): void {
+    const now = Date.now();
+    const formatted = formatPayload(payload);
+    const checked = checkFormatted(topic, formatted);
+    this.topics.record(topic, formatted, retained, now);
+    let mouse = null;
+    if (checked.topic?.kind === 'clientMessage') {
+      if (checked.ok) this.messages.push({ from: checked.topic.clientId, ...pick(checked.payload as ClientMessage) });
+    } else mouse = this.devices.apply(topic, checked, now, retained);
+    // The log is for what happens now; retained messages are state from before.
+    if (!retained) this.log.add(logEntry(topic, formatted, mouse, now));
+    this.scheduleFrame();
+  }
+
+  /** What changed since the last frame; public for tests. */
+  takeFrame(now = Date.now()): Frame {
+    const frame: Frame = {
+      devices: this.devices.takeChanges(now),
+      topics: this.topics.takeChanges(),
+      topicOverflow: this.topics.overflow,
+      log: this.log.take(),
+      messages: this.messages,
+    };
+    this.messages = [];
+    if (this.infoChanged) frame.connection = { ...this.info };
+    this.infoChanged = false;
+    return frame;
+  }
+
+  private update(change: Partial<ConnectionInfo>): void {
+    this.info = { ...this.info, ...change };
+    this.infoChanged = true;
+    this.scheduleFrame();
+  }
+
+  private scheduleFrame(): void {
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.report({ type: 'frame', frame: this.takeFrame() });
+    }, FRAME_MS);
+  }
+
+  private answer(id: number, outcome: Promise<void>): void {
+    outcome.then(
+      () => this.report({ type: 'done', id, error: null }),
+      (error: Error) => this.report({ type: 'done', id, error: error.message }),
+    );
+  }
+}
+
+/** Only the contract's fields of a client message: a payload may carry more, which the page never needs. */
+function pick(m: ClientMessage): { text: string; ts: number } {
+  return { text: m.text, ts: m.ts };
+}
