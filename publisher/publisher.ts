@@ -101,7 +101,7 @@ export class MousePublisher {
       onCaptureState: (running, message) => {
         this.say(message);
         this.capture = { running, problem: running ? null : message };
-        // Offline, the next connect announces the meta anyway; say it only when it fails while connected.
+        // Offline, updateMeta sends nothing (the next connect announces the meta), so a failure here is worth a line.
         void this.deviceClient.updateMeta().catch((error: Error) => this.say(`Could not publish the capture state in meta now: ${error.message}`));
       },
     });
