@@ -13,7 +13,8 @@ import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCK = join(ROOT, 'dist.lock');
-const INPUTS = ['bin', 'cli', 'broker', 'publisher', 'protocol', 'scripts', 'package.json', 'tsconfig.dist.json'];
+// The same folders as the Makefile's DIST_SOURCES: everything bin/mqlive.ts can reach.
+const INPUTS = ['bin', 'cli', 'broker', 'publisher', 'recorder', 'protocol', 'scripts', 'package.json', 'tsconfig.dist.json'];
 
 /** The newest modification time among the files dist/ is built from. */
 function newestInput(path = ROOT, names = INPUTS): number {
