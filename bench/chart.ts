@@ -26,7 +26,7 @@ export function latencyChart(rows: Row[], machine: string): string {
   cases.forEach((r, i) => {
     const y = 50 + i * rowHeight;
     const colour = COLOURS[r.broker] ?? '#777';
-    const label = `${r.scenario} ${r.transport} ${r.broker}${r.subscribers ? ` (${r.subscribers} subs)` : ''}`;
+    const label = `${r.scenario} ${r.transport} ${r.broker}${r.subscribers ? ` (${r.subscribers} subs)` : ''}${r.flagged ? ' FLAGGED' : ''}`;
     parts.push(
       `<text x="${left - 8}" y="${y + 14}" text-anchor="end">${escapeXml(label)}</text>`,
       `<rect x="${left}" y="${y + 3}" width="${x(r.p99ms as number) - left}" height="16" fill="${colour}" opacity="0.3"/>`,

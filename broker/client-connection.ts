@@ -2,6 +2,7 @@ import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { PacketSizeGuard } from './security/limits';
+import { wsBinaryFrame } from './ws-frame';
 
 /** Per-connection bounds: what a client may send at once, and what the broker holds for one that reads slowly or not at all. */
 export interface ConnectionLimits {
@@ -93,9 +94,15 @@ export class ClientConnection extends Duplex {
   }
 
   static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: ConnectionLimits, onCutOff: CutOffHandler): ClientConnection {
+    // ws's own socket: a frame written there whole is one write, where ws.send writes header and data apart.
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
     const conn: ClientConnection = new ClientConnection(
       {
-        send: (data) => ws.send(data, { binary: true }, () => conn.checkStall()),
+        send: (data) => {
+          if (ws.readyState !== ws.OPEN) return; // as ws.send: nothing once the closing handshake has begun
+          if (socket) socket.write(wsBinaryFrame(data), () => conn.checkStall());
+          else ws.send(data, { binary: true }, () => conn.checkStall());
+        },
         queuedBytes: () => ws.bufferedAmount,
         pause: () => ws.pause(),
         resume: () => ws.resume(),

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from './processes';
@@ -19,6 +19,11 @@ export function copyRepo(prefix: string, options: { linkInstalled?: boolean } = 
     cpSync(join(ROOT, file), join(dir, file), { preserveTimestamps: true });
   }
   if (options.linkInstalled) {
+    // make would run `npm ci` through the link and reinstall this checkout's node_modules under running tests.
+    const installed = statSync(join(ROOT, 'node_modules/.package-lock.json'), { throwIfNoEntry: false });
+    if (!installed || installed.mtimeMs < statSync(join(ROOT, 'package-lock.json')).mtimeMs) {
+      throw new Error('node_modules is older than package-lock.json: run npm ci (make install) first');
+    }
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     symlinkSync(join(ROOT, 'viewer/dist'), join(dir, 'viewer/dist'));
   }
