@@ -100,7 +100,10 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
       longTasks: number[];
       heap: number;
     };
-    const moveRow = await page.locator('[data-topic="devices/bench/mouse/move"]').first().textContent();
+    // The explorer shows counts a few times a second: give it a moment to show the last ones.
+    const published = await done;
+    const shownCount = async () => Number((await page.locator('[data-topic="devices/bench/mouse/move"]').first().textContent())?.match(/(\d+) msg/)?.[1] ?? NaN);
+    for (let i = 0; i < 30 && (await shownCount()) < published.sent; i++) await new Promise((r) => setTimeout(r, 100));
     const frames = m.frames.sort((a, b) => a - b);
     busy.sort((a, b) => a - b);
     return {
@@ -120,7 +123,7 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
       loadAverageAtStart: loadAtStart,
       heapStartMiB: Number((heapStart / 2 ** 20).toFixed(1)),
       heapEndMiB: Number((m.heap / 2 ** 20).toFixed(1)),
-      pageMessages: Number(moveRow?.match(/(\d+) msg/)?.[1] ?? NaN),
+      pageMessages: await shownCount(),
     };
   } finally {
     stopOthers();
