@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
 import { launchChromium } from '../test-support/chromium';
 import { percentile } from './clock';
 import type { PubResult } from './load';
@@ -27,6 +28,34 @@ async function startOtherTopics(url: string): Promise<() => void> {
     clearInterval(timer);
     client.end(true);
   };
+}
+
+type Session = Awaited<ReturnType<ReturnType<Page['context']>['newCDPSession']>>;
+
+/**
+ * Live JS heap (after a garbage collection) of the page and of its workers, over the DevTools protocol: the
+ * page's own session, and each worker through Target messages (Playwright gives no session for a worker).
+ */
+async function heaps(cdp: Session, workers: string[]): Promise<{ page: number; workers: number }> {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const page = (await cdp.send('Runtime.getHeapUsage')).usedSize;
+  let total = 0;
+  for (const sessionId of workers) {
+    const ask = (id: number, method: string) =>
+      new Promise<{ usedSize?: number }>((resolve) => {
+        const onMessage = (event: { sessionId: string; message: string }) => {
+          const reply = JSON.parse(event.message) as { id: number; result: { usedSize?: number } };
+          if (event.sessionId !== sessionId || reply.id !== id) return;
+          cdp.off('Target.receivedMessageFromTarget', onMessage);
+          resolve(reply.result);
+        };
+        cdp.on('Target.receivedMessageFromTarget', onMessage);
+        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+      });
+    await ask(1, 'HeapProfiler.collectGarbage');
+    total += (await ask(2, 'Runtime.getHeapUsage')).usedSize ?? 0;
+  }
+  return { page, workers: total };
 }
 
 /** The 1-minute load average: whether the machine was quiet when a run started. */
@@ -66,6 +95,11 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
     }
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
+    const workers: string[] = [];
+    cdp.on('Target.attachedToTarget', (e) => {
+      if (e.targetInfo.type === 'worker') workers.push(e.sessionId);
+    });
+    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
     const taskSeconds = async () => ((await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN) as number;
     const loadAtStart = loadAverage();
 
@@ -78,7 +112,7 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
       }),
     );
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
-    const heapStart = (await page.evaluate('performance.memory.usedJSHeapSize')) as number;
+    const heapStart = await heaps(cdp, workers);
     await page.evaluate('window.__bench.frames.length = 0; window.__bench.longTasks.length = 0');
     // Main-thread busy time, one sample per second of the measured window.
     const busy: number[] = [];
@@ -95,11 +129,8 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
       lastAt = at;
     }
     await done;
-    const m = (await page.evaluate('({ frames: window.__bench.frames.slice(), longTasks: window.__bench.longTasks.slice(), heap: performance.memory.usedJSHeapSize })')) as {
-      frames: number[];
-      longTasks: number[];
-      heap: number;
-    };
+    const m = (await page.evaluate('({ frames: window.__bench.frames.slice(), longTasks: window.__bench.longTasks.slice() })')) as { frames: number[]; longTasks: number[] };
+    const heapEnd = await heaps(cdp, workers);
     // The explorer shows counts a few times a second: give it a moment to show the last ones.
     const published = await done;
     const shownCount = async () => Number((await page.locator('[data-topic="devices/bench/mouse/move"]').first().textContent())?.match(/(\d+) msg/)?.[1] ?? NaN);
@@ -121,8 +152,10 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
       mainBusyP50Pct: Number(percentile(busy, 50).toFixed(1)),
       mainBusyMaxPct: Number((busy.at(-1) ?? NaN).toFixed(1)),
       loadAverageAtStart: loadAtStart,
-      heapStartMiB: Number((heapStart / 2 ** 20).toFixed(1)),
-      heapEndMiB: Number((m.heap / 2 ** 20).toFixed(1)),
+      heapStartMiB: Number((heapStart.page / 2 ** 20).toFixed(1)),
+      heapEndMiB: Number((heapEnd.page / 2 ** 20).toFixed(1)),
+      workerHeapStartMiB: Number((heapStart.workers / 2 ** 20).toFixed(1)),
+      workerHeapEndMiB: Number((heapEnd.workers / 2 ** 20).toFixed(1)),
       pageMessages: await shownCount(),
     };
   } finally {
