@@ -141,10 +141,10 @@ describe('publisher CLI and the registry', () => {
   it('an unknown --source is one line listing the valid names, exit code 2', async () => {
     const p = spawnMqlive(['publisher', '--source', 'x11']);
     expect(await p.exited).toBe(2);
-    expect(p.output().trim()).toBe('mqlive publisher: --source must be one of auto, uiohook, evdev, demo (got "x11")');
+    expect(p.output().trim()).toBe('mqlive publisher: --source must be one of auto, uiohook, evdev, demo, replay:FILE (got "x11")');
     // Run by make (make up SOURCE=..., make publisher SOURCE=...), the line names the make variable.
     const viaMake = spawnMqlive(['publisher', '--source', 'x11'], { MQLIVE_VIA_MAKE: '1' });
     expect(await viaMake.exited).toBe(2);
-    expect(viaMake.output().trim()).toBe('mqlive publisher: SOURCE must be one of auto, uiohook, evdev, demo (got "x11")');
+    expect(viaMake.output().trim()).toBe('mqlive publisher: SOURCE must be one of auto, uiohook, evdev, demo, replay:FILE (got "x11")');
   });
 });

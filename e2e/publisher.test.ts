@@ -105,6 +105,6 @@ describe('publisher with the demo source', () => {
     expect(bad.output().trim()).toBe(`mqlive publisher: invalid device id "my/laptop": an id may use only letters, digits, '_' and '-'; '/' (the MQTT topic level separator) is not allowed`);
     const flag = spawnMqlive(['publisher', '--source', 'pynput']);
     expect(await flag.exited).toBe(2);
-    expect(flag.output().trim()).toBe('mqlive publisher: --source must be one of auto, uiohook, evdev, demo (got "pynput")');
+    expect(flag.output().trim()).toBe('mqlive publisher: --source must be one of auto, uiohook, evdev, demo, replay:FILE (got "pynput")');
   });
 });

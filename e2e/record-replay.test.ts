@@ -254,4 +254,37 @@ describe('mqlive record and replay', () => {
     await inbox.waitFor((m) => m.text === 'marker');
     expect(inbox.messages.map((m) => m.text)).toEqual(['marker']);
   });
+  it('--source replay:FILE publishes the recorded clicks as this device with seq from 0, new ts, and source "replay" in meta', async () => {
+    const file = join(dir, 'mouse.jsonl');
+    const recorded = [
+      { t: 0, topic: 'devices/orig/mouse/move', payload: { x: 10, y: 20, ts: 1000, seq: 500 } },
+      { t: 30, topic: 'devices/orig/mouse/click', payload: { x: 10, y: 20, button: 'left', pressed: true, ts: 1030, seq: 501 } },
+      { t: 90, topic: 'devices/orig/mouse/click', payload: { x: 10, y: 20, button: 'left', pressed: false, ts: 1090, seq: 502 } },
+      { t: 150, topic: 'devices/orig/mouse/scroll', payload: { x: 11, y: 21, dx: 0, dy: 1, ts: 1150, seq: 503 } },
+      { t: 200, topic: 'devices/orig/mouse/click', payload: { x: 40, y: 50, button: 'right', pressed: true, ts: 1200, seq: 504 } },
+    ];
+    const lines = recorded.map((m) => encodeMessage({ t: m.t, topic: m.topic, payload: Buffer.from(JSON.stringify(m.payload)), qos: 1, retain: false }));
+    writeFileSync(file, [encodeHeader({ startedAt: 1000, broker: 'x', filters: ['devices/#'] }), ...lines, ''].join('\n'));
+
+    const watcher = await client(brokerB.mqtt);
+    const inbox = new Inbox(watcher);
+    await subscribe(watcher, 'devices/replayed/#');
+    const started = Date.now();
+    const publisher = spawnMqlive(['publisher', '--url', brokerB.mqtt, '--device', 'replayed', '--source', `replay:${file}`, '--move-hz', '0']);
+    cleanup.push(() => publisher.stop());
+    await publisher.waitForOutput(/The recording has ended \(5 mouse events replayed\)/, 20_000);
+    const events = (await inbox.waitFor(() => inbox.messages.filter((m) => m.topic.includes('/mouse/')).length >= 5, 10_000).then(() => inbox.messages))
+      .filter((m) => m.topic.includes('/mouse/'))
+      .map((m) => ({ topic: m.topic, ...JSON.parse(m.text) }));
+    // The recorded events, as this device, with seq from 0 (the move is not coalesced: --move-hz 0).
+    const withoutTs = ({ ts: _ts, ...rest }: Record<string, unknown>) => rest;
+    expect(events.map(withoutTs)).toEqual(recorded.map((m, i) => ({ ...withoutTs(m.payload), topic: m.topic.replace('/orig/', '/replayed/'), seq: i })));
+    // New ts, from now, in the recorded order.
+    expect(events.every((e) => e.ts >= started)).toBe(true);
+    expect(events.map((e) => e.ts)).toEqual([...events.map((e) => e.ts)].sort((x, y) => x - y));
+    const meta = await inbox.waitFor((m) => m.topic === 'devices/replayed/meta' && JSON.parse(m.text).source === 'replay');
+    expect(JSON.parse(meta.text)).toMatchObject({ kind: 'mouse', source: 'replay' });
+    // At the end the device stays online and says in meta that the capture (the replay) has stopped.
+    await inbox.waitFor((m) => m.topic === 'devices/replayed/meta' && JSON.parse(m.text).capture?.running === false, 10_000);
+  }, 60_000);
 });

@@ -68,6 +68,14 @@ describe('viewer in Chromium', () => {
     await expect.poll(() => page.getByTestId('last-click').textContent()).toBe('Last click: laptop: left pressed at (800, 879)');
   });
 
+  it('shows a device replayed from a recording as a replay, not as live capture', async () => {
+    const meta = { name: 'again', kind: 'mouse', source: 'replay', screen: null, host: 'h', version: '0.1.0', schema: 1, startedAt: Date.now() };
+    await pub('devices/again/status', 'online', true);
+    await pub('devices/again/meta', JSON.stringify(meta), true);
+    await expect.poll(() => device('again').textContent()).toMatch(/replay/i);
+    expect(await device('again').textContent()).not.toMatch(/live capture/i);
+  });
+
   it('shows a device going offline', async () => {
     await pub('devices/laptop/status', 'offline', true);
     await expect.poll(() => device('laptop').getAttribute('data-status')).toBe('offline');

@@ -22,23 +22,35 @@ function entry(name: string, auto: boolean, why?: string): SourceEntry {
 
 describe('the source registry', () => {
   it('has uiohook, evdev and demo, each with a name, a one-line description and an opener; auto comes first', () => {
-    expect(SOURCES.map((s) => s.name)).toEqual(['uiohook', 'evdev', 'demo']);
+    expect(SOURCES.map((s) => s.name)).toEqual(['uiohook', 'evdev', 'demo', 'replay']);
     for (const source of SOURCES) {
       expect(source.name).toMatch(ID_PATTERN); // it is meta's source word too
       expect(source.description).toMatch(/^[^\n]{10,120}$/);
       expect(typeof source.open).toBe('function');
     }
-    expect(sourceChoices()).toEqual(['auto', 'uiohook', 'evdev', 'demo']);
+    expect(sourceChoices()).toEqual(['auto', 'uiohook', 'evdev', 'demo', 'replay:FILE']);
     const help = sourceHelp().split('\n');
-    expect(help.map((l) => l.trim().split(/\s+/)[0])).toEqual(['auto', 'uiohook', 'evdev', 'demo']);
-    expect(Object.keys(sourceFlags())).toEqual(['evdev-device', 'screen', 'evdev-abs-range']);
+    expect(help.map((l) => l.trim().split(/\s+/)[0])).toEqual(['auto', 'uiohook', 'evdev', 'demo', 'replay:FILE']);
+    expect(Object.keys(sourceFlags())).toEqual(['evdev-device', 'screen', 'evdev-abs-range', 'loop']);
   });
 
   it('refuses an unknown --source, listing the valid names', () => {
     expect(() => findSource('x11')).toThrow(SourceFlagError);
-    expect(() => findSource('x11')).toThrow('--source must be one of auto, uiohook, evdev, demo (got "x11")');
+    expect(() => findSource('x11')).toThrow('--source must be one of auto, uiohook, evdev, demo, replay:FILE (got "x11")');
+    expect(() => findSource('x11:file')).toThrow('--source must be one of auto, uiohook, evdev, demo, replay:FILE (got "x11:file")');
     expect(findSource('auto')).toBeUndefined();
     expect(findSource('evdev')?.name).toBe('evdev');
+  });
+
+  it('passes what follows NAME: to a source that takes an argument, and refuses it or its absence otherwise', async () => {
+    expect(findSource('replay:rec.jsonl')?.name).toBe('replay');
+    expect(findSource('replay:C:/recordings/a.jsonl')?.name).toBe('replay');
+    expect(() => findSource('replay')).toThrow('--source replay needs FILE: --source replay:FILE');
+    expect(() => findSource('demo:fast')).toThrow('--source demo takes nothing after a colon (got "demo:fast")');
+    let given: string | undefined;
+    const withFile: SourceEntry = { ...entry('file', false), argument: 'FILE', open: async (_ctx, _flags, argument) => ((given = argument), entry('file', false).open(_ctx, _flags)) };
+    await openSource('file:a:b.jsonl', context().ctx, {}, [withFile]);
+    expect(given).toBe('a:b.jsonl');
   });
 
   it('auto tries the auto entries in order, skips the others, and says in one line why it settled lower', async () => {

@@ -6,25 +6,38 @@
 import { demoSource } from './demo-source';
 import { evdevSource } from './evdev-source';
 import { SourceFlagError, type MouseSource, type SourceContext, type SourceEntry, type SourceFlag, type SourceFlagValues } from './source';
+import { replaySource } from './replay-source';
 import { uiohookSource } from './uiohook-source';
 
 export const SOURCES: readonly SourceEntry[] = [
   uiohookSource, // real capture wherever a desktop answers
   evdevSource, // Linux without X, or a Wayland desktop, when /dev/input is readable
   demoSource, // always opens: the last resort of auto
+  replaySource, // only when asked for: --source replay:FILE
 ];
 
 export const AUTO = 'auto';
 
 /** Every word `--source` takes: `auto`, then the registry's names. */
 export function sourceChoices(sources: readonly SourceEntry[] = SOURCES): string[] {
-  return [AUTO, ...sources.map((s) => s.name)];
+  return [AUTO, ...sources.map(choice)];
+}
+
+/** How `--source` names an entry: `demo`, or `replay:FILE` for one that takes an argument. */
+function choice(source: SourceEntry): string {
+  return source.argument ? `${source.name}:${source.argument}` : source.name;
+}
+
+/** `replay:rec.jsonl` is the entry `replay` with the argument `rec.jsonl`. */
+function splitChoice(value: string): { name: string; argument: string | undefined } {
+  const colon = value.indexOf(':');
+  return colon === -1 ? { name: value, argument: undefined } : { name: value.slice(0, colon), argument: value.slice(colon + 1) };
 }
 
 /** The `--source` help: one line per choice. */
 export function sourceHelp(): string {
   const auto = SOURCES.filter((s) => s.auto).map((s) => s.name);
-  const lines = [[AUTO, `the first of ${auto.join(', ')} that can capture here (the default)`], ...SOURCES.map((s) => [s.name, s.description])];
+  const lines = [[AUTO, `the first of ${auto.join(', ')} that can capture here (the default)`], ...SOURCES.map((s) => [choice(s), s.description])];
   return lines.map(([name, text]) => `  ${name!.padEnd(10)} ${text}`).join('\n');
 }
 
@@ -34,11 +47,16 @@ export function sourceFlags(): Record<string, SourceFlag> {
 }
 
 /** The entry for `name`; an unknown name is a SourceFlagError that lists the valid ones. */
-export function findSource(name: string, sources: readonly SourceEntry[] = SOURCES): SourceEntry | undefined {
-  if (name !== AUTO && !sources.some((s) => s.name === name)) {
-    throw new SourceFlagError(`--source must be one of ${sourceChoices(sources).join(', ')} (got "${name}")`);
+export function findSource(value: string, sources: readonly SourceEntry[] = SOURCES): SourceEntry | undefined {
+  const { name, argument } = splitChoice(value);
+  const entry = sources.find((s) => s.name === name);
+  if (value !== AUTO && !entry) {
+    throw new SourceFlagError(`--source must be one of ${sourceChoices(sources).join(', ')} (got "${value}")`);
   }
-  return sources.find((s) => s.name === name);
+  if (entry && Boolean(entry.argument) !== (argument !== undefined)) {
+    throw new SourceFlagError(entry.argument ? `--source ${name} needs ${entry.argument}: --source ${choice(entry)}` : `--source ${name} takes nothing after a colon (got "${value}")`);
+  }
+  return entry;
 }
 
 /**
@@ -52,7 +70,7 @@ export async function openSource(
   sources: readonly SourceEntry[] = SOURCES,
 ): Promise<MouseSource> {
   const entry = findSource(name, sources);
-  if (entry) return entry.open(context, flags);
+  if (entry) return entry.open(context, flags, splitChoice(name).argument);
   const reasons: string[] = [];
   for (const candidate of sources.filter((s) => s.auto)) {
     try {

@@ -43,11 +43,11 @@ export interface SourceContext {
 /** A flag of one source, in the publisher's `--help` and `MQLIVE_*` style; 'list' may be given several times. */
 export interface SourceFlag {
   env: string;
-  type: 'string' | 'list';
+  type: 'string' | 'list' | 'flag';
   help: string;
 }
 
-export type SourceFlagValues = Readonly<Record<string, string | string[] | undefined>>;
+export type SourceFlagValues = Readonly<Record<string, string | string[] | boolean | undefined>>;
 
 /** A source's flag has a bad value: the CLI reports it as a usage error (exit code 2), and `auto` does not fall back. */
 export class SourceFlagError extends Error {
@@ -58,6 +58,8 @@ export class SourceFlagError extends Error {
 export interface SourceEntry {
   /** `--source NAME`, and meta's `source`. */
   name: string;
+  /** What follows `NAME:` when the source takes one (`FILE` for `--source replay:FILE`); its opener gets it. */
+  argument?: string;
   /** One line for `--help`. */
   description: string;
   /** Whether `--source auto` tries it (in registry order). */
@@ -65,5 +67,5 @@ export interface SourceEntry {
   /** Flags only this source reads; the publisher's CLI offers them. */
   flags?: Record<string, SourceFlag>;
   /** Opens the source, or rejects saying in one sentence why it cannot capture here. */
-  open(context: SourceContext, flags: SourceFlagValues): Promise<MouseSource>;
+  open(context: SourceContext, flags: SourceFlagValues, argument?: string): Promise<MouseSource>;
 }
