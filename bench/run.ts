@@ -22,7 +22,7 @@ const RESULTS = `${ROOT}bench/results`;
 const TSX = import.meta.resolve('tsx');
 
 const OPTIONS = {
-  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, idle, load200, cluster, soak (default fanout,saturate,viewer,idle,load200,cluster)' },
+  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,viewer,idle,load200,cluster)' },
   against: { env: 'BENCH_AGAINST', type: 'string', help: 'peer broker to run side by side: mosquitto or none (default mosquitto)' },
   transports: { env: 'BENCH_TRANSPORTS', type: 'string', help: 'tcp, ws or both (default tcp,ws)' },
   subscribers: { env: 'BENCH_SUBSCRIBERS', type: 'string', help: 'fanout subscribers (default 50)' },
@@ -151,6 +151,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     if (c.sampleEverySeconds) sampler = setInterval(() => rssSamples.push(rssMiB(target.pid)), c.sampleEverySeconds * 1000);
     await sleep(measuredTo! - monoMs());
     const after = cpu();
+    if (!Number.isFinite(after.broker)) throw new Error(`${target.name} stopped during the run`);
     const rss1 = rssMiB(target.pid);
     clearInterval(sampler);
     const published = await within(pub.result, 60_000, 'publishing');
@@ -339,7 +340,7 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct/.test(k));
+      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct/.test(k));
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
@@ -388,8 +389,9 @@ async function main(): Promise<void> {
               record(row);
             }
           }
-          if (scenario === 'viewer' && target.name === 'mqlive') {
-            record(await runViewerBench(target, { rate, seconds, warmup }).catch((error: Error) => failedRow('viewer', target.name, 'ws', error)));
+          if ((scenario === 'viewer' || scenario === 'viewer-all') && target.name === 'mqlive') {
+            const everything = scenario === 'viewer-all';
+            record(await runViewerBench(target, { rate, seconds, warmup, everything }).catch((error: Error) => failedRow(scenario, target.name, 'ws', error)));
           }
         }
       } finally {

@@ -88,6 +88,18 @@ describe('limits under a flood', () => {
     expect(await topic.locator('svg').count()).toBeLessThanOrEqual(8);
   });
 
+  it('draws plots only for topic rows one can see', async () => {
+    const page = await openConnected();
+    const topics = Array.from({ length: 40 }, (_, i) => `devices/many/t${String(i).padStart(2, '0')}`);
+    for (let round = 0; round < 2; round++) await Promise.all(topics.map((t, i) => publish(t, String(i + round))));
+    const line = (t: string) => page.locator(`[data-topic="${t}"] polyline`);
+    await expect.poll(() => line(topics.at(-1)!).count()).toBe(1);
+    await expect.poll(() => line(topics[0]!).getAttribute('points')).not.toBe('');
+    expect(await line(topics.at(-1)!).getAttribute('points')).toBe(''); // far below the tree's scroll area
+    await line(topics.at(-1)!).scrollIntoViewIfNeeded();
+    await expect.poll(() => line(topics.at(-1)!).getAttribute('points')).not.toBe('');
+  });
+
   it('clamps an absurd screen size from meta', async () => {
     const page = await openConnected();
     await publish('devices/tall/meta', meta('tall', { width: 1920, height: 2 ** 53 - 1 }), true);

@@ -1,6 +1,6 @@
 import { CappedList } from '../state/capped';
 import { EVENT_LOG_ROWS, folds, type FoldedEntry, type LogEntry, type LogKind } from '../state/event-log';
-import { FrameSignal } from './frame-signal';
+import { FrameSignal, TEXT_EVERY_MS } from './frame-signal';
 
 export interface LogRow extends FoldedEntry {
   id: number;
@@ -17,7 +17,7 @@ export interface LogFilter {
  */
 export class EventLog {
   private readonly rows = new CappedList<LogRow>(EVENT_LOG_ROWS);
-  private readonly signal = new FrameSignal();
+  private readonly signal = new FrameSignal(TEXT_EVERY_MS);
   private nextId = 0;
   private isPaused = false;
   private missed = 0;

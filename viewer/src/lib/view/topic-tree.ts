@@ -1,4 +1,4 @@
-import { FrameSignal } from './frame-signal';
+import { FrameSignal, TEXT_EVERY_MS } from './frame-signal';
 import { PLOT_POINTS, type TopicUpdate } from '../state/topic-stats';
 import type { FormattedPayload } from '../state/payload-format';
 import { RateMeter } from '../state/rate';
@@ -57,7 +57,7 @@ function place(children: TreeNode[], name: string): number {
 export class TopicTree {
   private readonly topics = new Map<string, TreeNode>();
   private readonly root = node('', '', -1);
-  private readonly signal = new FrameSignal();
+  private readonly signal = new FrameSignal(TEXT_EVERY_MS);
   private rowsCache: TopicRow[] | null = null;
   private overflowCount = 0;
 
