@@ -151,6 +151,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     if (c.sampleEverySeconds) sampler = setInterval(() => rssSamples.push(rssMiB(target.pid)), c.sampleEverySeconds * 1000);
     await sleep(measuredTo! - monoMs());
     const after = cpu();
+    if (!Number.isFinite(after.broker)) throw new Error(`${target.name} stopped during the run`);
     const rss1 = rssMiB(target.pid);
     clearInterval(sampler);
     const published = await within(pub.result, 60_000, 'publishing');
