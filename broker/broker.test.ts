@@ -3,18 +3,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PortInUseError } from './broker';
-import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase } from '../test-support/broker';
+import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { closed, Inbox, sleep, subscribe } from '../test-support/mqtt';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 let env: TestBroker;
-const teardown = new Teardown();
-afterEach(() => teardown.run());
+const teardown = teardownAfterEach();
 
-async function startEnv(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker(options), (e) => e.close());
+async function startEnv(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, options);
   return env;
 }
 

@@ -1,8 +1,8 @@
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { describe, expect, it } from 'vitest';
+import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { Inbox, sleep, subscribe, type Received } from '../test-support/mqtt';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 import { capturingLogger } from '../test-support/logs';
 import { startRedis } from '../test-support/redis';
 import { connectRedis } from './redis';
@@ -10,11 +10,10 @@ import { connectRedis } from './redis';
 // Issue 14, finding 8, replayed small: retained topics, an offline session's queue and one client's
 // subscriptions were unbounded. Each cap is checked by counts and /metrics.
 let env: TestBroker;
-const teardown = new Teardown();
-afterEach(() => teardown.run());
+const teardown = teardownAfterEach();
 
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker(options), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, options);
   return env;
 }
 
@@ -95,7 +94,7 @@ describe('finding 8: caps on broker state', () => {
     const redis = teardown.add(await startRedis(), (r) => r.stop());
     const onRedis = async () => ({ redis: await connectRedis(redis.url, capturingLogger().log), limits: { maxQueuedMessages: 5 } });
     const a = await start(await onRedis());
-    const b = teardown.add(await startTestBroker(await onRedis()), (e) => e.close());
+    const b = await startTestBrokerFor(teardown, await onRedis());
     const received: string[] = [];
     const session = await b.connect('tcp', { clientId: 'q2', clean: false });
     session.on('message', (_topic, payload) => received.push(payload.toString()));

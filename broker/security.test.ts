@@ -3,28 +3,26 @@ import { connect as tlsConnectRaw } from 'node:tls';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from './broker';
 import type { AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
-import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase } from '../test-support/broker';
+import { TRANSPORTS, type TestBroker, type TransportCase, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { closed, connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
 import { makeUsers } from '../test-support/security';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 let users: UsersFile;
 let env: TestBroker;
 let broker: RunningBroker;
-const teardown = new Teardown();
+const teardown = teardownAfterEach();
 
 beforeAll(async () => {
   users = (await makeUsers({ laptop: 'device', alice: 'viewer', root: 'admin' })).data;
 });
 
-afterEach(() => teardown.run());
-
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker({ users, ...options }), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, { users, ...options });
   broker = env.broker;
   return env.logs;
 }
