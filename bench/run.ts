@@ -314,6 +314,26 @@ function ratios(rows: Row[]): Row[] {
   return out;
 }
 
+/** The medians table as Markdown, for the README: each cell is mqlive's median (spread) / Mosquitto's = ratio. */
+function markdownSummary(medians: Row[], when: string): string {
+  const columns: [string, string][] = [
+    ['cleanRuns', 'unflagged runs (mqlive / Mosquitto)'],
+    ['lossPct', 'loss %'],
+    ['p99ms', 'p99 latency, ms'],
+    ['cpuPerMsgUs', 'broker CPU per delivered message, µs'],
+    ['deliveredPerSec', 'delivered / s'],
+    ['rssEndMiB', 'broker RSS at the end, MiB'],
+  ];
+  const lines = [
+    `Medians (min-max) of ${when}; mqlive / Mosquitto = ratio.`,
+    '',
+    `| scenario | broker | transport | ${columns.map(([, title]) => title).join(' | ')} |`,
+    `|---|---|---|${columns.map(() => '---').join('|')}|`,
+    ...medians.map((m) => `| ${m.scenario} | ${m.broker} | ${m.transport} | ${columns.map(([k]) => String(m[k] ?? '')).join(' | ')} |`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
 async function main(): Promise<void> {
   let o;
   try {
@@ -407,7 +427,8 @@ async function main(): Promise<void> {
     printTable(r);
   }
   writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
-  console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg`);
+  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`));
+  console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg; medians as Markdown in bench/results/summary.md`);
 }
 
 await main();
