@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, UsageError, type OptionSpec } from '../cli/options';
@@ -352,7 +352,7 @@ async function main(): Promise<void> {
   const repeats = Number(o.repeats ?? 3);
   const perProcess = Math.max(1, Number(o.perProcess ?? 10));
   mkdirSync(RESULTS, { recursive: true });
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`mqlive bench on ${machine}`);
 
   const rows: Row[] = [];
