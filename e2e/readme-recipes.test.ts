@@ -11,6 +11,7 @@ import { readmeBlocks, readmeRecipe } from '../test-support/readme';
 import { copyRepo } from '../test-support/repo-copy';
 import { makeUsers } from '../test-support/security';
 import { requireTool } from '../test-support/tools';
+import { waitUntilAnswers } from '../test-support/wait';
 
 // Every README recipe, taken from README.md as it is now and run as a user would: in a fresh copy of the
 // repository (node_modules and the viewer build linked in, as after `make install build`), against real
@@ -103,16 +104,13 @@ async function watch(url: string, filter: string) {
 }
 
 /** Waits, bounded, until something accepts TCP connections on the port. */
-async function listening(port: number, timeoutMs = 20_000): Promise<void> {
-  for (let i = 0; i < timeoutMs / 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = tcpConnect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
+async function listening(port: number, timeoutMs = 20_000, context?: () => string): Promise<void> {
+  const accepts = () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = tcpConnect(port, '127.0.0.1', () => (socket.destroy(), resolve()));
+      socket.on('error', reject);
     });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`nothing listens on ${port}`);
+  await waitUntilAnswers(accepts, `port ${port}`, { attempts: timeoutMs / 200, everyMs: 200, context });
 }
 
 /** The recipes this file runs, by the name in their marker. */
@@ -317,16 +315,9 @@ describe('README recipes', () => {
     const ports: Record<number, number> = {};
     for (const port of [6379, 1883, 1884, 8080, 8081]) ports[port] = await freePort();
     const script = sh(withPorts(readmeRecipe('scale-out').code, ports));
-    // Three npm runs, each building dist/ first, on a shared 2-core machine: give them time.
-    await listening(ports[8081]!, 90_000).catch((error: Error) => {
-      throw new Error(`${error.message}; the recipe's output:\n${script.output()}`);
-    });
-    let viewer: Awaited<ReturnType<typeof watch>> | undefined;
-    for (let i = 0; i < 50 && !viewer; i++) {
-      viewer = await watch(`ws://127.0.0.1:${ports[8081]}/mqtt`, 'devices/+/status').catch(() => undefined);
-      if (!viewer) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(viewer, script.output()).toBeDefined();
-    await viewer!.inbox.waitFor((m) => m.text === 'online', 60_000);
+    // Three npm runs at once on a shared 2-core machine: give them time.
+    await listening(ports[8081]!, 90_000, script.output);
+    const viewer = await waitUntilAnswers(() => watch(`ws://127.0.0.1:${ports[8081]}/mqtt`, 'devices/+/status'), 'the viewer on B', { context: script.output });
+    await viewer.inbox.waitFor((m) => m.text === 'online', 60_000);
   }, 120_000);
 });

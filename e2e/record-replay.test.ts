@@ -240,6 +240,24 @@ describe('mqlive record and replay', () => {
     expect(toStdout.output()).toMatch(/^recorded 3 messages .* to stdout; stopped by 3 messages$/m);
   }, 60_000);
 
+  it('--loop starts over at the end until Ctrl-C, and says how many rounds it played', async () => {
+    const file = join(dir, 'loop.jsonl');
+    const lines = [0, 50].map((t) => encodeMessage({ t, topic: 'lab/loop', payload: Buffer.from(`at ${t}`), qos: 1, retain: false }));
+    writeFileSync(file, [encodeHeader({ startedAt: 1, broker: 'x', filters: ['#'] }), ...lines, ''].join('\n'));
+    const watcher = await client(brokerB.mqtt);
+    const inbox = new Inbox(watcher);
+    await subscribe(watcher, 'lab/loop');
+    const replay = spawnMqlive(['replay', '--in', file, '--url', brokerB.mqtt, '--loop']);
+    cleanup.push(() => replay.stop('SIGKILL'));
+    await inbox.waitForCount('lab/loop', 6, 20_000);
+    replay.child.kill('SIGINT');
+    expect(await replay.exited, replay.output()).toBe(0);
+    expect(replay.output()).toMatch(/^replayed \d+ messages in (\d+) rounds in .*; stopped by SIGINT$/m);
+    const [, rounds] = replay.output().match(/in (\d+) rounds/)!;
+    expect(Number(rounds)).toBeGreaterThanOrEqual(3);
+    expect(inbox.messages.slice(0, 6).map((m) => m.text)).toEqual(['at 0', 'at 50', 'at 0', 'at 50', 'at 0', 'at 50']);
+  });
+
   it('a truncated last line stops replay before it sends anything, with an error naming the line', async () => {
     const file = join(dir, 'truncated.jsonl');
     const good = (t: number) => encodeMessage({ t, topic: 'lab/trunc', payload: Buffer.from(`m${t}`), qos: 1, retain: false });

@@ -101,7 +101,8 @@ export class MousePublisher {
       onCaptureState: (running, message) => {
         this.say(message);
         this.capture = { running, problem: running ? null : message };
-        void this.deviceClient.updateMeta().catch(() => {});
+        // Offline, updateMeta sends nothing (the next connect announces the meta), so a failure here is worth a line.
+        void this.deviceClient.updateMeta().catch((error: Error) => this.say(`Could not publish the capture state in meta now: ${error.message}`));
       },
     });
     const { screen } = this.options.source;

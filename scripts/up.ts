@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { ReadyEvent } from '../broker/cli';
-import { CommandError, defineCommand, EXIT, settingName, settingWith } from '../cli/command';
+import { assertId } from '../protocol';
+import { CommandError, defineCommand, EXIT, settingName, settingWith, userValue } from '../cli/command';
 import { parsePort, type OptionSpecs } from '../cli/options';
 
 const OPTIONS = {
@@ -101,6 +102,8 @@ export const upCommand = defineCommand({
   options: OPTIONS,
   async run(options) {
     const host = options.host ?? '127.0.0.1';
+    // A bad id is said before anything starts, not by the publisher after the broker is up.
+    if (options.device !== undefined) userValue(() => assertId(options.device));
     const mqttPort = parsePort(options['mqtt-port'], 1883, 'mqtt-port', settingName('mqtt-port'));
     const httpPort = parsePort(options['http-port'], 8080, 'http-port', settingName('http-port'));
     await checkPortFree(host, mqttPort, 'mqtt-port');

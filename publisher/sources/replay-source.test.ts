@@ -67,6 +67,26 @@ describe('--source replay:FILE', () => {
     expect(inputs.every((i) => i.ts >= before - 50 && i.ts > 1_000_000)).toBe(true);
   });
 
+  it('with --loop starts over at the end, with the same spacing', async () => {
+    const file = recording('loop.jsonl', [
+      [0, 'devices/a/mouse/click', { x: 1, y: 1, button: 'left', pressed: true, ts: 6, seq: 0 }],
+      [10, 'devices/a/mouse/click', { x: 1, y: 1, button: 'left', pressed: false, ts: 7, seq: 1 }],
+    ]);
+    const source = await ReplaySource.open(context(), { loop: true }, file);
+    const inputs: MouseInput[] = [];
+    const states: boolean[] = [];
+    const sixth = new Promise<void>((resolve) =>
+      void source.start({
+        onInput: (i) => inputs.push(i) >= 6 && resolve(),
+        onCaptureState: (running) => states.push(running),
+      }),
+    );
+    await sixth;
+    await source.stop();
+    expect(inputs.slice(0, 6).map((i) => (i.type === 'button' ? i.pressed : null))).toEqual([true, false, true, false, true, false]);
+    expect(states).toEqual([]); // a loop never ends by itself
+  });
+
   it('refuses a missing file, a file without mouse events and a broken line, each in one line', async () => {
     await expect(ReplaySource.open(context(), {}, undefined)).rejects.toThrow('--source replay needs a recording: --source replay:FILE');
     await expect(ReplaySource.open(context(), {}, join(dir, 'nope.jsonl'))).rejects.toThrow(/cannot read .*nope\.jsonl: ENOENT/);

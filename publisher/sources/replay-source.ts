@@ -74,7 +74,7 @@ export class ReplaySource implements MouseSource {
           onCaptureState(false, `The recording has ended (${this.events.length} mouse events replayed)`);
           return;
         }
-        // The next round starts one recorded gap (at least 100 ms) after the last event.
+        // The next round starts 100 ms after the last event.
         start = now + 100;
         next = 0;
       }

@@ -1,6 +1,6 @@
 import type { DeviceChanges, DeviceSnapshot } from '../state/devices';
 import { RateMeter } from '../state/rate';
-import { FrameSignal } from './frame-signal';
+import { FrameSignal, TEXT_EVERY_MS } from './frame-signal';
 
 /** A device as the page shows it: the worker's snapshot, its rate readable as time goes on. */
 export type DeviceView = Omit<DeviceSnapshot, 'rate'> & { rate: RateMeter };
@@ -9,14 +9,17 @@ export type DeviceView = Omit<DeviceSnapshot, 'rate'> & { rate: RateMeter };
 export class DeviceList {
   private readonly devices = new Map<string, DeviceView>();
   private readonly signal = new FrameSignal();
-  private sorted: DeviceView[] | null = null;
+  /** For text about the devices (the device panel, labels): a few times a second is all one can read. */
+  private readonly textSignal = new FrameSignal(TEXT_EVERY_MS);
+  private sortedCache: DeviceView[] | null = null;
 
   apply(changes: DeviceChanges): void {
     for (const d of changes.changed) this.devices.set(d.id, { ...d, rate: RateMeter.from(d.rate) });
     for (const id of changes.removed) this.devices.delete(id);
     if (changes.changed.length + changes.removed.length === 0) return;
-    this.sorted = null;
+    this.sortedCache = null;
     this.signal.changed();
+    this.textSignal.changed();
   }
 
   /**
@@ -25,8 +28,18 @@ export class DeviceList {
    */
   list(): readonly DeviceView[] {
     this.signal.track();
-    this.sorted ??= [...this.devices.values()].sort((a, b) => a.id.localeCompare(b.id));
-    return this.sorted;
+    return this.sorted();
+  }
+
+  /** The same list, for panels of text: their readers re-render at most every TEXT_EVERY_MS. */
+  listForText(): readonly DeviceView[] {
+    this.textSignal.track();
+    return this.sorted();
+  }
+
+  private sorted(): DeviceView[] {
+    this.sortedCache ??= [...this.devices.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return this.sortedCache;
   }
 
   get(id: string): DeviceView | undefined {
