@@ -41,7 +41,7 @@ describe.each(TRANSPORTS)('MQTT over %s', (transport) => {
     const reply = JSON.stringify({ text: 'hello from the browser', ts: Date.now() });
     await viewer.publishAsync('clients/viewer1/messages', reply, { qos: 1 });
     expect((await deviceInbox.waitFor((m) => m.topic === 'clients/viewer1/messages')).text).toBe(reply);
-    expect(env.logs.messages()).toContain('From client viewer1: hello from the browser');
+    expect(env.logs.events('client_message')).toContainEqual(expect.objectContaining({ from: 'viewer1', text: 'hello from the browser' }));
   });
 
   it('gives a new subscriber the retained status and meta', async () => {
@@ -135,7 +135,7 @@ describe('contract enforcement', () => {
     const publisher = await client('tcp');
     for (let i = 0; i < 50; i++) publisher.publish('devices/x/mouse/move', 'bad', { qos: 0 });
     await publisher.publishAsync('devices/x/mouse/click', 'bad', { qos: 1 });
-    const dropped = env.logs.messages().filter((m) => m.startsWith('Dropped a publish'));
+    const dropped = env.logs.events('publish_dropped');
     expect(dropped.length).toBe(10);
     expect(env.broker.metrics.rejectedPublishes.invalid_payload).toBe(51);
   });

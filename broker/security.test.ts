@@ -41,6 +41,7 @@ describe('logins', () => {
     await expect(connect(broker.mqttUrl, { username: 'alice', password: 'nope' })).rejects.toMatchObject({ code: 4 });
     await expect(connect(broker.wsUrl, { username: 'mallory', password: 'x' })).rejects.toMatchObject({ code: 4 });
     await expect(connect(broker.mqttUrl)).rejects.toMatchObject({ code: 5 });
+    expect(logs.events('login_failed')).toContainEqual(expect.objectContaining({ username: 'alice', remote: '127.0.0.1' }));
     expect(logs.messages()).toContain('Failed login as "alice" from 127.0.0.1');
     expect(JSON.stringify(logs.lines())).not.toContain('nope'); // never a password in the logs
     expect(broker.metrics.failedLogins).toBe(2);
@@ -207,6 +208,6 @@ describe('limits', () => {
     for (let i = 0; i < 300; i++) c.publish('home/flood', String(i));
     await gone;
     expect(broker.metrics.rejectedPublishes.rate_limited).toBe(1);
-    expect(logs.messages().some((m) => /more than 50 publishes a second/.test(m))).toBe(true);
+    expect(logs.events('client_disconnected_by_broker').some((l) => /more than 50 publishes a second/.test(String(l.reason)))).toBe(true);
   });
 });

@@ -88,6 +88,6 @@ export class QueuedCap {
     }
     await persistence.outgoingClearMessageId(client, marked);
     this.metrics.capsHit.queued_messages += 1;
-    this.warnings.warn({ clientId }, `Dropped the oldest queued message for offline session ${printable(clientId)} (limit ${this.limits.maxQueuedMessages}, --max-queued-messages)`);
+    this.warnings.warn({ event: 'cap_hit', cap: 'queued', clientId }, `Dropped the oldest queued message for offline session ${printable(clientId)} (limit ${this.limits.maxQueuedMessages}, --max-queued-messages)`);
   }
 }

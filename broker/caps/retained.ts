@@ -62,7 +62,7 @@ export class RetainedCap {
 
   private refuse(cap: 'retained_messages' | 'retained_bytes', why: string): 'skip' {
     this.metrics.capsHit[cap] += 1;
-    this.warnings.warn({ cap }, `Not retained: ${why}`);
+    this.warnings.warn({ event: 'cap_hit', cap }, `Not retained: ${why}`);
     return 'skip';
   }
 
