@@ -119,8 +119,10 @@ describe('viewer record and open recording', () => {
     await page.getByTestId('playback-play').click();
     await expect.poll(() => page.getByTestId('event-log').textContent(), { timeout: 15_000 }).toContain('rec left pressed at (130, 260)');
     await expect.poll(() => page.getByTestId('playback').textContent(), { timeout: 15_000 }).toMatch(/ended/);
-    expect(await page.getByTestId('pointer-view').getAttribute('aria-label')).toBe('Pointer view: rec at (159, 318)');
+    await expect.poll(() => page.getByTestId('pointer-view').getAttribute('aria-label')).toBe('Pointer view: rec at (159, 318)');
     await expect.poll(() => page.locator('[data-topic="devices/rec/note"] [data-testid="payload"]').textContent()).toBe('the end');
+    // Latency as it was when recorded (the recorder's receive time minus ts).
+    await expect.poll(() => latency('rec').textContent()).toMatch(/p50 \d+ ms/);
     // The scrubber back to the start: only the state at the start (the retained status) is left.
     await page.getByTestId('playback-scrubber').press('Home');
     await expect.poll(() => page.getByTestId('playback').textContent()).toMatch(/paused at 0\.0 s/);

@@ -32,13 +32,17 @@ export class LatencyMeter {
     this.changed.add(device);
   }
 
-  /** Figures of the devices that had events since the last call. */
-  takeChanges(now: number): LatencyFigures[] {
+  /**
+   * Figures of the devices that had events since the last call, over the window before each one's newest
+   * event (its receive time: in a recording played back, when the recorder received it).
+   */
+  takeChanges(): LatencyFigures[] {
     const out: LatencyFigures[] = [];
     for (const device of this.changed) {
       const list = this.samples.get(device)!;
-      while (list.length > 0 && now - list[0]!.at > LATENCY_WINDOW_MS) list.shift();
-      if (list.length > 0) out.push(figures(device, list.map((s) => s.latency)));
+      const newest = list[list.length - 1]!.at;
+      while (newest - list[0]!.at > LATENCY_WINDOW_MS) list.shift();
+      out.push(figures(device, list.map((s) => s.latency)));
     }
     this.changed.clear();
     return out;

@@ -261,7 +261,7 @@ export class LiveConnection {
       topicOverflow: this.topics.overflow,
       log: this.log.take(),
       messages: this.messages,
-      latency: this.latency.takeChanges(now),
+      latency: this.latency.takeChanges(),
     };
     this.messages = [];
     if (this.reset) frame.reset = true;
