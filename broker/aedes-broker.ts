@@ -38,9 +38,9 @@ export interface Security extends LoginPolicy {
 export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
   const { limits, rights } = security;
   const warnings = new LogLimiter(log);
-  const auth = new Authentication(security, limits, log, metrics);
-  const { identities } = auth;
   const admission = new PublishAdmission(limits, rights);
+  const auth = new Authentication(security, limits, log, metrics, (client, identity, will) => admission.admitWill(client, identity, will)?.why ?? null);
+  const { identities } = auth;
   const dropper = new DropAfterAck();
   const subscriptionCap = new SubscriptionCap(limits.maxSubscriptionsPerClient);
 
