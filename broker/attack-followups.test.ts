@@ -77,3 +77,17 @@ describe('bounded state under floods', () => {
     expect(env.logs.events('login_locked_out')).toContainEqual(expect.objectContaining({ scope: 'user' }));
   });
 });
+
+describe('log volume', () => {
+  it('reply lines are limited per 10 s, while every reply is still delivered', async () => {
+    await start();
+    const root = await env.login('root');
+    const alice = await env.login('alice', 'tcp', { clientId: 'v7' });
+    let got = 0;
+    root.on('message', () => (got += 1));
+    await subscribe(root, 'clients/+/messages');
+    for (let i = 0; i < 80; i++) await alice.publishAsync('clients/v7/messages', JSON.stringify({ text: `line ${i}`, ts: 1 }), { qos: 1 });
+    await expect.poll(() => got).toBe(80);
+    expect(env.logs.events('client_message').length).toBe(50);
+  });
+});
