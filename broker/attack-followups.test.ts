@@ -1,23 +1,16 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientIdOwners } from './security/client-ids';
 import { FailedLogins } from './security/limits';
 import { Rights } from './security/rights';
-import type { UsersFile } from './security/users';
-import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
+import { type TestBroker, type TestBrokerOptions, brokersWithUsers } from '../test-support/broker';
 import { subscribe } from '../test-support/mqtt';
-import { makeUsers } from '../test-support/security';
-import { teardownAfterEach } from '../test-support/teardown';
 
 // What a second attack on the issue-14 fixes got through, each replayed small.
-let users: UsersFile;
+const brokers = brokersWithUsers({ laptop: 'device', alice: 'viewer', root: 'admin' });
 let env: TestBroker;
-const teardown = teardownAfterEach();
-beforeAll(async () => {
-  users = (await makeUsers({ laptop: 'device', alice: 'viewer', root: 'admin' })).data;
-});
 
 async function start(options: TestBrokerOptions = {}) {
-  env = await startTestBrokerFor(teardown, { users, ...options });
+  env = await brokers.start(options);
   return env;
 }
 
@@ -56,7 +49,7 @@ describe('ACL rules by role', () => {
 
 describe('bounded state under floods', () => {
   it('anonymous clients never push a user\'s client id out of the ownership table', () => {
-    const owners = new ClientIdOwners(users, 10);
+    const owners = new ClientIdOwners(brokers.users(), 10);
     expect(owners.claim({ clientId: 'root-dash', username: 'root', role: 'admin' })).toBeNull();
     for (let i = 0; i < 50; i++) owners.claim({ clientId: `x${i}`, username: null, role: 'anonymous' });
     expect(owners.claim({ clientId: 'root-dash', username: 'alice', role: 'viewer' })).toBe('it belongs to root');

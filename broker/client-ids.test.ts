@@ -1,22 +1,17 @@
 import mqtt from 'mqtt';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rights } from './security/rights';
-import type { UsersFile } from './security/users';
-import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
+import { type TestBroker, type TestBrokerOptions, brokersWithUsers } from '../test-support/broker';
 import { Inbox, sleep, subscribe, type Received } from '../test-support/mqtt';
-import { makeUsers } from '../test-support/security';
 import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, findings 1-3, replayed: client ids in ACL patterns, taking another user's id, stealing a session.
-let users: UsersFile;
+const brokers = brokersWithUsers({ laptop: 'device', dev2: 'device', alice: 'viewer', bob: 'viewer', root: 'admin' });
 let env: TestBroker;
 const teardown = teardownAfterEach();
-beforeAll(async () => {
-  users = (await makeUsers({ laptop: 'device', dev2: 'device', alice: 'viewer', bob: 'viewer', root: 'admin' })).data;
-});
 
 async function start(options: TestBrokerOptions = {}) {
-  env = await startTestBrokerFor(teardown, { users, ...options });
+  env = await brokers.start(options);
   return env;
 }
 

@@ -1,20 +1,13 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { UsersFile } from './security/users';
-import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
+import { describe, expect, it } from 'vitest';
+import { type TestBroker, type TestBrokerOptions, brokersWithUsers } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
-import { makeUsers } from '../test-support/security';
-import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, findings 4 and 5, replayed: the failed-login lockout raced, and it locked out bystanders.
-let users: UsersFile;
+const brokers = brokersWithUsers({ alice: 'viewer', bob: 'viewer', root: 'admin' });
 let env: TestBroker;
-const teardown = teardownAfterEach();
-beforeAll(async () => {
-  users = (await makeUsers({ alice: 'viewer', bob: 'viewer', root: 'admin' })).data;
-});
 
 async function start(options: TestBrokerOptions = {}) {
-  env = await startTestBrokerFor(teardown, { users, ...options });
+  env = await brokers.start(options);
   return env;
 }
 

@@ -3,26 +3,18 @@ import { connect as tlsConnectRaw } from 'node:tls';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningBroker } from './broker';
 import type { AclRule } from './security/rights';
-import type { UsersFile } from './security/users';
-import { TRANSPORTS, type TestBroker, type TransportCase, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
+import { TRANSPORTS, type TestBroker, type TestBrokerOptions, type TransportCase, brokersWithUsers } from '../test-support/broker';
 import { closed, connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
-import { makeUsers } from '../test-support/security';
-import { teardownAfterEach } from '../test-support/teardown';
 
-let users: UsersFile;
+const brokers = brokersWithUsers({ laptop: 'device', alice: 'viewer', root: 'admin' });
 let env: TestBroker;
 let broker: RunningBroker;
-const teardown = teardownAfterEach();
-
-beforeAll(async () => {
-  users = (await makeUsers({ laptop: 'device', alice: 'viewer', root: 'admin' })).data;
-});
 
 async function start(options: TestBrokerOptions = {}) {
-  env = await startTestBrokerFor(teardown, { users, ...options });
+  env = await brokers.start(options);
   broker = env.broker;
   return env.logs;
 }

@@ -3,7 +3,10 @@ import { startBroker, type BrokerOptions, type RunningBroker } from '../broker/b
 import { capturingLogger } from './logs';
 import { connect } from './mqtt';
 import { selfSignedCert } from './security';
-import type { Teardown } from './teardown';
+import { beforeAll } from 'vitest';
+import type { Role, UsersFile } from '../broker/security/users';
+import { makeUsers } from './security';
+import { teardownAfterEach, type Teardown } from './teardown';
 
 /** How a test client reaches the broker: MQTT over TCP, over WebSocket, or over TLS (mqtts). */
 export type TransportCase = 'tcp' | 'ws' | 'tls';
@@ -70,4 +73,17 @@ export type TestBrokerOptions = Parameters<typeof startTestBroker>[0];
 /** startTestBroker, closed by `teardown` once the test is over. */
 export async function startTestBrokerFor(teardown: Teardown, options: TestBrokerOptions = {}): Promise<TestBroker> {
   return teardown.add(await startTestBroker(options), (e) => e.close());
+}
+
+/**
+ * For a test file whose brokers have users: makes the users (password = name + "-password") once, and starts
+ * brokers with them, each closed after its test.
+ */
+export function brokersWithUsers(roles: Record<string, Role>): { users(): UsersFile; start(options?: TestBrokerOptions): Promise<TestBroker> } {
+  const teardown = teardownAfterEach();
+  let users: UsersFile;
+  beforeAll(async () => {
+    users = (await makeUsers(roles)).data;
+  });
+  return { users: () => users, start: (options = {}) => startTestBrokerFor(teardown, { users, ...options }) };
 }
