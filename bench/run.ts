@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, UsageError, type OptionSpec } from '../cli/options';
@@ -314,6 +314,26 @@ function ratios(rows: Row[]): Row[] {
   return out;
 }
 
+/** The medians table as Markdown, for the README: each cell is mqlive's median (spread) / Mosquitto's = ratio. */
+function markdownSummary(medians: Row[], when: string): string {
+  const columns: [string, string][] = [
+    ['cleanRuns', 'unflagged runs (mqlive / Mosquitto)'],
+    ['lossPct', 'loss %'],
+    ['p99ms', 'p99 latency, ms'],
+    ['cpuPerMsgUs', 'broker CPU per delivered message, µs'],
+    ['deliveredPerSec', 'delivered / s'],
+    ['rssEndMiB', 'broker RSS at the end, MiB'],
+  ];
+  const lines = [
+    `Medians (min-max) of ${when}; mqlive / Mosquitto = ratio.`,
+    '',
+    `| scenario | broker | transport | ${columns.map(([, title]) => title).join(' | ')} |`,
+    `|---|---|---|${columns.map(() => '---').join('|')}|`,
+    ...medians.map((m) => `| ${m.scenario} | ${m.broker} | ${m.transport} | ${columns.map(([k]) => String(m[k] ?? '')).join(' | ')} |`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
 async function main(): Promise<void> {
   let o;
   try {
@@ -332,7 +352,7 @@ async function main(): Promise<void> {
   const repeats = Number(o.repeats ?? 3);
   const perProcess = Math.max(1, Number(o.perProcess ?? 10));
   mkdirSync(RESULTS, { recursive: true });
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`mqlive bench on ${machine}`);
 
   const rows: Row[] = [];
@@ -407,7 +427,8 @@ async function main(): Promise<void> {
     printTable(r);
   }
   writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
-  console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg`);
+  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`));
+  console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg; medians as Markdown in bench/results/summary.md`);
 }
 
 await main();

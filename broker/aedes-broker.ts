@@ -61,16 +61,16 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       if (refusal) {
         metrics.rejectedPublishes[refusal.reason] += 1;
         if (refusal.disconnect) {
-          warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
+          warnings.warn({ event: 'client_disconnected_by_broker', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
           return done(new Error(refusal.why));
         }
         dropper.drop(packet);
-        warnings.warn({ clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
+        warnings.warn({ event: 'publish_dropped', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
         return done(null);
       }
       if ('reply' in verdict && verdict.reply) {
         const { from, text } = verdict.reply;
-        log.info({ from, text }, `From client ${from}: ${printable(text)}`);
+        log.info({ event: 'client_message', from, text }, `From client ${from}: ${printable(text)}`);
       }
       done(null);
     },
@@ -82,12 +82,12 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       if (overCap) {
         metrics.subscriptionsRefused += 1;
         metrics.capsHit.subscriptions += 1;
-        warnings.warn({ clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}: ${overCap}`);
+        warnings.warn({ event: 'subscription_refused', clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}: ${overCap}`);
         return done(null, null); // SUBACK 0x80
       }
       if (refused) {
         metrics.subscriptionsRefused += 1;
-        warnings.warn({ clientId: client.id, topic: subscription.topic }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${problem ? `: ${problem}` : ''}`);
+        warnings.warn({ event: 'subscription_refused', clientId: client.id, topic: subscription.topic }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${problem ? `: ${problem}` : ''}`);
         return done(null, null); // SUBACK 0x80
       }
       done(null, subscription);

@@ -1,5 +1,5 @@
 import type { AedesOptions, AuthenticateError, Client } from 'aedes';
-import { LogLimiter, printable, type Logger } from './log';
+import { LogLimiter, printable, quoted, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
 import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
@@ -23,8 +23,9 @@ function connackError(returnCode: 2 | 4 | 5, message: string): AuthenticateError
 
 /**
  * Who a client is: Aedes's preConnect and authenticate hooks. With a users file, clients log in (scrypt
- * hashes) and get their role; an address with too many failed logins is refused without a check. Each
- * admitted client's identity is kept in `identities` for the rights checks.
+ * hashes) and get their role; a user name (or an address) with too many failed logins is refused without a
+ * check (FailedLogins); a client id that is another user's is refused (ClientIdOwners). Each admitted
+ * client's identity is kept in `identities` for the rights checks.
  */
 export class Authentication {
   readonly identities = new WeakMap<Client, Identity>();
@@ -63,7 +64,7 @@ export class Authentication {
     }
     if (UNSAFE_ID_CHARACTERS.test(client.id)) {
       const why = 'a client id may not contain +, # or / on a broker with users';
-      this.warnings.warn({ clientId: client.id, username }, `Refused client id ${JSON.stringify(client.id)} (user ${printable(username ?? 'anonymous')}): ${why}`);
+      this.warnings.warn({ event: 'client_id_refused', clientId: client.id, username }, `Refused client id ${quoted(client.id)} (user ${printable(username ?? 'anonymous')}): ${why}`);
       return done(connackError(2, why), false);
     }
     if (username === undefined) {
@@ -74,14 +75,14 @@ export class Authentication {
     const address = remoteAddressOf(client) ?? 'unknown';
     const refuse = () => {
       this.metrics.failedLogins += 1;
-      this.warnings.warn({ remote: address, username }, `Failed login as ${JSON.stringify(username)} from ${address}`);
+      this.warnings.warn({ event: 'login_failed', remote: address, username }, `Failed login as ${quoted(username)} from ${address}`);
       done(connackError(4, 'bad user name or password'), false);
     };
     const lockout = this.failedLogins.attempt(address, username);
     if (lockout) {
       if (lockout.firstTime) {
-        const whom = lockout.scope === 'user' ? `logins as ${JSON.stringify(username)} from ${address}` : `logins from ${address}`;
-        this.log.warn({ remote: address, username, scope: lockout.scope }, `Locked out ${whom} for ${this.failedLogins.windowMs / 1000} s: ${lockout.failures} failed logins`);
+        const whom = lockout.scope === 'user' ? `logins as ${quoted(username)} from ${address}` : `logins from ${address}`;
+        this.log.warn({ event: 'login_locked_out', remote: address, username, scope: lockout.scope }, `Locked out ${whom} for ${this.failedLogins.windowMs / 1000} s: ${lockout.failures} failed logins`);
       }
       return refuse();
     }
@@ -101,7 +102,7 @@ export class Authentication {
     const taken = this.owners?.claim(identity);
     if (taken) {
       const who = identity.username === null ? 'an anonymous client' : printable(identity.username);
-      this.warnings.warn({ clientId: client.id, username: identity.username, reason: taken }, `Refused client id ${JSON.stringify(client.id)} to ${who}: ${taken}`);
+      this.warnings.warn({ event: 'client_id_refused', clientId: client.id, username: identity.username, reason: taken }, `Refused client id ${quoted(client.id)} to ${who}: ${taken}`);
       return done(connackError(5, `client id ${client.id} ${taken}`), false);
     }
     this.identities.set(client, identity);

@@ -3,18 +3,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PortInUseError } from './broker';
-import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase } from '../test-support/broker';
+import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { closed, Inbox, sleep, subscribe } from '../test-support/mqtt';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 let env: TestBroker;
-const teardown = new Teardown();
-afterEach(() => teardown.run());
+const teardown = teardownAfterEach();
 
-async function startEnv(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker(options), (e) => e.close());
+async function startEnv(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, options);
   return env;
 }
 
@@ -41,7 +40,7 @@ describe.each(TRANSPORTS)('MQTT over %s', (transport) => {
     const reply = JSON.stringify({ text: 'hello from the browser', ts: Date.now() });
     await viewer.publishAsync('clients/viewer1/messages', reply, { qos: 1 });
     expect((await deviceInbox.waitFor((m) => m.topic === 'clients/viewer1/messages')).text).toBe(reply);
-    expect(env.logs.messages()).toContain('From client viewer1: hello from the browser');
+    expect(env.logs.events('client_message')).toContainEqual(expect.objectContaining({ from: 'viewer1', text: 'hello from the browser' }));
   });
 
   it('gives a new subscriber the retained status and meta', async () => {
@@ -135,7 +134,7 @@ describe('contract enforcement', () => {
     const publisher = await client('tcp');
     for (let i = 0; i < 50; i++) publisher.publish('devices/x/mouse/move', 'bad', { qos: 0 });
     await publisher.publishAsync('devices/x/mouse/click', 'bad', { qos: 1 });
-    const dropped = env.logs.messages().filter((m) => m.startsWith('Dropped a publish'));
+    const dropped = env.logs.events('publish_dropped');
     expect(dropped.length).toBe(10);
     expect(env.broker.metrics.rejectedPublishes.invalid_payload).toBe(51);
   });

@@ -110,7 +110,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const refused = counter.admit(address);
     if (refused) {
       metrics.connectionsRefused += 1;
-      refusals.warn({ remote: address }, `Refused a connection: ${refused}`);
+      refusals.warn({ event: 'connection_refused', remote: address }, `Refused a connection: ${refused}`);
       socket.destroy();
       return false;
     }
@@ -124,7 +124,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const conn = make((reason, kind) => {
       if (kind === 'slow') metrics.slowClientsCutOff += 1;
       else metrics.oversizePackets += 1;
-      log.warn({ clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
+      log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
     installQoS0Delivery(client, conn);
@@ -144,7 +144,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const hostChecked = (req: IncomingMessage, refuse: () => void): boolean => {
     if (hostAllowed(req.headers.host, host, options.allowedHosts ?? [])) return true;
     metrics.connectionsRefused += 1;
-    refusals.warn({ host: req.headers.host, remote: req.socket.remoteAddress }, `Refused a request for host ${printable(req.headers.host ?? '')}: not a name this broker serves (see --allowed-hosts)`);
+    refusals.warn({ event: 'host_refused', host: req.headers.host, remote: req.socket.remoteAddress }, `Refused a request for host ${printable(req.headers.host ?? '')}: not a name this broker serves (see --allowed-hosts)`);
     refuse();
     return false;
   };
@@ -196,7 +196,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, options.allowedOrigins ?? null)) {
       metrics.connectionsRefused += 1;
-      refusals.warn({ origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${printable(origin)}`);
+      refusals.warn({ event: 'origin_refused', origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${printable(origin)}`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,23 +1,22 @@
 import mqtt from 'mqtt';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Rights } from './security/rights';
 import type { UsersFile } from './security/users';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { Inbox, sleep, subscribe, type Received } from '../test-support/mqtt';
 import { makeUsers } from '../test-support/security';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, findings 1-3, replayed: client ids in ACL patterns, taking another user's id, stealing a session.
 let users: UsersFile;
 let env: TestBroker;
-const teardown = new Teardown();
+const teardown = teardownAfterEach();
 beforeAll(async () => {
   users = (await makeUsers({ laptop: 'device', dev2: 'device', alice: 'viewer', bob: 'viewer', root: 'admin' })).data;
 });
-afterEach(() => teardown.run());
 
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker({ users, ...options }), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, { users, ...options });
   return env;
 }
 

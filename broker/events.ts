@@ -15,27 +15,27 @@ export function logAndCountEvents(aedes: Aedes, log: Logger, metrics: BrokerMetr
     metrics.connectionsTotal[transport] += 1;
     const user = identities.get(client)?.username;
     log.info(
-      { clientId: client.id, transport, remote: remoteAddressOf(client), user },
+      { event: 'client_connected', clientId: client.id, transport, remote: remoteAddressOf(client), user },
       `Client connected: ${printable(client.id)} (${transport}${user ? `, user ${printable(user)}` : ''})`,
     );
   });
   aedes.on('clientDisconnect', (client) => {
     const transport = transportOf(client);
     metrics.clientsConnected[transport] -= 1;
-    log.info({ clientId: client.id, transport }, `Client disconnected: ${printable(client.id)} (${transport})`);
+    log.info({ event: 'client_disconnected', clientId: client.id, transport }, `Client disconnected: ${printable(client.id)} (${transport})`);
   });
   aedes.on('clientError', (client, error) => {
     log.debug({ clientId: client.id, err: error.message }, 'client error');
   });
   aedes.on('connectionError', (client, error) => {
-    warnings.warn({ remote: remoteAddressOf(client), err: error.message }, `Connection refused: ${printable(explainRefusal(error.message))}`);
+    warnings.warn({ event: 'connection_refused', remote: remoteAddressOf(client), err: error.message }, `Connection refused: ${printable(explainRefusal(error.message))}`);
   });
   aedes.on('subscribe', (subscriptions, client) => {
     // Refused filters (SUBACK 0x80) were logged as refused already.
     const granted = subscriptions.filter((s) => (s.qos as number) !== 128);
     if (granted.length === 0) return;
     const topics = granted.map((s) => `${printable(s.topic)} (QoS ${s.qos})`).join(', ');
-    subscribeLines.info({ clientId: client.id, subscriptions: granted }, `${printable(client.id)} subscribed to ${topics}`);
+    subscribeLines.info({ event: 'subscribed', clientId: client.id, subscriptions: granted }, `${printable(client.id)} subscribed to ${topics}`);
   });
 }
 

@@ -1,18 +1,17 @@
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { launchChromium } from '../test-support/chromium';
 import { rawRequest, upgradeHeaders } from '../test-support/raw-http';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, finding 6, replayed: DNS rebinding. A page at http://evil.example:P whose name is made to resolve to
 // 127.0.0.1 sends Origin and Host evil.example:P, so the origin check alone let it in.
 let env: TestBroker;
-const teardown = new Teardown();
-afterEach(() => teardown.run());
+const teardown = teardownAfterEach();
 
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker(options), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, options);
   return env.broker.httpPort;
 }
 

@@ -1,17 +1,16 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { describe, expect, it } from 'vitest';
+import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, finding 9, replayed small: half-sent HTTP requests were not counted against the connection caps,
 // and stayed open for Node's defaults (60 s for headers, 300 s for a request).
 let env: TestBroker;
-const teardown = new Teardown();
-afterEach(() => teardown.run());
+const teardown = teardownAfterEach();
 
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker(options), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, options);
   return env.broker;
 }
 

@@ -37,7 +37,7 @@ describe('mosquitto clients', () => {
     const pub = spawnProcess('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(env.broker.mqttPort), '-t', 'clients/cli/messages', '-q', '1', '-m', reply]);
     expect(await pub.exited).toBe(0);
     expect((await inbox.waitFor((m) => m.topic === 'clients/cli/messages')).text).toBe(reply);
-    expect(env.logs.messages()).toContain('From client cli: hi from mosquitto_pub');
+    expect(env.logs.events('client_message')).toContainEqual(expect.objectContaining({ from: 'cli', text: 'hi from mosquitto_pub' }));
 
     const status = spawnProcess('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(env.broker.mqttPort), '-t', 'devices/pi/status', '-r', '-q', '1', '-m', 'online']);
     expect(await status.exited).toBe(0);

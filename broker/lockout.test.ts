@@ -1,21 +1,20 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { UsersFile } from './security/users';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
 import { makeUsers } from '../test-support/security';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, findings 4 and 5, replayed: the failed-login lockout raced, and it locked out bystanders.
 let users: UsersFile;
 let env: TestBroker;
-const teardown = new Teardown();
+const teardown = teardownAfterEach();
 beforeAll(async () => {
   users = (await makeUsers({ alice: 'viewer', bob: 'viewer', root: 'admin' })).data;
 });
-afterEach(() => teardown.run());
 
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker({ users, ...options }), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, { users, ...options });
   return env;
 }
 

@@ -1,23 +1,22 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { UsersFile } from './security/users';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { type TestBroker, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { Inbox, sleep, subscribe } from '../test-support/mqtt';
 import { rawRequest, upgradeHeaders } from '../test-support/raw-http';
 import { makeUsers } from '../test-support/security';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 14, finding 11, replayed: forged log lines, unbounded subscribe logging, a retained reply, any
 // WebSocket subprotocol echoed, a retained message above the subscription's QoS, refused filters logged as subscribed.
 let users: UsersFile;
 let env: TestBroker;
-const teardown = new Teardown();
+const teardown = teardownAfterEach();
 beforeAll(async () => {
   users = (await makeUsers({ alice: 'viewer', root: 'admin' })).data;
 });
-afterEach(() => teardown.run());
 
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker(options), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, options);
   return env;
 }
 

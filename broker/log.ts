@@ -26,6 +26,11 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A string from the wire in quotes, escaped as JSON and then as printable: `"a\nb"`. */
+export function quoted(text: string): string {
+  return printable(JSON.stringify(text));
+}
+
 /**
  * Lets at most `perWindow` lines through every `windowMs`, then one line saying how many were held back,
  * so a client sending a flood of bad messages cannot flood the log.

@@ -17,7 +17,7 @@ describe('MQTT versions', () => {
     client.end(true);
     expect(failed).toBe(true);
     await expect
-      .poll(() => env.logs.messages().find((m) => m.startsWith('Connection refused')))
+      .poll(() => env.logs.events('connection_refused').map((l) => String(l.msg))[0])
       .toMatch(/MQTT 5\?\)\. mqlive speaks MQTT 3\.1\.1: connect with protocol version 4 \(mosquitto_sub -V mqttv311/);
   });
 

@@ -70,13 +70,13 @@ export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): 
       // Loud, but not once per retry: at most a line every 10 s per connection while it is down.
       if (!down.has(name) || Date.now() - (lastLog.get(name) ?? 0) > 10_000) {
         lastLog.set(name, Date.now());
-        log.error({ redis: url, connection: name, err: error.message }, `Redis connection lost (${name}): ${error.message}; serving local clients, retrying`);
+        log.error({ event: 'redis_down', redis: url, connection: name, err: error.message }, `Redis connection lost (${name}): ${error.message}; serving local clients, retrying`);
       }
       down.add(name);
     });
     redis.on('close', () => down.add(name));
     redis.on('ready', () => {
-      if (down.delete(name)) log.warn({ redis: url, connection: name }, `Redis connection back (${name})`);
+      if (down.delete(name)) log.warn({ event: 'redis_back', redis: url, connection: name }, `Redis connection back (${name})`);
     });
     return redis;
   };

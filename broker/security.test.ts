@@ -3,28 +3,26 @@ import { connect as tlsConnectRaw } from 'node:tls';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from './broker';
 import type { AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
-import { startTestBroker, TRANSPORTS, type TestBroker, type TransportCase } from '../test-support/broker';
+import { TRANSPORTS, type TestBroker, type TransportCase, startTestBrokerFor, type TestBrokerOptions } from '../test-support/broker';
 import { closed, connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
 import { makeUsers } from '../test-support/security';
-import { Teardown } from '../test-support/teardown';
+import { teardownAfterEach } from '../test-support/teardown';
 
 let users: UsersFile;
 let env: TestBroker;
 let broker: RunningBroker;
-const teardown = new Teardown();
+const teardown = teardownAfterEach();
 
 beforeAll(async () => {
   users = (await makeUsers({ laptop: 'device', alice: 'viewer', root: 'admin' })).data;
 });
 
-afterEach(() => teardown.run());
-
-async function start(options: Parameters<typeof startTestBroker>[0] = {}) {
-  env = teardown.add(await startTestBroker({ users, ...options }), (e) => e.close());
+async function start(options: TestBrokerOptions = {}) {
+  env = await startTestBrokerFor(teardown, { users, ...options });
   broker = env.broker;
   return env.logs;
 }
@@ -41,6 +39,7 @@ describe('logins', () => {
     await expect(connect(broker.mqttUrl, { username: 'alice', password: 'nope' })).rejects.toMatchObject({ code: 4 });
     await expect(connect(broker.wsUrl, { username: 'mallory', password: 'x' })).rejects.toMatchObject({ code: 4 });
     await expect(connect(broker.mqttUrl)).rejects.toMatchObject({ code: 5 });
+    expect(logs.events('login_failed')).toContainEqual(expect.objectContaining({ username: 'alice', remote: '127.0.0.1' }));
     expect(logs.messages()).toContain('Failed login as "alice" from 127.0.0.1');
     expect(JSON.stringify(logs.lines())).not.toContain('nope'); // never a password in the logs
     expect(broker.metrics.failedLogins).toBe(2);
@@ -207,6 +206,6 @@ describe('limits', () => {
     for (let i = 0; i < 300; i++) c.publish('home/flood', String(i));
     await gone;
     expect(broker.metrics.rejectedPublishes.rate_limited).toBe(1);
-    expect(logs.messages().some((m) => /more than 50 publishes a second/.test(m))).toBe(true);
+    expect(logs.events('client_disconnected_by_broker').some((l) => /more than 50 publishes a second/.test(String(l.reason)))).toBe(true);
   });
 });

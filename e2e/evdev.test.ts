@@ -128,6 +128,15 @@ describe('--source evdev through a named pipe', () => {
     await sub.waitForOutput(/devices\/fifo\/mouse\/move \{"x":799,"y":0,/);
     await sub.waitForOutput(/devices\/fifo\/meta .*"capture":\{"running":true,"problem":null\}.*"screenFrom":"flag"/);
   });
+
+  it('stops on SIGTERM while its pipe has no writer (an open that waits for one must not hold the process)', async () => {
+    const lonely = join(dir, 'lonely.fifo');
+    execFileSync('mkfifo', [lonely]);
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'lonely', '--source', 'evdev', '--evdev-device', lonely, '--screen', '800x600']);
+    await p.waitForOutput(/Connected to .* as device "lonely" \(source: evdev\)/);
+    // stop() sends SIGKILL if SIGTERM has not ended it within 5 s: that would be the hang, reported as SIGKILL.
+    expect(await p.stop('SIGTERM', 5000)).toBe(0);
+  });
 });
 
 describe('publisher CLI and the registry', () => {

@@ -69,7 +69,7 @@ describe('publisher messages', () => {
     const p = publisher(['--url', env.broker.mqttUrl, '--device', 'laptop', '--username', 'alice'], { MQLIVE_PASSWORD: 'alice-password' });
     await p.waitForOutput(/it refuses what device "laptop" publishes .* use --device alice, or a user named "laptop"/, 20_000);
     // Let it go round a few more times: the broker keeps accepting and dropping it, the publisher stays quiet.
-    const connects = () => env.logs.messages().filter((m) => m.startsWith('Client connected: device-laptop')).length;
+    const connects = () => env.logs.events('client_connected').filter((l) => l.clientId === 'device-laptop').length;
     await expect.poll(connects, { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
     expect(count(p.output(), /refuses what device/)).toBe(1);
     expect(count(p.output(), /Connected to/)).toBeLessThanOrEqual(1);

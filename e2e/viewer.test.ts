@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, DEFAULT_VIEWER_DIR, type RunningBroker } from '../broker/broker';
+import { DEFAULT_VIEWER_DIR, type RunningBroker } from '../broker/broker';
+import { startTestBroker } from '../test-support/broker';
 import { launchChromium } from '../test-support/chromium';
-import { capturingLogger } from '../test-support/logs';
 import { repeatUntil, ROOT, spawnProcess } from '../test-support/processes';
 import { requireTool } from '../test-support/tools';
 import { makeUsers } from '../test-support/security';
@@ -18,8 +18,8 @@ let page: Page;
 const dialogs: string[] = [];
 const pageErrors: string[] = [];
 
-function startOn(mqttPort: number, httpPort: number) {
-  return startBroker({ host: '127.0.0.1', mqttPort, httpPort, log: capturingLogger().log });
+async function startOn(mqttPort: number, httpPort: number) {
+  return (await startTestBroker({ mqttPort, httpPort })).broker;
 }
 
 async function pub(topic: string, message: string, retain = false) {
@@ -141,7 +141,7 @@ describe('viewer in Chromium', () => {
 describe('viewer login', () => {
   it('asks for credentials when the broker wants them, keeps them out of the URL, and connects with them', async () => {
     const { data } = await makeUsers({ alice: 'viewer' });
-    const guarded = await startBroker({ host: '127.0.0.1', mqttPort: 0, httpPort: 0, log: capturingLogger().log, users: data });
+    const { broker: guarded } = await startTestBroker({ users: data });
     const loginPage = await browser.newPage();
     try {
       await loginPage.goto(guarded.httpUrl);

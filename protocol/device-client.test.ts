@@ -1,8 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBroker } from '../broker/broker';
 import { startTestBroker } from '../test-support/broker';
-import { capturingLogger } from '../test-support/logs';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
 import { connectDevice, InvalidPayloadError, OfflineQueue, type DeviceClient } from './device-client';
@@ -126,7 +124,7 @@ describe('DeviceClient against a real broker', () => {
     for (let seq = 0; seq < 20; seq++) await d.publish('devices/pi/mouse/click', click(seq), { qos: 1 });
     expect(d.queue.size).toBe(20);
 
-    const second = await startBroker({ host: '127.0.0.1', mqttPort: port, httpPort: 0, log: capturingLogger().log });
+    const { broker: second } = await startTestBroker({ mqttPort: port });
     cleanup.push(() => second.close());
     const { inbox } = await viewerOn(second.mqttUrl);
     d.client.reconnect();

@@ -148,6 +148,7 @@ export class DeviceClient {
       return;
     }
     await this.flushing;
+    // If this fails the connection is gone, and the broker publishes the will (`offline`) in its place.
     await this.send(this.contractMessage(statusTopic(this.device), 'offline')).catch(() => {});
     await this.client.endAsync();
   }

@@ -49,6 +49,7 @@ export const replayCommand = defineCommand({
       stopping = signal;
       abort.abort();
     });
+    // Ctrl-C aborts the sleep: it just ends early, and the player sees `stopped()`.
     const clock: Clock = { now: MONOTONIC.now, sleep: (ms) => sleep(ms, undefined, { signal: abort.signal }).catch(() => {}) };
     const publish: Publish = (topic, payload, qos, retain) => client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, retain });
     const player = new Player(publish, { speed, prefix, keepRetain: retainMode === 'keep', say, clock, stopped: () => stopping !== '' });

@@ -3,6 +3,7 @@ import { startBroker, type BrokerOptions, type RunningBroker } from '../broker/b
 import { capturingLogger } from './logs';
 import { connect } from './mqtt';
 import { selfSignedCert } from './security';
+import type { Teardown } from './teardown';
 
 /** How a test client reaches the broker: MQTT over TCP, over WebSocket, or over TLS (mqtts). */
 export type TransportCase = 'tcp' | 'ws' | 'tls';
@@ -62,4 +63,11 @@ export async function startTestBroker(overrides: Partial<BrokerOptions> & { with
     },
   };
   return env;
+}
+
+export type TestBrokerOptions = Parameters<typeof startTestBroker>[0];
+
+/** startTestBroker, closed by `teardown` once the test is over. */
+export async function startTestBrokerFor(teardown: Teardown, options: TestBrokerOptions = {}): Promise<TestBroker> {
+  return teardown.add(await startTestBroker(options), (e) => e.close());
 }

@@ -1,3 +1,5 @@
+import { afterEach } from 'vitest';
+
 /** What a test started (clients, brokers, processes), ended after it in reverse order, whatever fails. */
 export class Teardown {
   private steps: (() => unknown)[] = [];
@@ -21,4 +23,11 @@ export class Teardown {
     }
     if (errors.length > 0) throw errors[0];
   }
+}
+
+/** A Teardown run after each test of the file that calls this (it registers the afterEach). */
+export function teardownAfterEach(): Teardown {
+  const teardown = new Teardown();
+  afterEach(() => teardown.run());
+  return teardown;
 }

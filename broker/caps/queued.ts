@@ -13,6 +13,10 @@ interface OutgoingQueue {
   outgoingClearMessageId(client: { id: string }, packet: Queued): Promise<unknown>;
 }
 
+interface SysEmitter {
+  on(topic: string, listener: (packet: { payload: Buffer }, done: () => void) => void): void;
+}
+
 /** The packet id a dropped message gets just before it is cleared (see dropOldest). */
 const DROP_ID = 65535;
 
@@ -23,7 +27,7 @@ const DROP_ID = 65535;
  */
 export class QueuedCap {
   private readonly counts = new Map<string, number>();
-  private dropping: Promise<unknown> = Promise.resolve();
+  private dropping: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly limits: Pick<Limits, 'maxQueuedMessages'>,
@@ -32,17 +36,35 @@ export class QueuedCap {
   ) {}
 
   install(aedes: Aedes): void {
-    // Aedes 1.x types declare neither its persistence nor its client table.
-    const { persistence, clients } = aedes as unknown as { persistence: OutgoingQueue; clients: Record<string, unknown> };
+    // Aedes 1.x types declare neither its persistence nor its client table nor its emitter.
+    const internals = aedes as unknown as { persistence: OutgoingQueue; clients: Record<string, unknown>; mq: SysEmitter };
+    const { persistence, clients } = internals;
+    // Clients online at any instance (with --redis, messages for a session online elsewhere are queued here too,
+    // and delivered and cleared there): told by every broker's $SYS/{id}/new|disconnect/clients.
+    const online = new Set<string>();
+    internals.mq.on('$SYS/+/new/clients', (packet, done) => {
+      const id = packet.payload.toString();
+      online.add(id);
+      this.counts.delete(id); // its queue drains now: count again from its next disconnect
+      done();
+    });
+    internals.mq.on('$SYS/+/disconnect/clients', (packet, done) => {
+      online.delete(packet.payload.toString());
+      done();
+    });
     const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-    persistence.outgoingEnqueueCombi = async (subs, packet) => {
-      await enqueue(subs, packet);
+    // Counted as it is queued; only a session over its cap costs the publish more turns (the drop).
+    persistence.outgoingEnqueueCombi = (subs, packet) => {
+      const queued = enqueue(subs, packet);
+      const over: string[] = [];
       for (const { clientId } of subs) {
-        if (clients[clientId]) continue; // online: it is being delivered now
+        if (clients[clientId] || online.has(clientId)) continue; // online: it is being delivered now
         const count = (this.counts.get(clientId) ?? 0) + 1;
         if (count <= this.limits.maxQueuedMessages) this.counts.set(clientId, count);
-        else await (this.dropping = this.dropping.then(() => this.dropOldest(persistence, clientId)));
+        else over.push(clientId);
       }
+      if (over.length === 0) return queued;
+      return queued.then(() => (this.dropping = this.dropping.then(async () => void (await Promise.all(over.map((id) => this.dropOldest(persistence, id)))))));
     };
     aedes.on('client', (client) => this.counts.delete(client.id));
   }
@@ -66,6 +88,6 @@ export class QueuedCap {
     }
     await persistence.outgoingClearMessageId(client, marked);
     this.metrics.capsHit.queued_messages += 1;
-    this.warnings.warn({ clientId }, `Dropped the oldest queued message for offline session ${printable(clientId)} (limit ${this.limits.maxQueuedMessages}, --max-queued-messages)`);
+    this.warnings.warn({ event: 'cap_hit', cap: 'queued', clientId }, `Dropped the oldest queued message for offline session ${printable(clientId)} (limit ${this.limits.maxQueuedMessages}, --max-queued-messages)`);
   }
 }

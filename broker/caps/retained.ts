@@ -30,10 +30,12 @@ export class RetainedCap {
     const { persistence } = aedes as unknown as { persistence: RetainedStore }; // not in Aedes 1.x's types
     for await (const packet of persistence.createRetainedStreamCombi(['#'])) this.set(packet.topic, packet.payload.length);
     const store = persistence.storeRetained.bind(persistence);
-    persistence.storeRetained = async (packet) => {
+    // Not an async function: a retained publish takes no more turns than without the cap.
+    persistence.storeRetained = (packet) => {
       const verdict = this.admit(packet);
       if (verdict === 'store') return store(packet);
       if (verdict === 'clear') return store({ ...packet, payload: Buffer.alloc(0) });
+      return Promise.resolve();
     };
   }
 
@@ -60,7 +62,7 @@ export class RetainedCap {
 
   private refuse(cap: 'retained_messages' | 'retained_bytes', why: string): 'skip' {
     this.metrics.capsHit[cap] += 1;
-    this.warnings.warn({ cap }, `Not retained: ${why}`);
+    this.warnings.warn({ event: 'cap_hit', cap }, `Not retained: ${why}`);
     return 'skip';
   }
 

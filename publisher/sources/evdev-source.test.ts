@@ -24,6 +24,7 @@ function system(options: { denied?: string[]; missing?: string[]; sysfs?: Record
     },
     realpath: async (path) => path.replace('/dev/input/by-id/usb-kbd', '/dev/input/event0'),
     openStream: () => options.streams?.shift() ?? new PassThrough(),
+    releaseOpen: () => {},
     layout: LAYOUT_64,
     wordBits: 64,
   };

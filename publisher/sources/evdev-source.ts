@@ -3,7 +3,7 @@
  * Raspberry Pi's USB mouse, a desktop under Wayland). Pointers only: a device with letter keys is a keyboard
  * and is never opened, and a stream that sends a letter key is closed at once.
  */
-import { constants, createReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, statSync } from 'node:fs';
 import { access, readFile, realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ScreenSize } from '../../protocol';
@@ -26,6 +26,8 @@ export interface EvdevSystem {
   checkReadable(path: string): Promise<void>;
   realpath(path: string): Promise<string>;
   openStream(path: string): Readable;
+  /** Lets an open that waits for a writer (a named pipe) return, so that it cannot keep the process from exiting. */
+  releaseOpen(path: string): void;
   layout: RecordLayout;
   wordBits: number;
 }
@@ -36,6 +38,17 @@ export const LINUX: EvdevSystem = {
   realpath: (path) => realpath(path),
   // Each open device holds one of libuv's threadpool threads in a blocking read; a handful of mice is fine.
   openStream: (path) => createReadStream(path, { highWaterMark: 24 * 64 }),
+  // Opening a named pipe for reading waits in libuv's threadpool until a writer comes, and Node does not exit
+  // while that open is pending. Opening it for writing once, without waiting, lets it return. Kernel devices
+  // never wait on open, and anything but a pipe is left alone.
+  releaseOpen: (path) => {
+    if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return;
+    try {
+      closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      // ENXIO: nobody has it open for reading any more, so there is nothing to release.
+    }
+  },
   layout: layoutFor(),
   wordBits: kernelWordBits(),
 };
@@ -98,6 +111,8 @@ interface Reading {
   /** A keyboard is never read again. */
   refused: boolean;
   running: boolean;
+  /** Whether the current stream's open has returned. */
+  opened: boolean;
 }
 
 export class EvdevSource implements MouseSource {
@@ -114,7 +129,7 @@ export class EvdevSource implements MouseSource {
     private readonly system: EvdevSystem = LINUX,
   ) {
     this.pointer = new Pointer(settings.screen);
-    this.readings = settings.devices.map((path) => ({ path, stream: undefined, failures: 0, retry: undefined, refused: false, running: false }));
+    this.readings = settings.devices.map((path) => ({ path, stream: undefined, failures: 0, retry: undefined, refused: false, running: false, opened: false }));
   }
 
   get screen(): ScreenSize {
@@ -156,7 +171,8 @@ export class EvdevSource implements MouseSource {
     this.stopped = true;
     for (const reading of this.readings) {
       clearTimeout(reading.retry);
-      // Not awaited: a read blocked on a silent device or a FIFO without a writer finishes only when data comes.
+      // Not awaited: a read blocked on a silent device finishes only when data comes (it does not hold the exit).
+      if (reading.stream && !reading.opened) this.system.releaseOpen(reading.path);
       reading.stream?.destroy();
     }
   }
@@ -167,6 +183,7 @@ export class EvdevSource implements MouseSource {
     const records = new RecordReader(this.system.layout);
     const stream = this.system.openStream(path);
     reading.stream = stream;
+    reading.opened = false;
     let ended = false;
     const lost = (why: string) => {
       if (ended) return;
@@ -176,6 +193,7 @@ export class EvdevSource implements MouseSource {
       if (!this.stopped && !reading.refused) this.retryLater(reading, why);
     };
     stream.on('open', () => {
+      reading.opened = true;
       const back = reading.failures > 0;
       reading.failures = 0;
       reading.running = true;

@@ -38,7 +38,8 @@ function splitChoice(value: string): { name: string; argument: string | undefine
 export function sourceHelp(): string {
   const auto = SOURCES.filter((s) => s.auto).map((s) => s.name);
   const lines = [[AUTO, `the first of ${auto.join(', ')} that can capture here (the default)`], ...SOURCES.map((s) => [choice(s), s.description])];
-  return lines.map(([name, text]) => `  ${name!.padEnd(10)} ${text}`).join('\n');
+  const width = Math.max(...lines.map(([name]) => name!.length)) + 2;
+  return lines.map(([name, text]) => `  ${name!.padEnd(width)}${text}`).join('\n');
 }
 
 /** The flags of every source, for the CLI's option table. */

@@ -7,8 +7,11 @@
 import type { DeviceChanges } from './state/devices';
 import type { FoldedEntry } from './state/event-log';
 import type { TopicUpdate } from './state/topic-stats';
+import type { LatencyFigures } from './worker/latency';
+import type { PlaybackInfo } from './worker/playback';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login' | 'bad-address';
+/** 'playback': no broker; a recording plays into the views. */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login' | 'bad-address' | 'playback';
 
 export interface Credentials {
   username: string;
@@ -38,7 +41,12 @@ export type Action =
   | { type: 'send'; id: number; text: string }
   | { type: 'subscribe'; id: number; filter: string }
   | { type: 'network'; online: boolean }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** Starts or stops recording what the worker receives; stopping answers with a 'recording' report. */
+  | { type: 'record'; on: boolean }
+  /** Leaves the broker and plays this recording (its text) instead; answered with 'done'. */
+  | { type: 'open'; id: number; name: string; text: string }
+  | { type: 'playback'; play?: boolean; speed?: number; seekMs?: number };
 
 /** What changed since the previous frame; `connection` only when it changed. */
 export interface Frame {
@@ -48,6 +56,18 @@ export interface Frame {
   topicOverflow: number;
   log: FoldedEntry[];
   messages: ClientMessageEntry[];
+  /** The models started again (a recording opened, or played back from an earlier point): drop what was shown. */
+  reset?: true;
+  /** Latency of the devices that had events (worker/latency.ts). */
+  latency: LatencyFigures[];
+  /** Whether the page records; only when it changed. */
+  recording?: boolean;
+  /** The recording being played; only when it changed. */
+  playback?: PlaybackInfo;
 }
 
-export type Report = { type: 'frame'; frame: Frame } | { type: 'done'; id: number; error: string | null };
+export type Report =
+  | { type: 'frame'; frame: Frame }
+  | { type: 'done'; id: number; error: string | null }
+  /** A finished recording, to download. */
+  | { type: 'recording'; name: string; text: string };

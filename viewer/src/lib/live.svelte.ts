@@ -3,6 +3,8 @@ import type { BrokerAddress } from './broker-url';
 import { ClientMessages } from './view/client-messages';
 import { DeviceList } from './view/devices';
 import { EventLog } from './view/event-log';
+import { LatencyTable } from './view/latency';
+import type { PlaybackInfo } from './worker/playback';
 import { TopicTree } from './view/topic-tree';
 
 export type { ConnectionState, Credentials } from './bridge';
@@ -21,10 +23,16 @@ export class LiveStore {
   loginReason = $state<string | null>(null);
   extraSubscriptions = $state<string[]>([]);
 
-  readonly devices = new DeviceList();
-  readonly topics = new TopicTree();
-  readonly log = new EventLog();
-  readonly messages = new ClientMessages();
+  // Replaced, not emptied, when the worker starts its models again (a recording opened or played back).
+  devices = $state(new DeviceList());
+  topics = $state(new TopicTree());
+  log = $state(new EventLog());
+  messages = $state(new ClientMessages());
+  latency = $state(new LatencyTable());
+  /** Whether what the page receives is being recorded. */
+  recording = $state(false);
+  /** The recording being played instead of a broker, once one is opened. */
+  playback = $state<PlaybackInfo | null>(null);
 
   readonly url: string;
   private readonly addressProblem: string | null;
@@ -82,8 +90,25 @@ export class LiveStore {
     return this.request((id) => ({ type: 'subscribe', id, filter }));
   }
 
+  /** Starts or stops recording; stopping downloads the recording (a .jsonl file). */
+  record(on: boolean): void {
+    this.post({ type: 'record', on });
+  }
+
+  /** Leaves the broker and plays a recording file instead; rejects with what is wrong with the file. */
+  async open(file: File): Promise<void> {
+    const text = await file.text();
+    return this.request((id) => ({ type: 'open', id, name: file.name, text }), false);
+  }
+
+  /** Play or pause, speed, and seek of the recording being played. */
+  control(change: { play?: boolean; speed?: number; seekMs?: number }): void {
+    this.post({ type: 'playback', ...change });
+  }
+
   /** Applies one report of the worker; public for tests and benchmarks. */
   receive(report: Report): void {
+    if (report.type === 'recording') return download(report.name, report.text);
     if (report.type === 'done') {
       const waiting = this.pending.get(report.id);
       this.pending.delete(report.id);
@@ -95,7 +120,17 @@ export class LiveStore {
   }
 
   private applyFrame(frame: Frame): void {
+    if (frame.reset) {
+      this.devices = new DeviceList();
+      this.topics = new TopicTree();
+      this.log = new EventLog();
+      this.messages = new ClientMessages();
+      this.latency = new LatencyTable();
+    }
     if (frame.connection) this.applyConnection(frame.connection);
+    if (frame.recording !== undefined) this.recording = frame.recording;
+    if (frame.playback) this.playback = frame.playback;
+    this.latency.apply(frame.latency);
     this.devices.apply(frame.devices);
     this.topics.apply(frame.topics, frame.topicOverflow);
     this.log.addAll(frame.log);
@@ -110,8 +145,9 @@ export class LiveStore {
     if (info.extraSubscriptions.join('\n') !== this.extraSubscriptions.join('\n')) this.extraSubscriptions = info.extraSubscriptions;
   }
 
-  private request(action: (id: number) => Action): Promise<void> {
-    if (!this.worker || this.connection !== 'connected') return Promise.reject(new Error('not connected to the broker'));
+  private request(action: (id: number) => Action, needsBroker = true): Promise<void> {
+    if (!this.worker) return Promise.reject(new Error("the page's connection worker is not running"));
+    if (needsBroker && this.connection !== 'connected') return Promise.reject(new Error('not connected to the broker'));
     const id = this.nextActionId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -122,4 +158,12 @@ export class LiveStore {
   private post(action: Action): void {
     this.worker?.postMessage(action);
   }
+}
+
+/** Hands `text` to the browser as a file download. */
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }));
+  const link = Object.assign(document.createElement('a'), { href: url, download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

@@ -5,6 +5,10 @@ import { DeviceRegistry } from '../state/devices';
 import { LogBatch, logEntry } from '../state/event-log';
 import { checkFormatted, formatPayload } from '../state/payload-format';
 import { TopicStatsTable } from '../state/topic-stats';
+import { LatencyMeter } from './latency';
+import { PageRecorder, RetainedState } from './page-recorder';
+import { Playback } from './playback';
+import { parseRecording } from '../../../../protocol/recording';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5000;
@@ -21,9 +25,16 @@ export const FRAME_MS = 16;
 export class LiveConnection {
   private info: ConnectionInfo = { connection: 'connecting', nextTryAt: null, lastError: null, loginReason: null, extraSubscriptions: [] };
   private infoChanged = true;
-  private readonly devices = new DeviceRegistry();
-  private readonly topics = new TopicStatsTable();
-  private readonly log = new LogBatch();
+  private devices = new DeviceRegistry();
+  private topics = new TopicStatsTable();
+  private log = new LogBatch();
+  private latency = new LatencyMeter();
+  private readonly retained = new RetainedState();
+  private recorder: PageRecorder | undefined;
+  private playback: Playback | undefined;
+  private reset = false;
+  private recordingChanged = false;
+  private playbackChanged = false;
   private messages: ClientMessageEntry[] = [];
 
   private url = '';
@@ -63,6 +74,19 @@ export class LiveConnection {
         return;
       case 'stop':
         this.client?.end(true);
+        this.playback?.stop();
+        return;
+      case 'record':
+        this.record(action.on);
+        return;
+      case 'open':
+        this.answer(action.id, this.open(action.name, action.text));
+        return;
+      case 'playback':
+        if (action.speed !== undefined) this.playback?.setSpeed(action.speed);
+        if (action.seekMs !== undefined) this.playback?.seek(action.seekMs);
+        if (action.play === true) this.playback?.play();
+        if (action.play === false) this.playback?.pause();
         return;
     }
   }
@@ -117,7 +141,11 @@ export class LiveConnection {
       errorThisTry = true;
       this.update({ lastError: error.message });
     });
-    client.on('message', (topic, payload, packet) => this.receive(topic, payload, packet.retain));
+    client.on('message', (topic, payload, packet) => {
+      this.retained.note(topic, payload, packet.qos, packet.retain);
+      if (this.recorder && !this.recorder.add(topic, payload, packet.qos, packet.retain, Date.now())) this.record(false);
+      this.receive(topic, payload, packet.retain);
+    });
   }
 
   /** Publishes a reply on clients/{viewerId}/messages; fails with a reason a person can read. */
@@ -157,8 +185,60 @@ export class LiveConnection {
     if (!this.info.extraSubscriptions.includes(filter)) this.update({ extraSubscriptions: [...this.info.extraSubscriptions, filter] });
   }
 
-  /** Applies one message to the models, its payload decoded once for all of them; public for tests. */
-  receive(topic: string, payload: Uint8Array, retained: boolean): void {
+  /** Starts recording what comes from now on (with the retained state first), or stops and hands it over. */
+  private record(on: boolean): void {
+    if (on && !this.recorder && !this.playback) {
+      const filters = [...BASE_SUBSCRIPTIONS, ...this.info.extraSubscriptions];
+      this.recorder = new PageRecorder(this.url, filters, this.retained, Date.now());
+    } else if (!on && this.recorder) {
+      this.report({ type: 'recording', name: this.recorder.fileName(), text: this.recorder.text() });
+      this.recorder = undefined;
+    } else return;
+    this.recordingChanged = true;
+    this.scheduleFrame();
+  }
+
+  /** Leaves the broker for good and plays the recording into fresh models; rejects with the line that is wrong. */
+  private async open(name: string, text: string): Promise<void> {
+    let recording;
+    try {
+      recording = parseRecording(text);
+    } catch (error) {
+      throw new Error(`${name} is not a recording mqlive can play: ${(error as Error).message}`);
+    }
+    this.record(false);
+    this.client?.removeAllListeners();
+    this.client?.end(true);
+    this.client = undefined;
+    this.playback?.stop();
+    this.startModelsAgain();
+    this.update({ connection: 'playback', nextTryAt: null, lastError: null });
+    this.playback = new Playback(name, recording.header, recording.messages, {
+      apply: (m, recordedAt) => this.receive(m.topic, m.payload, m.retain, recordedAt),
+      reset: () => this.startModelsAgain(),
+      changed: () => {
+        this.playbackChanged = true;
+        this.scheduleFrame();
+      },
+    });
+    this.playbackChanged = true;
+  }
+
+  private startModelsAgain(): void {
+    this.devices = new DeviceRegistry();
+    this.topics = new TopicStatsTable();
+    this.log = new LogBatch();
+    this.latency = new LatencyMeter();
+    this.messages = [];
+    this.reset = true;
+    this.scheduleFrame();
+  }
+
+  /**
+   * Applies one message to the models, its payload decoded once for all of them; public for tests.
+   * `receivedAt`: when it was received, for latency (a recording's own time; else now).
+   */
+  receive(topic: string, payload: Uint8Array, retained: boolean, receivedAt?: number): void {
     const now = Date.now();
     const formatted = formatPayload(payload);
     const checked = checkFormatted(topic, formatted);
@@ -169,6 +249,7 @@ export class LiveConnection {
     } else mouse = this.devices.apply(topic, checked, now, retained);
     // The log is for what happens now; retained messages are state from before.
     if (!retained) this.log.add(logEntry(topic, formatted, mouse, now));
+    if (mouse && typeof mouse.payload.ts === 'number') this.latency.add(mouse.device, mouse.payload.ts, receivedAt ?? now);
     this.scheduleFrame();
   }
 
@@ -180,8 +261,15 @@ export class LiveConnection {
       topicOverflow: this.topics.overflow,
       log: this.log.take(),
       messages: this.messages,
+      latency: this.latency.takeChanges(),
     };
     this.messages = [];
+    if (this.reset) frame.reset = true;
+    this.reset = false;
+    if (this.recordingChanged) frame.recording = this.recorder !== undefined;
+    this.recordingChanged = false;
+    if (this.playbackChanged && this.playback) frame.playback = this.playback.info();
+    this.playbackChanged = false;
     if (this.infoChanged) frame.connection = { ...this.info };
     this.infoChanged = false;
     return frame;
