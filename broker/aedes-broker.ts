@@ -38,9 +38,11 @@ export interface Security extends LoginPolicy {
 export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
   const { limits, rights } = security;
   const warnings = new LogLimiter(log);
-  const auth = new Authentication(security, limits, log, metrics);
-  const { identities } = auth;
+  // Every reply is logged, up to a flood: then a count of those held back.
+  const replyLines = new LogLimiter(log, 50, 10_000);
   const admission = new PublishAdmission(limits, rights);
+  const auth = new Authentication(security, limits, log, metrics, (client, identity, will) => admission.admitWill(client, identity, will)?.why ?? null);
+  const { identities } = auth;
   const dropper = new DropAfterAck();
   const subscriptionCap = new SubscriptionCap(limits.maxSubscriptionsPerClient);
 
@@ -70,7 +72,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       }
       if ('reply' in verdict && verdict.reply) {
         const { from, text } = verdict.reply;
-        log.info({ event: 'client_message', from, text }, `From client ${from}: ${printable(text)}`);
+        replyLines.info({ event: 'client_message', from, text }, `From client ${from}: ${printable(text)}`);
       }
       done(null);
     },

@@ -1,4 +1,5 @@
-import type { AedesOptions, AuthenticateError, Client } from 'aedes';
+import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
+import { idProblem } from '../protocol';
 import { LogLimiter, printable, quoted, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
@@ -13,6 +14,9 @@ export interface LoginPolicy {
   /** With a users file: whether clients without credentials may connect (with a viewer's rights). */
   allowAnonymous: boolean;
 }
+
+/** Why a client may not leave this will (its topic or payload would be refused as a publish), or null. */
+export type WillCheck = (client: Client, identity: Identity, will: PublishPacket) => string | null;
 
 /** Checked for an unknown user name too, so the answer takes as long either way. */
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -33,12 +37,14 @@ export class Authentication {
   private readonly failedLogins: FailedLogins;
   private readonly warnings: LogLimiter;
   private readonly owners: ClientIdOwners | null;
+  private readonly wills = new WeakMap<Client, PublishPacket>();
 
   constructor(
     private readonly policy: LoginPolicy,
     limits: Pick<Limits, 'maxFailedLoginsPerUser' | 'maxFailedLoginsPerAddress'>,
     private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
+    private readonly willCheck: WillCheck = () => null,
     now: () => number = Date.now,
   ) {
     this.warnings = new LogLimiter(log);
@@ -48,6 +54,7 @@ export class Authentication {
 
   readonly preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
     if (packet.clientId === '' && packet.clean === false) this.emptyIdWithSession.add(client);
+    if (packet.will) this.wills.set(client, { cmd: 'publish', dup: false, ...packet.will } as PublishPacket);
     done(null, true);
   };
 
@@ -58,10 +65,7 @@ export class Authentication {
     }
     const { users, allowAnonymous } = this.policy;
     const anonymous: Identity = { clientId: client.id, username: null, role: 'anonymous' };
-    if (!users) {
-      this.identities.set(client, anonymous);
-      return done(null, true);
-    }
+    if (!users) return this.admit(client, anonymous, done);
     if (UNSAFE_ID_CHARACTERS.test(client.id)) {
       const why = 'a client id may not contain +, # or / on a broker with users';
       this.warnings.warn({ event: 'client_id_refused', clientId: client.id, username }, `Refused client id ${quoted(client.id)} (user ${printable(username ?? 'anonymous')}): ${why}`);
@@ -78,7 +82,8 @@ export class Authentication {
       this.warnings.warn({ event: 'login_failed', remote: address, username }, `Failed login as ${quoted(username)} from ${address}`);
       done(connackError(4, 'bad user name or password'), false);
     };
-    const lockout = this.failedLogins.attempt(address, username);
+    // Names that cannot be a user's share one window, so long or many made-up names cannot grow the table.
+    const lockout = this.failedLogins.attempt(address, idProblem(username) ? '(not a user name)' : username);
     if (lockout) {
       if (lockout.firstTime) {
         const whom = lockout.scope === 'user' ? `logins as ${quoted(username)} from ${address}` : `logins from ${address}`;
@@ -97,8 +102,18 @@ export class Authentication {
     );
   };
 
-  /** Lets an identified client in, unless its client id is another user's (security/client-ids.ts). */
+  /**
+   * Lets an identified client in, unless its will is one it could not publish itself (a will is published by the
+   * broker later, with no client to check it against: with Redis, by another instance), or its client id is
+   * another user's (security/client-ids.ts).
+   */
   private admit(client: Client, identity: Identity, done: Parameters<NonNullable<AedesOptions['authenticate']>>[3]): void {
+    const will = this.wills.get(client);
+    const badWill = will && this.willCheck(client, identity, will);
+    if (badWill) {
+      this.warnings.warn({ event: 'will_refused', clientId: client.id, username: identity.username, topic: will.topic, reason: badWill }, `Refused ${quoted(client.id)}: its will on ${printable(will.topic)} would be refused (${printable(badWill)})`);
+      return done(connackError(5, `a will on ${will.topic} is not allowed: ${badWill}`), false);
+    }
     const taken = this.owners?.claim(identity);
     if (taken) {
       const who = identity.username === null ? 'an anonymous client' : printable(identity.username);

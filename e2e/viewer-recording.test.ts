@@ -128,6 +128,10 @@ describe('viewer record and open recording', () => {
     await expect.poll(() => page.getByTestId('playback').textContent()).toMatch(/paused at 0\.0 s/);
     await expect.poll(() => page.locator('[data-topic="devices/rec/note"]').count()).toBe(0);
     expect(await page.locator('[data-testid="device"][data-device="rec"]').getAttribute('data-status')).toBe('online');
+    // A file that is not a recording is refused with the line that is wrong; what plays stays.
+    await page.getByTestId('open-recording').setInputFiles({ name: 'broken.jsonl', mimeType: 'text/plain', buffer: Buffer.from('{"mqlive":"recording","version":1,"startedAt":1,"broker":"b","filters":[]}\n{"t":1,"topic":"a"') });
+    await expect.poll(() => page.getByTestId('open-error').textContent()).toMatch(/^broken\.jsonl is not a recording mqlive can play: line 2: not valid JSON/);
+    expect(await page.getByTestId('playback').textContent()).toMatch(/63 messages/);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -40,4 +40,14 @@ export class PublishAdmission {
     if (refusal) return { refusal };
     return contract(packet, this.limits) as PublishAdmitted | { refusal: Refusal };
   }
+
+  /** A will goes through the same steps as a publish, but the rate: refused here, the client may not leave it. */
+  admitWill(client: Client, identity: Identity, will: PublishPacket): Refusal | null {
+    return (
+      reservedTopic(will.topic) ??
+      topicShape(will.topic, this.limits) ??
+      this.rights.check(client, identity, will.topic) ??
+      (contract(will, this.limits) as PublishAdmitted | { refusal: Refusal }).refusal
+    );
+  }
 }

@@ -28,6 +28,9 @@ export class ClientIdOwners {
       if (identity.role === 'admin') return null; // an admin may take over any id; it stays its owner's
       return `it belongs to ${owner ?? 'an anonymous client'}`;
     }
+    // Anonymous clients own nothing that needs remembering (any anonymous client may use an anonymous one's id),
+    // so a flood of anonymous connections cannot push real owners out of this bounded table.
+    if (username === null) return null;
     this.owners.delete(id);
     this.owners.set(id, username);
     if (this.owners.size > this.maxRemembered) this.owners.delete(this.owners.keys().next().value!);

@@ -111,14 +111,15 @@ export class FailedLogins {
 
   /** Counts an attempt; returns the lockout that refuses it unchecked, or null (check the password). */
   attempt(address: string, user: string): Lockout | null {
-    const perAddress = this.window(address);
-    const perUser = this.window(`${address}\u0000${user}`);
     const locked = (scope: Lockout['scope'], w: LoginWindow): Lockout => {
       const firstTime = !w.logged;
       w.logged = true;
       return { scope, failures: w.count, firstTime };
     };
+    const perAddress = this.window(address);
+    // A locked-out address opens no window per user name: a flood of new names costs nothing to keep.
     if (perAddress.count >= this.limits.maxFailedLoginsPerAddress) return locked('address', perAddress);
+    const perUser = this.window(`${address}\u0000${user}`);
     if (perUser.count >= this.limits.maxFailedLoginsPerUser) return locked('user', perUser);
     perAddress.count += 1;
     perUser.count += 1;

@@ -97,7 +97,8 @@ export class Rights {
     return this.rules.find((r) => {
       if (r.action !== 'both' && r.action !== action) return false;
       if (r.user !== undefined && r.user !== id.username) return false;
-      if (r.role !== undefined && r.role !== id.role) return false;
+      // A rule for viewers covers anonymous clients too where they get a viewer's rights (and so on).
+      if (r.role !== undefined && r.role !== id.role && r.role !== this.effectiveRole(id)) return false;
       const usesUser = r.topic.includes('%u');
       const usesClient = r.topic.includes('%c');
       // An id or user name with + # or / would widen the pattern: then an allow rule does not apply, a deny rule does.

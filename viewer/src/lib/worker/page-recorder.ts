@@ -3,6 +3,8 @@ import { encodeHeader, encodeMessage } from '../../../../protocol/recording';
 
 /** Recording stops by itself after this many messages: it is held in the worker's memory until downloaded. */
 export const MAX_RECORDED_MESSAGES = 500_000;
+/** Retained topics held for the start of a recording; topics past this many are not held (like the explorer's cap). */
+export const MAX_RETAINED_TOPICS = 10_000;
 
 interface Held {
   payload: Uint8Array;
@@ -20,7 +22,7 @@ export class RetainedState {
   note(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retained: boolean): void {
     if (!retained && deliveryFor(topic)?.retain !== true) return;
     if (payload.length === 0) this.held.delete(topic);
-    else this.held.set(topic, { payload, qos });
+    else if (this.held.size < MAX_RETAINED_TOPICS || this.held.has(topic)) this.held.set(topic, { payload, qos });
   }
 
   entries(): [string, Held][] {

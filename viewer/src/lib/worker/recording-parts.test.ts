@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseRecording, type RecordedMessage, type RecordingHeader } from '../../../../protocol/recording';
 import { CLOCKS_SUSPECT_MS, figures, LatencyMeter } from './latency';
-import { PageRecorder, RetainedState } from './page-recorder';
+import { MAX_RETAINED_TOPICS, PageRecorder, RetainedState } from './page-recorder';
 import { Playback } from './playback';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -49,6 +49,18 @@ describe('page recorder', () => {
     ]);
     expect([...messages[3]!.payload]).toEqual([0xff, 0]);
     expect(recorder.fileName()).toMatch(/^mqlive-1970-01-01T00-00-01-000Z\.jsonl$/);
+  });
+});
+
+describe('retained state', () => {
+  it('holds at most MAX_RETAINED_TOPICS topics (what was held first stays; updates to held topics still count)', () => {
+    const retained = new RetainedState();
+    for (let i = 0; i <= MAX_RETAINED_TOPICS; i++) retained.note(`lab/${i}`, bytes('v'), 0, true);
+    retained.note('lab/0', bytes('new'), 0, true);
+    const entries = retained.entries();
+    expect(entries.length).toBe(MAX_RETAINED_TOPICS);
+    expect(new TextDecoder().decode(entries[0]![1].payload)).toBe('new');
+    expect(entries.some(([topic]) => topic === `lab/${MAX_RETAINED_TOPICS}`)).toBe(false);
   });
 });
 
