@@ -1,16 +1,9 @@
 import { FrameSignal, TEXT_EVERY_MS } from './frame-signal';
 import { PLOT_POINTS, type TopicUpdate } from '../state/topic-stats';
-import type { FormattedPayload } from '../state/payload-format';
 import { RateMeter } from '../state/rate';
 
-export interface TopicStats {
-  topic: string;
-  kind: FormattedPayload['kind'];
-  /** The last payload as text (never HTML), made in the worker. */
-  display: string;
-  count: number;
-  retained: boolean;
-  lastAt: number;
+/** A topic as the page holds it: the worker's update (display made there, never HTML), with a live rate and series. */
+export interface TopicStats extends Omit<TopicUpdate, 'rate' | 'points'> {
   rate: RateMeter;
   /** Recent values of each numeric field, oldest first, at most PLOT_POINTS each. */
   series: Map<string, number[]>;
