@@ -25,8 +25,8 @@ const UNREACHABLE_AFTER_MS = 1500;
 const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
 
 /** The line for an error that retrying will not fix, or null when the broker is just away. */
-export function explainError(error: Error & { code?: string | number }, options: Pick<ConnectionReportOptions, 'url' | 'username'>): string | null {
-  const { url } = options;
+export function explainError(error: Error & { code?: string | number }, options: Pick<ConnectionReportOptions, 'url' | 'username'> & { device?: string }): string | null {
+  const { url, device, username } = options;
   if (typeof error.code === 'string' && UNTRUSTED_CERTIFICATE.has(error.code)) {
     const what = error.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'is self-signed' : 'is not signed by a CA this machine trusts';
     return `The broker's TLS certificate at ${url} ${what} (${error.message}): pass that certificate, or the CA that signed it, with --ca FILE (or MQLIVE_CA=FILE)`;
@@ -35,8 +35,12 @@ export function explainError(error: Error & { code?: string | number }, options:
     return `The broker's TLS certificate does not name the host in ${url} (${error.message}): connect by a name or address the certificate lists`;
   }
   if (error.code === 5) {
-    return options.username
-      ? `The broker refused user "${options.username}" (CONNACK 5, not authorized): check the user's role in the broker's users file (npm run users -- list)`
+    // The broker checks a device's will (its offline status) at connect: another user's device is refused there.
+    if (username && device && username !== device) {
+      return `The broker refused user "${username}" as device "${device}" (CONNACK 5, not authorized): with a users file, a device may publish only under devices/{its user name}/: use --device ${username}, or a user named "${device}"`;
+    }
+    return username
+      ? `The broker refused user "${username}" (CONNACK 5, not authorized): check the user's role in the broker's users file (npm run users -- list)`
       : `The broker wants a login (CONNACK 5, not authorized): pass --username NAME and the password in MQLIVE_PASSWORD (users are made with npm run users -- add)`;
   }
   if (error.code === 4) {
