@@ -79,20 +79,17 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     authorizeSubscribe(client, subscription, done) {
       const identity = identities.get(client);
       const problem = topicShapeProblem(subscription.topic, limits);
-      const refused = problem || !identity || !rights.canSubscribe(identity, subscription.topic);
+      const refused = problem !== null || !identity || !rights.canSubscribe(identity, subscription.topic);
       const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
-      if (overCap) {
-        metrics.subscriptionsRefused += 1;
-        metrics.capsHit.subscriptions += 1;
-        warnings.warn({ event: 'subscription_refused', clientId: client.id, topic: subscription.topic, cap: 'subscriptions' }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}: ${overCap}`);
-        return done(null, null); // SUBACK 0x80
-      }
-      if (refused) {
-        metrics.subscriptionsRefused += 1;
-        warnings.warn({ event: 'subscription_refused', clientId: client.id, topic: subscription.topic }, `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${problem ? `: ${problem}` : ''}`);
-        return done(null, null); // SUBACK 0x80
-      }
-      done(null, subscription);
+      if (!refused && !overCap) return done(null, subscription);
+      metrics.subscriptionsRefused += 1;
+      if (overCap) metrics.capsHit.subscriptions += 1;
+      const why = overCap ?? problem;
+      warnings.warn(
+        { event: 'subscription_refused', clientId: client.id, topic: subscription.topic, ...(overCap && { cap: 'subscriptions' }) },
+        `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${why ? `: ${why}` : ''}`,
+      );
+      done(null, null); // SUBACK 0x80
     },
     authorizeForward(client, packet) {
       if (rights.filtersDeliveries) {

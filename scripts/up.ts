@@ -4,7 +4,9 @@
  * If one part dies, the other is stopped and the exit code says which: 11 the broker, 12 the publisher.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import type { ReadyEvent } from '../broker/cli';
 import { assertId } from '../protocol';
 import { CommandError, defineCommand, EXIT, settingName, settingWith, userValue } from '../cli/command';
@@ -130,15 +132,9 @@ export const upCommand = defineCommand({
 });
 
 /** The broker's JSON ready line, read from its --ready-fd pipe. */
-function readyEvent(broker: Running): Promise<ReadyEvent> {
-  // If the broker stops first, start() has already said so and is stopping everything.
-  return new Promise((resolve) => {
-    let text = '';
-    const pipe = broker.child.stdio[3] as NodeJS.ReadableStream;
-    pipe.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const line = text.split('\n').find((l) => l.includes('"event":"ready"'));
-      if (line) resolve(JSON.parse(line) as ReadyEvent);
-    });
-  });
+async function readyEvent(broker: Running): Promise<ReadyEvent> {
+  // The pipe carries the ready line alone. If the broker stops first, start() has already said so and is stopping
+  // everything.
+  const [line] = (await once(createInterface({ input: broker.child.stdio[3] as NodeJS.ReadableStream }), 'line')) as [string];
+  return JSON.parse(line) as ReadyEvent;
 }

@@ -32,22 +32,23 @@ export class PublishAdmission {
   }
 
   admit(client: Client, identity: Identity | undefined, packet: PublishPacket): PublishAdmitted | { refusal: Refusal } {
-    const refusal =
-      reservedTopic(packet.topic) ??
-      topicShape(packet.topic, this.limits) ??
-      this.rate.check(client) ??
-      this.rights.check(client, identity, packet.topic);
+    const refusal = this.firstRefusal(client, identity, packet, true);
     if (refusal) return { refusal };
     return contract(packet, this.limits) as PublishAdmitted | { refusal: Refusal };
   }
 
   /** A will goes through the same steps as a publish, but the rate: refused here, the client may not leave it. */
   admitWill(client: Client, identity: Identity, will: PublishPacket): Refusal | null {
+    return this.firstRefusal(client, identity, will, false) ?? (contract(will, this.limits) as PublishAdmitted | { refusal: Refusal }).refusal;
+  }
+
+  /** The steps before the contract, in order; the first refusal decides. */
+  private firstRefusal(client: Client, identity: Identity | undefined, packet: PublishPacket, countRate: boolean): Refusal | null {
     return (
-      reservedTopic(will.topic) ??
-      topicShape(will.topic, this.limits) ??
-      this.rights.check(client, identity, will.topic) ??
-      (contract(will, this.limits) as PublishAdmitted | { refusal: Refusal }).refusal
+      reservedTopic(packet.topic) ??
+      topicShape(packet.topic, this.limits) ??
+      (countRate ? this.rate.check(client) : null) ??
+      this.rights.check(client, identity, packet.topic)
     );
   }
 }

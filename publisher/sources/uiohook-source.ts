@@ -111,17 +111,9 @@ export class UiohookSource implements MouseSource {
   private spawnChild(handlers: SourceHandlers): Promise<void> {
     return new Promise((resolve, reject) => {
       let ready = false;
-      let stderr = '';
       const env = this.settings.display === undefined ? process.env : { ...process.env, DISPLAY: this.settings.display };
-      const childModule = this.settings.childModule ?? CHILD;
-      const child = fork(childModule, [], {
-        // resolved here, so any working directory will do
-        execArgv: childModule.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
-        env,
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      });
+      const { child, stderr } = forkCaptureChild(this.settings.childModule ?? CHILD, env);
       this.child = child;
-      child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
       const readyTimer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`the uiohook capture process did not start within ${READY_TIMEOUT_MS} ms`));
@@ -147,7 +139,7 @@ export class UiohookSource implements MouseSource {
         clearTimeout(readyTimer);
         clearTimeout(this.silentTimer);
         if (this.stopped) return;
-        const why = describeExit(code, signal, stderr);
+        const why = describeExit(code, signal, stderr());
         if (!ready) return reject(new Error(`uiohook capture could not start: ${why}`));
         this.scheduleRestart(handlers, `uiohook capture stopped (${why})`);
       });
@@ -191,13 +183,7 @@ export class UiohookSource implements MouseSource {
  */
 export function checkAddonLoads(childModule: string = CHILD, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
-    let stderr = '';
-    const child = fork(childModule, [], {
-      execArgv: childModule.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
-      env: { ...env, [ADDON_CHECK_ENV]: '1' },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const { child, stderr } = forkCaptureChild(childModule, { ...env, [ADDON_CHECK_ENV]: '1' });
     const timer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
     let loaded = false;
     child.once('message', () => {
@@ -207,10 +193,23 @@ export function checkAddonLoads(childModule: string = CHILD, env: NodeJS.Process
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (loaded) return resolve();
-      const reason = code === ADDON_LOAD_FAILED ? stderr.trim() : describeExit(code, signal, stderr);
+      const reason = code === ADDON_LOAD_FAILED ? stderr().trim() : describeExit(code, signal, stderr());
       reject(new Error(`uiohook-napi does not load on this machine (${process.platform}-${process.arch}): ${reason}`));
     });
   });
+}
+
+/** Starts the capture child (through tsx when it is the .ts source) and keeps the end of what it says on stderr. */
+function forkCaptureChild(childModule: string, env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string } {
+  const child = fork(childModule, [], {
+    // resolved here, so any working directory will do
+    execArgv: childModule.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [],
+    env,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let tail = '';
+  child.stderr!.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-2000)));
+  return { child, stderr: () => tail };
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
