@@ -144,6 +144,20 @@ describe("a topic's page", () => {
     expect(await page.locator('b').count()).toBe(0);
   });
 
+  it('keeps the last 100 messages of the selected topic, listing the newest 20 until asked for all', async () => {
+    const page = await open();
+    await page.getByLabel('Search topics').fill('devices/many/count');
+    await publish('devices/many/count', '0');
+    await row(page, 'devices/many/count').getByRole('button', { name: 'count' }).click();
+    await Promise.all(Array.from({ length: 130 }, (_, i) => publish('devices/many/count', String(i + 1))));
+    await expect.poll(() => page.getByTestId('shown-message').textContent()).toBeTruthy();
+    await expect.poll(() => page.getByTestId('topic-page').locator('h3').allTextContents()).toContain('Last 100 messages (at most 100, newest first)');
+    const listed = page.getByTestId('history').locator('li');
+    expect(await listed.count()).toBe(20);
+    await page.getByRole('button', { name: 'Show all 100' }).click();
+    await expect.poll(() => listed.count()).toBe(100);
+  });
+
   it('charts numeric fields with labelled axes, min and max, leaving ts and seq off until chosen', async () => {
     const page = await open();
     await page.getByLabel('Search topics').fill('devices/chart/sensor');
@@ -231,5 +245,17 @@ describe('layout', () => {
     await expect.poll(() => page.getByTestId('chart').count()).toBeGreaterThan(0);
     expect(await page.evaluate(OVERFLOWING)).toEqual([]);
     await page.screenshot({ path: join(ROOT, 'test-results', 'viewer-1400x900.png') });
+
+    // The keyboard alone reaches the search and a topic, and shows where it is.
+    await page.getByLabel('Search topics').fill('');
+    await page.locator('body').click({ position: { x: 1, y: 1 } });
+    const focused = () => page.evaluate(`document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent`);
+    for (let i = 0; i < 80 && (await focused()) !== 'Search topics'; i++) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Search topics');
+    expect(await page.evaluate(`getComputedStyle(document.activeElement).outlineStyle`)).not.toBe('none');
+    await page.keyboard.type('status');
+    for (let i = 0; i < 10 && (await focused()) !== 'status'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('topic-path').textContent()).toBe('devices/phone/status');
   });
 });
