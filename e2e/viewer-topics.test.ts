@@ -67,6 +67,19 @@ describe('the topic tree', () => {
     await page.getByRole('button', { name: 'Open devices/lab', exact: true }).click();
     // It remembers that kitchen was opened by hand.
     await expect.poll(() => row(page, 'devices/lab/kitchen/temp').count()).toBe(1);
+
+    // The arrow keys: left closes, right opens, down and up move between rows.
+    const focusedRow = () => page.evaluate(`document.activeElement?.closest('li')?.dataset.path`);
+    await row(page, 'devices/lab').getByRole('button', { name: 'lab', exact: true }).focus();
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => row(page, 'devices/lab').getAttribute('data-open')).toBe('false');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => row(page, 'devices/lab').getAttribute('data-open')).toBe('true');
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(focusedRow).toBe('devices/lab/hall');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(focusedRow).toBe('devices/lab');
   });
 
   it('narrows the tree by a part of a topic, or by an MQTT filter with + and #', async () => {
