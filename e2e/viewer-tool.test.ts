@@ -139,6 +139,16 @@ describe('subscriptions', () => {
     await connected(page);
     expect(await row.count()).toBe(0);
   });
+  it('offers # as everything, and warns when the subscriptions bring more than 300 messages a second', async () => {
+    const page = await open();
+    await connected(page);
+    await page.getByRole('button', { name: 'Everything: #' }).click();
+    await expect.poll(() => page.locator('[data-testid="subscription"][data-filter="#"]').count()).toBe(1);
+    expect(await page.getByTestId('subscriptions-busy').count()).toBe(0);
+    const flood = await home.connect('tcp');
+    for (let i = 0; i < 3000; i++) flood.publish('flood/x', String(i), { qos: 0 }); // 600 a second over the panel's 5 s
+    await expect.poll(() => page.getByTestId('subscriptions-busy').textContent()).toMatch(/bring \d+ messages a second \(more than 300\)/);
+  });
 });
 
 describe('the Publish panel', () => {

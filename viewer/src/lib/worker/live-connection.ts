@@ -47,6 +47,8 @@ export class LiveConnection {
 
   private url = '';
   private viewerId = '';
+  /** Where the broker tells this page of its refused publishes ($mqlive/clients/{viewerId}/refused). */
+  private noticeTopic = '';
   private online = true;
   private client: MqttClient | undefined;
   private retryMs = FIRST_RETRY_MS;
@@ -58,6 +60,7 @@ export class LiveConnection {
     switch (action.type) {
       case 'start':
         this.viewerId = action.viewerId;
+        this.noticeTopic = refusedTopic(action.viewerId);
         this.online = action.online;
         return;
       case 'connect':
@@ -140,7 +143,7 @@ export class LiveConnection {
       for (const f of BASE_SUBSCRIPTIONS) filters[f] = { qos: 1 };
       for (const s of this.subscriptions) filters[s.filter] = { qos: s.qos };
       // The broker's notices of this page's refused publishes (mqlive's broker; others refuse the filter or stay silent).
-      filters[refusedTopic(this.viewerId)] = { qos: 0 };
+      filters[this.noticeTopic] = { qos: 0 };
       client.subscribe(filters, (_error, granted) => {
         const ok = (granted ?? []).filter((g) => g.qos !== 128).map((g) => g.topic);
         this.update({ extraSubscriptions: this.subscriptions.map((s) => s.filter).filter((f) => ok.includes(f)) });
@@ -177,7 +180,7 @@ export class LiveConnection {
     });
     client.on('message', (topic, payload, packet) => {
       this.received += 1;
-      if (topic === refusedTopic(this.viewerId)) return this.heardRefusal(payload);
+      if (topic === this.noticeTopic) return this.heardRefusal(payload);
       this.retained.note(topic, payload, packet.qos, packet.retain);
       if (this.recorder && !this.recorder.add(topic, payload, packet.qos, packet.retain, Date.now())) this.record(false);
       this.receive(topic, payload, packet.retain);
