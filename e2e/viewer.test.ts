@@ -106,6 +106,8 @@ describe('viewer in Chromium', () => {
     await raw.publishAsync('devices/pi/huge', huge, { qos: 1 });
     await raw.publishAsync('devices/pi/raw', Buffer.from([0xff, 0x00, 0x3c, 0x62, 0x3e]), { qos: 1 });
     raw.end(true);
+    // The tree renders only rows in view: the search keeps these in it.
+    await page.getByLabel('Search topics').fill('devices/pi/');
     await expect.poll(() => page.locator('[data-topic="devices/pi/note"] [data-testid="payload"]').textContent()).toBe(hostile);
     await expect.poll(() => page.getByTestId('messages').textContent()).toContain(`mallory: ${hostile}`);
     await expect.poll(() => page.locator('[data-topic="devices/pi/blob"]').count()).toBe(1);
@@ -114,6 +116,12 @@ describe('viewer in Chromium', () => {
     // The page still answers: a message after the hostile ones shows up.
     await pub('devices/pi/after', 'still alive');
     await expect.poll(() => page.locator('[data-topic="devices/pi/after"] [data-testid="payload"]').textContent()).toBe('still alive');
+    // And on the topic's page, decoded every way.
+    await page.locator('[data-topic="devices/pi/note"]').getByRole('button', { name: 'note' }).click();
+    for (const as of ['auto', 'json', 'text', 'hex', 'base64']) await page.getByLabel('Decode payload as').selectOption(as);
+    await page.getByLabel('Decode payload as').selectOption('text');
+    await expect.poll(() => page.getByTestId('payload-view').textContent()).toBe(hostile);
+    await page.getByLabel('Search topics').fill('');
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('body script').count()).toBe(0);
     expect(dialogs).toEqual([]);

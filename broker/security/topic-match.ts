@@ -1,18 +1,5 @@
 /** Topic filter helpers for rights and ACL rules (MQTT 3.1.1 section 4.7). */
-
-/** Whether `topic` (no wildcards) matches `filter` (may use + and #). */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  // [MQTT-4.7.2-1] a filter starting with a wildcard does not match topics starting with $
-  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
+export { topicMatches } from '../../protocol/topic-filter';
 
 /** Whether every topic `requested` (a subscription filter) can match is also matched by `allowed`. */
 export function filterCovers(allowed: string, requested: string): boolean {

@@ -1,6 +1,6 @@
 /**
  * An extra publisher on new topics, built on protocol/device-client: this machine's load and memory every
- * second. It shows up in the viewer's device list and topic explorer (with plots) with no change to mqlive.
+ * second. It shows up in the viewer's device list and topic tree (its page charts the numbers) with no change to mqlive.
  *
  *   npm run example:system -- --url mqtt://127.0.0.1:1883 --device pi
  *

@@ -7,7 +7,7 @@
 import type { RefusalNotice } from '../../../protocol';
 import type { DeviceChanges } from './state/devices';
 import type { FoldedEntry } from './state/event-log';
-import type { TopicUpdate } from './state/topic-stats';
+import type { SelectedUpdate, TopicUpdate } from './state/topic-stats';
 import type { LatencyFigures } from './worker/latency';
 import type { PlaybackInfo } from './worker/playback';
 import type { PublishRequest } from './worker/publishing';
@@ -65,7 +65,9 @@ export type Action =
   | { type: 'record'; on: boolean }
   /** Leaves the broker and plays this recording (its text) instead; answered with 'done'. */
   | { type: 'open'; id: number; name: string; text: string }
-  | { type: 'playback'; play?: boolean; speed?: number; seekMs?: number };
+  | { type: 'playback'; play?: boolean; speed?: number; seekMs?: number }
+  /** The topic whose page is shown (null: none): the worker then sends its messages in `Frame.selected`. */
+  | { type: 'select'; topic: string | null };
 
 /** What changed since the previous frame; `connection` only when it changed. */
 export interface Frame {
@@ -73,6 +75,8 @@ export interface Frame {
   devices: DeviceChanges;
   topics: TopicUpdate[];
   topicOverflow: number;
+  /** The selected topic's new messages; only when there are any (or it was just selected). */
+  selected?: SelectedUpdate;
   log: FoldedEntry[];
   messages: ClientMessageEntry[];
   /** The models started again (a recording opened, or played back from an earlier point): drop what was shown. */

@@ -8,6 +8,7 @@ import { DeviceList } from './view/devices';
 import { EventLog } from './view/event-log';
 import { LatencyTable } from './view/latency';
 import type { PlaybackInfo } from './worker/playback';
+import { TopicHistory } from './view/topic-history';
 import { TopicTree } from './view/topic-tree';
 
 export type { ConnectionState, Credentials, PublishRequest, SavedSubscription } from './bridge';
@@ -56,6 +57,10 @@ export class LiveStore {
   // Replaced, not emptied, when the worker starts its models again (a recording opened or played back).
   devices = $state(new DeviceList());
   topics = $state(new TopicTree());
+  /** The selected topic's (or branch's) path; '' for none. */
+  selectedPath = $state('');
+  /** The selected topic's last messages (only a topic has them, not a branch). */
+  history = $state(new TopicHistory());
   log = $state(new EventLog());
   messages = $state(new ClientMessages());
   latency = $state(new LatencyTable());
@@ -183,6 +188,14 @@ export class LiveStore {
     await this.request((id) => ({ type: 'clear', id, topics: [...topics] }));
   }
 
+  /** Shows the page of a topic or branch ('' for none); the worker sends a topic's messages from now on. */
+  select(path: string): void {
+    this.selectedPath = path;
+    const topic = path && this.topics.get(path) ? path : null;
+    this.history.select(topic);
+    this.post({ type: 'select', topic });
+  }
+
   /** Starts or stops recording; stopping downloads the recording (a .jsonl file). */
   record(on: boolean): void {
     this.post({ type: 'record', on });
@@ -216,6 +229,8 @@ export class LiveStore {
     if (frame.reset) {
       this.devices = new DeviceList();
       this.topics = new TopicTree();
+      this.history = new TopicHistory();
+      this.history.select(this.selectedPath || null);
       this.log = new EventLog();
       this.messages = new ClientMessages();
       this.latency = new LatencyTable();
@@ -226,6 +241,7 @@ export class LiveStore {
     this.latency.apply(frame.latency);
     this.devices.apply(frame.devices);
     this.topics.apply(frame.topics, frame.topicOverflow);
+    if (frame.selected) this.history.apply(frame.selected);
     this.log.addAll(frame.log);
     this.messages.addAll(frame.messages);
     for (const notice of frame.refusals) this.published.refusedLater(notice);

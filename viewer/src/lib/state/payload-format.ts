@@ -1,19 +1,20 @@
 import { checkDecoded, type CheckedMessage } from '../../../../protocol';
 
-/** A payload from the wire, decoded once; shown always as text, never as HTML (see displayText). */
+/** A payload from the wire, decoded once; shown always as text, never as HTML (see decodeAs). */
 export type FormattedPayload =
   | { kind: 'json'; text: string; value: unknown }
   | { kind: 'text'; text: string }
   | { kind: 'binary'; text: string; size: number };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const MAX_SHOWN_CHARS = 4000;
+const utf8Lenient = new TextDecoder('utf-8');
 const MAX_HEX_BYTES = 64;
 /** Plotted fields per topic, nested ones included. */
 export const MAX_NUMERIC_FIELDS = 8;
 
-function clip(text: string): string {
-  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length} characters)` : text;
+/** `text`, cut after `max` characters with a note of its length. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 
 /** JSON (parsed), other UTF-8 as text, anything else as its size and first bytes in hex. */
@@ -42,10 +43,51 @@ export function checkFormatted(topic: string, payload: FormattedPayload): Checke
   return checkDecoded(topic, payload.kind === 'binary' ? null : payload.text, payload.kind === 'json' ? payload.value : undefined);
 }
 
-/** What the page shows: JSON pretty-printed, long text clipped. Done on render, not per message. */
-export function displayText(payload: FormattedPayload): string {
-  if (payload.kind === 'json') return clip(JSON.stringify(payload.value, null, 2));
-  return clip(payload.text);
+/** The ways a topic's page can show a payload. */
+export const DECODINGS = ['auto', 'json', 'text', 'hex', 'base64'] as const;
+export type Decoding = (typeof DECODINGS)[number];
+
+/**
+ * A payload shown the way the person asked, as text (never HTML): `auto` is JSON pretty-printed, else UTF-8
+ * text, else hex; `error` says why it cannot be read that way (then `text` is empty).
+ */
+export function decodeAs(bytes: Uint8Array, as: Decoding): { text: string; error?: string } {
+  switch (as) {
+    case 'auto': {
+      const formatted = formatPayload(bytes);
+      if (formatted.kind === 'json') return { text: JSON.stringify(formatted.value, null, 2) };
+      return { text: formatted.kind === 'text' ? formatted.text : hexDump(bytes) };
+    }
+    case 'json':
+      try {
+        return { text: JSON.stringify(JSON.parse(utf8Lenient.decode(bytes)), null, 2) };
+      } catch (error) {
+        return { text: '', error: `not JSON: ${(error as Error).message}` };
+      }
+    case 'text':
+      return { text: utf8Lenient.decode(bytes) };
+    case 'hex':
+      return { text: hexDump(bytes) };
+    case 'base64':
+      return { text: base64(bytes) };
+  }
+}
+
+/** 16 bytes a line, each line led by its offset: `0000  48 69`. */
+export function hexDump(bytes: Uint8Array): string {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    const hex = Array.from(bytes.subarray(at, at + 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    lines.push(`${at.toString(16).padStart(4, '0')}  ${hex}`);
+  }
+  return lines.join('\n');
+}
+
+export function base64(bytes: Uint8Array): string {
+  let binary = '';
+  // In chunks: String.fromCharCode takes its bytes as arguments, and arguments are limited.
+  for (let at = 0; at < bytes.length; at += 0x8000) binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  return btoa(binary);
 }
 
 /**

@@ -3,13 +3,14 @@ import type { Report } from '../bridge';
 import { ClientMessages } from '../view/client-messages';
 import { DeviceList } from '../view/devices';
 import { EventLog } from '../view/event-log';
-import { TopicTree } from '../view/topic-tree';
+import { TopicHistory } from '../view/topic-history';
+import { TopicTree, topicSearch } from '../view/topic-tree';
 import { LiveConnection } from '../worker/live-connection';
 import { DeviceRegistry, MAX_DEVICES, SCREEN_SIDE, TRAIL_MS } from './devices';
 import { EVENT_LOG_ROWS, LogBatch, logEntry } from './event-log';
-import { checkFormatted, displayText, formatPayload, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
+import { base64, checkFormatted, decodeAs, formatPayload, hexDump, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
 import { RateMeter } from './rate';
-import { MAX_TOPICS, PLOT_POINTS, TopicStatsTable } from './topic-stats';
+import { HISTORY_MESSAGES, KEPT_BYTES, MAX_TOPICS, RECENT_PER_TOPIC, TopicStatsTable } from './topic-stats';
 
 // The worker's models (state/) and the page's models that hold their snapshots (view/), in Node.
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -150,11 +151,27 @@ describe('EventLog', () => {
 });
 
 describe('payload formatting', () => {
-  it('shows JSON pretty, text as text, binary as size and hex', () => {
-    expect(displayText(formatPayload(json({ a: 1 })))).toBe('{\n  "a": 1\n}');
+  it('reads JSON, text as text, binary as size and hex', () => {
+    expect(formatPayload(json({ a: 1 }))).toEqual({ kind: 'json', text: '{"a":1}', value: { a: 1 } });
     expect(formatPayload(bytes('<b>hi</b>'))).toEqual({ kind: 'text', text: '<b>hi</b>' });
     expect(formatPayload(new Uint8Array([0xff, 0x00, 0x10]))).toEqual({ kind: 'binary', size: 3, text: '3 bytes: ff 00 10' });
-    expect(displayText(formatPayload(bytes('x'.repeat(5000))))).toMatch(/… \(5000 characters\)$/);
+  });
+
+  it('decodes a payload as asked: auto, JSON, text, hex or base64', () => {
+    const binary = new Uint8Array([0xff, 0x00, 0x3c, 0x62, 0x3e]);
+    expect(decodeAs(json({ a: [1, 2] }), 'auto')).toEqual({ text: '{\n  "a": [\n    1,\n    2\n  ]\n}' });
+    expect(decodeAs(bytes('<b>hi</b>'), 'auto')).toEqual({ text: '<b>hi</b>' });
+    expect(decodeAs(binary, 'auto')).toEqual({ text: '0000  ff 00 3c 62 3e' });
+    expect(decodeAs(bytes('21.5'), 'json')).toEqual({ text: '21.5' });
+    expect(decodeAs(bytes('{"a":'), 'json')).toEqual({ text: '', error: expect.stringMatching(/^not JSON: /) });
+    expect(decodeAs(bytes('{"a":1}'), 'text')).toEqual({ text: '{"a":1}' });
+    expect(decodeAs(binary, 'text').text).toBe('\ufffd\u0000<b>');
+    expect(decodeAs(bytes('Hi!'), 'base64')).toEqual({ text: 'SGkh' });
+    expect(base64(binary)).toBe(Buffer.from(binary).toString('base64'));
+    const big = Uint8Array.from({ length: 100_000 }, (_, i) => i % 256);
+    expect(base64(big)).toBe(Buffer.from(big).toString('base64'));
+    expect(hexDump(Uint8Array.from({ length: 20 }, (_, i) => i))).toBe('0000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n0010  10 11 12 13');
+    expect(hexDump(new Uint8Array(0))).toBe('');
   });
 
   it('extracts numbers to plot', () => {
@@ -174,70 +191,130 @@ describe('TopicStatsTable (worker) and TopicTree (page)', () => {
     const stats = new TopicStatsTable();
     const tree = new TopicTree();
     return {
+      stats,
       tree,
-      record: (topic: string, payload: Uint8Array, retained: boolean, now: number) => stats.record(topic, formatPayload(payload), retained, now),
+      record: (topic: string, payload: Uint8Array, retained: boolean, now: number, qos: 0 | 1 | 2 = 0) => stats.record(topic, formatPayload(payload), retained, now, payload, qos),
       frame: () => tree.apply(stats.takeChanges(), stats.overflow),
     };
   }
+  const shown = (tree: TopicTree) => tree.visible().map((n) => `${n.depth}:${n.name}`);
 
-  it('keeps count, retained flag, last payload and capped numeric series per topic, as a tree', () => {
+  it('keeps count, retained flag and a one-line preview per topic, as a tree', () => {
     const t = topics();
     t.record('devices/pi/temperature/celsius', bytes('21'), true, 1000);
     t.frame();
-    for (let i = 0; i < PLOT_POINTS + 10; i++) {
+    for (let i = 0; i < 30; i++) {
       t.record('devices/pi/temperature/celsius', bytes(String(i)), false, 1000 + i);
       if (i % 7 === 0) t.frame();
     }
     t.record('devices/laptop/status', bytes('online'), true, 1000);
     t.frame();
     const stats = t.tree.get('devices/pi/temperature/celsius')!;
-    expect(stats.count).toBe(PLOT_POINTS + 11);
-    expect(stats.retained).toBe(false);
-    expect(stats.series.get('value')).toHaveLength(PLOT_POINTS);
-    expect(stats.series.get('value')!.at(-1)).toBe(PLOT_POINTS + 9);
+    expect(stats).toMatchObject({ count: 31, retained: false, preview: '29' });
     expect(stats.rate.perSecond(1200)).toBeGreaterThan(0);
     t.record('devices/a', json({ a: 1 }), false, 1000);
+    t.record('devices/long', bytes('x'.repeat(5000)), false, 1000);
     t.frame();
-    expect(t.tree.get('devices/a')).toMatchObject({ kind: 'json', display: '{\n  "a": 1\n}' });
-    expect(t.tree.rows().map((r) => `${r.depth}:${r.name}`)).toEqual(['0:devices', '1:a', '1:laptop', '2:status', '1:pi', '2:temperature', '3:celsius']);
+    expect(t.tree.get('devices/a')).toMatchObject({ kind: 'json', preview: '{"a":1}' });
+    expect(t.tree.get('devices/long')!.preview).toMatch(/^x{160}… \(5000 characters\)$/);
+    // Branches shallower than OPEN_DEPTH are open: `temperature` (depth 2) is closed, so `celsius` is not shown.
+    expect(shown(t.tree)).toEqual(['0:devices', '1:a', '1:laptop', '2:status', '1:long', '1:pi', '2:temperature']);
   });
 
-  it('sends each changed topic once per frame, with only its new points', () => {
-    const stats = new TopicStatsTable();
-    for (let i = 0; i < 1000; i++) stats.record('m', formatPayload(json({ x: i })), false, i);
-    const [update, ...more] = stats.takeChanges();
-    expect(more).toEqual([]);
-    expect(update!.points).toEqual([['x', Array.from({ length: PLOT_POINTS }, (_, i) => 1000 - PLOT_POINTS + i)]]);
-    stats.record('m', formatPayload(json({ x: 5 })), false, 1);
-    expect(stats.takeChanges()[0]!.points).toEqual([['x', [5]]]);
-    expect(stats.takeChanges()).toEqual([]);
-  });
-
-  it('hands out a new row only for a topic that changed, and sorts new topics in place', () => {
+  it('sums counts and rates over each branch', () => {
     const t = topics();
-    t.record('b/x', bytes('1'), false, 1);
-    t.record('a/y', bytes('1'), false, 1);
+    for (let i = 0; i < 10; i++) t.record('home/kitchen/temp', bytes(String(i)), false, 10_000 + i * 100);
+    for (let i = 0; i < 5; i++) t.record('home/hall/temp', bytes(String(i)), false, 10_000 + i * 100);
+    t.record('home', bytes('itself a topic'), true, 10_000);
     t.frame();
-    const before = t.tree.rows();
-    t.record('b/x', bytes('2'), false, 2);
-    t.record('a/a', bytes('3'), false, 2);
+    t.record('home/kitchen/temp', bytes('10'), false, 11_000);
     t.frame();
-    const after = t.tree.rows();
-    expect(after.map((r) => r.path)).toEqual(['a', 'a/a', 'a/y', 'b', 'b/x']);
-    const row = (rows: readonly { path: string }[], path: string) => rows.find((r) => r.path === path);
-    expect(row(after, 'a/y')).toBe(row(before, 'a/y'));
-    expect(row(after, 'b/x')).not.toBe(row(before, 'b/x'));
-    expect(row(after, 'b/x')).toMatchObject({ stats: { count: 2, series: new Map([['value', [1, 2]]]) } });
-    expect(row(before, 'b/x')).toMatchObject({ stats: { count: 1, series: new Map([['value', [1]]]) } });
+    const row = (path: string) => t.tree.row(t.tree.find(path)!, 11_500);
+    expect(row('home')).toMatchObject({ count: 17, topics: 3, branch: true, stats: { count: 1 } });
+    expect(row('home/kitchen')).toMatchObject({ count: 11, topics: 1 });
+    expect(row('home/kitchen/temp')).toMatchObject({ count: 11, topics: 1, branch: false });
+    // 17 messages in the 5 s window of the meter.
+    expect(row('home').perSecond).toBeCloseTo(17 / 5);
+    expect(row('home/hall').perSecond).toBeCloseTo(5 / 5);
+    expect(row('home/hall').perSecond + row('home/kitchen').perSecond + 1 / 5).toBeCloseTo(row('home').perSecond);
+    expect(t.tree.topicsUnder('home')).toEqual(['home', 'home/hall/temp', 'home/kitchen/temp']);
   });
 
-  it('keeps at most MAX_NUMERIC_FIELDS series per topic, however the fields change', () => {
+  it('opens and closes branches, and shows only the rows of open ones', () => {
     const t = topics();
-    for (let i = 0; i < 20; i++) {
-      t.record('s/x', json({ [`f${i}`]: i, nested: { [`g${i}`]: i } }), false, i);
-      t.frame();
-    }
-    expect(t.tree.get('s/x')!.series.size).toBe(MAX_NUMERIC_FIELDS);
+    for (const topic of ['a/b/c/d', 'a/b/c/e', 'a/x', 'z']) t.record(topic, bytes('1'), false, 1);
+    t.frame();
+    expect(shown(t.tree)).toEqual(['0:a', '1:b', '2:c', '1:x', '0:z']);
+    t.tree.setOpen('a/b/c', true);
+    expect(shown(t.tree)).toEqual(['0:a', '1:b', '2:c', '3:d', '3:e', '1:x', '0:z']);
+    t.tree.setOpen('a', false);
+    expect(shown(t.tree)).toEqual(['0:a', '0:z']);
+    expect(t.tree.row(t.tree.find('a')!, 1)).toMatchObject({ branch: true, open: false, count: 3 });
+    t.tree.setOpen('a', true);
+    expect(shown(t.tree)).toEqual(['0:a', '1:b', '2:c', '3:d', '3:e', '1:x', '0:z']);
+  });
+
+  it('searches by part of a topic (any case) or by an MQTT filter, opening what leads to a match', () => {
+    const t = topics();
+    for (const topic of ['devices/laptop/mouse/move', 'devices/laptop/status', 'devices/pi/status', 'bench/sensors/s1/reading', 'bench/sensors/s2/reading']) t.record(topic, bytes('1'), false, 1);
+    t.frame();
+    t.tree.setSearch('MOUSE');
+    expect(shown(t.tree)).toEqual(['0:devices', '1:laptop', '2:mouse', '3:move']);
+    t.tree.setSearch('+/+/status');
+    expect(shown(t.tree)).toEqual(['0:devices', '1:laptop', '2:status', '1:pi', '2:status']);
+    t.tree.setSearch('bench/sensors/+/reading');
+    expect(shown(t.tree)).toEqual(['0:bench', '1:sensors', '2:s1', '3:reading', '2:s2', '3:reading']);
+    t.tree.setSearch('devices/#');
+    expect(shown(t.tree)).toHaveLength(7);
+    // `+` inside a level is no wildcard: it is searched for as text.
+    t.tree.setSearch('a+b');
+    expect(shown(t.tree)).toEqual([]);
+    t.tree.setSearch('');
+    expect(shown(t.tree)).toEqual(['0:bench', '1:sensors', '2:s1', '2:s2', '0:devices', '1:laptop', '2:mouse', '2:status', '1:pi', '2:status']);
+  });
+
+  it('reads a search as a filter only when its wildcards are whole levels', () => {
+    expect(topicSearch('')).toBeNull();
+    expect(topicSearch('a/#')!('a')).toBe(true);
+    expect(topicSearch('a/#')!('a/b/c')).toBe(true);
+    expect(topicSearch('+/b')!('x/b')).toBe(true);
+    expect(topicSearch('+/b')!('x/b/c')).toBe(false);
+    expect(topicSearch('#')!('$SYS/x')).toBe(false);
+    expect(topicSearch('a#')!('xa#y')).toBe(true);
+    expect(topicSearch('a/#/b')!('a/#/b')).toBe(true);
+  });
+
+  it('keeps each topic\'s last few messages, and streams the selected topic\'s with QoS, retain flag and size', () => {
+    const t = topics();
+    for (let i = 0; i < 5; i++) t.record('s/x', json({ v: i, ts: 100 + i }), i === 0, 1000 + i, 1);
+    t.frame();
+    expect(t.stats.takeSelected()).toBeNull();
+    t.stats.select('s/x');
+    const first = t.stats.takeSelected()!;
+    expect(first).toMatchObject({ topic: 's/x', reset: true });
+    expect(first.messages.map((m) => m.id)).toEqual([2, 3, 4].slice(-RECENT_PER_TOPIC));
+    expect(first.messages[0]).toMatchObject({ at: 1002, qos: 1, retained: false, size: 16, numbers: { v: 2, ts: 102 } });
+    expect(t.stats.takeSelected()).toBeNull();
+    t.record('s/other', bytes('1'), false, 2000);
+    t.record('s/x', new Uint8Array(KEPT_BYTES + 10), false, 2001, 2);
+    const next = t.stats.takeSelected()!;
+    expect(next.reset).toBe(false);
+    expect(next.messages).toHaveLength(1);
+    expect(next.messages[0]).toMatchObject({ qos: 2, size: KEPT_BYTES + 10 });
+    expect(next.messages[0]!.bytes).toHaveLength(KEPT_BYTES);
+    for (let i = 0; i < HISTORY_MESSAGES * 3; i++) t.record('s/x', bytes(String(i)), false, 3000 + i);
+    expect(t.stats.takeSelected()!.messages).toHaveLength(HISTORY_MESSAGES);
+
+    const history = new TopicHistory();
+    history.select('s/x');
+    history.apply(first);
+    history.apply({ topic: 's/old', reset: false, messages: next.messages });
+    expect(history.messages().map((m) => m.id)).toEqual([4, 3, 2]);
+    history.apply(next);
+    expect(history.messages().map((m) => m.id)).toEqual([5, 4, 3, 2]);
+    for (let i = 0; i < 3; i++) history.apply({ topic: 's/x', reset: false, messages: Array.from({ length: 50 }, (_, j) => ({ ...first.messages[0]!, id: 100 + i * 50 + j })) });
+    expect(history.messages()).toHaveLength(HISTORY_MESSAGES);
+    expect(history.messages()[0]!.id).toBe(249);
   });
 
   it('stops adding topics past its cap', () => {
@@ -290,6 +367,20 @@ describe('LiveConnection (the worker) and what the page gets of it', () => {
     expect(devices.get('d')!.rate.perSecond(Date.now())).toBeGreaterThan(0);
     expect(log.filtered({ source: '', kind: 'move' })).toEqual([expect.objectContaining({ count: 1000 })]);
     expect(messages.list()).toEqual([{ id: 0, from: 'v1', text: 'hi', ts: 5 }]);
+  });
+
+  it("sends the selected topic's messages with their QoS and retain flag, and none once nothing is selected", () => {
+    const live = connection();
+    live.receive('lab/x', json({ v: 1 }), true, undefined, 1);
+    live.handle({ type: 'select', topic: 'lab/x' });
+    live.receive('lab/x', json({ v: 2 }), false, undefined, 2);
+    live.receive('lab/y', json({ v: 3 }), false);
+    const frame = live.takeFrame();
+    expect(frame.selected).toMatchObject({ topic: 'lab/x', reset: true, messages: [{ id: 0, qos: 1, retained: true }, { id: 1, qos: 2, retained: false }] });
+    expect(live.takeFrame().selected).toBeUndefined();
+    live.handle({ type: 'select', topic: null });
+    live.receive('lab/x', json({ v: 4 }), false);
+    expect(live.takeFrame().selected).toBeUndefined();
   });
 
   it('tells the page which devices it forgot when the list is full', () => {

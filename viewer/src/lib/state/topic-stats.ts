@@ -1,21 +1,47 @@
-import { displayText, MAX_NUMERIC_FIELDS, numericFields, type FormattedPayload } from './payload-format';
+import { clip, numericFields, type FormattedPayload } from './payload-format';
 import { RateMeter, type RateState } from './rate';
 
 export const MAX_TOPICS = 2000;
-export const PLOT_POINTS = 120;
+/** Messages of each topic kept in the worker, so a topic just selected shows its last few (and a diff) at once. */
+export const RECENT_PER_TOPIC = 3;
+/** Bytes of each kept message (the rest is counted in `size`): with MAX_TOPICS this bounds the worker's memory. */
+export const KEPT_BYTES = 8 * 1024;
+/** Characters of a payload shown on its tree row. */
+export const PREVIEW_CHARS = 160;
+/** Messages of the selected topic its page keeps (N). */
+export const HISTORY_MESSAGES = 100;
 
-/** What the page gets of a topic that changed: its stats, its last payload as shown, and the new plot points. */
+/** What the page gets of a topic that changed: its stats and a one-line preview of its last payload. */
 export interface TopicUpdate {
   topic: string;
   kind: FormattedPayload['kind'];
-  /** The last payload as the page shows it (JSON pretty-printed, long text clipped): made once per frame, here. */
-  display: string;
+  /** The last payload as one clipped line of text (never HTML): made once per frame, here. */
+  preview: string;
   count: number;
   retained: boolean;
   lastAt: number;
   rate: RateState;
-  /** Values of each numeric field since the last update, oldest first, at most PLOT_POINTS each. */
-  points: [field: string, values: number[]][];
+}
+
+/** One message of a topic, as its page shows it; the bytes (at most KEPT_BYTES) are decoded there as asked. */
+export interface TopicMessage {
+  /** Counts up per topic from its first message, so the page can key and order messages. */
+  id: number;
+  at: number;
+  qos: 0 | 1 | 2;
+  retained: boolean;
+  /** The payload's full size in bytes. */
+  size: number;
+  bytes: Uint8Array;
+  /** Its numeric fields (payload-format.ts), for the charts. */
+  numbers: Record<string, number>;
+}
+
+/** The selected topic's messages since the last frame, oldest first; `reset`: the page drops what it had. */
+export interface SelectedUpdate {
+  topic: string;
+  reset: boolean;
+  messages: TopicMessage[];
 }
 
 interface Stats {
@@ -24,21 +50,23 @@ interface Stats {
   retained: boolean;
   lastAt: number;
   rate: RateMeter;
-  /** Every field ever plotted (at most MAX_NUMERIC_FIELDS), so the plots of one topic stay capped. */
-  fields: Set<string>;
-  /** Values since the last takeChanges(). */
-  fresh: Map<string, number[]>;
+  /** The last RECENT_PER_TOPIC messages, oldest first. */
+  recent: TopicMessage[];
 }
 
-/** Every topic seen (in the worker): last payload, count, rate, retained flag, and the numbers worth plotting. */
+/**
+ * Every topic seen (in the worker): last payload, count, rate, retained flag, its last few messages, and the
+ * stream of messages of the one topic the page has selected.
+ */
 export class TopicStatsTable {
   private readonly topics = new Map<string, Stats>();
   private readonly changed = new Set<string>();
   private overflowCount = 0;
   private overflowChanged = false;
+  private selected: SelectedUpdate | null = null;
 
   /** Records one message, decoded once by the caller. */
-  record(topic: string, payload: FormattedPayload, retained: boolean, now: number): void {
+  record(topic: string, payload: FormattedPayload, retained: boolean, now: number, bytes: Uint8Array = new Uint8Array(0), qos: 0 | 1 | 2 = 0): void {
     let stats = this.topics.get(topic);
     if (!stats) {
       if (this.topics.size >= MAX_TOPICS) {
@@ -46,7 +74,7 @@ export class TopicStatsTable {
         this.overflowChanged = true;
         return;
       }
-      stats = { payload, count: 0, retained, lastAt: now, rate: new RateMeter(), fields: new Set(), fresh: new Map() };
+      stats = { payload, count: 0, retained, lastAt: now, rate: new RateMeter(), recent: [] };
       this.topics.set(topic, stats);
     }
     stats.payload = payload;
@@ -54,22 +82,37 @@ export class TopicStatsTable {
     stats.retained = retained;
     stats.lastAt = now;
     stats.rate.add(now);
-    for (const [field, value] of Object.entries(numericFields(payload))) {
-      // Fields may change from message to message: the plots of one topic stay capped all the same.
-      if (!stats.fields.has(field)) {
-        if (stats.fields.size >= MAX_NUMERIC_FIELDS) continue;
-        stats.fields.add(field);
-      }
-      let points = stats.fresh.get(field);
-      if (!points) stats.fresh.set(field, (points = []));
-      points.push(value);
-      if (points.length > PLOT_POINTS) points.shift();
+    // A copy, not a view: a view would keep the whole network chunk it came in alive.
+    const kept = new Uint8Array(bytes.subarray(0, KEPT_BYTES));
+    const message: TopicMessage = { id: stats.count - 1, at: now, qos, retained, size: bytes.length, bytes: kept, numbers: numericFields(payload) };
+    stats.recent.push(message);
+    if (stats.recent.length > RECENT_PER_TOPIC) stats.recent.shift();
+    if (this.selected?.topic === topic) {
+      this.selected.messages.push(message);
+      if (this.selected.messages.length > HISTORY_MESSAGES) this.selected.messages.shift();
     }
     this.changed.add(topic);
   }
 
+  /** The page shows this topic's page now (null: none): it gets the topic's recent messages, then each new one. */
+  select(topic: string | null): void {
+    this.selected = topic === null ? null : { topic, reset: true, messages: [...(this.topics.get(topic)?.recent ?? [])] };
+  }
+
+  get selectedTopic(): string | null {
+    return this.selected?.topic ?? null;
+  }
+
+  /** The selected topic's messages since the last call (at most HISTORY_MESSAGES), or null if none came. */
+  takeSelected(): SelectedUpdate | null {
+    const s = this.selected;
+    if (!s || (!s.reset && s.messages.length === 0)) return null;
+    this.selected = { topic: s.topic, reset: false, messages: [] };
+    return s;
+  }
+
   get hasChanges(): boolean {
-    return this.changed.size > 0 || this.overflowChanged;
+    return this.changed.size > 0 || this.overflowChanged || (this.selected?.reset ?? false);
   }
 
   /** Messages on topics past MAX_TOPICS, counted but not kept. */
@@ -82,11 +125,15 @@ export class TopicStatsTable {
     const out: TopicUpdate[] = [];
     for (const topic of this.changed) {
       const s = this.topics.get(topic)!;
-      out.push({ topic, kind: s.payload.kind, display: displayText(s.payload), count: s.count, retained: s.retained, lastAt: s.lastAt, rate: s.rate.state(), points: [...s.fresh] });
-      s.fresh = new Map();
+      out.push({ topic, kind: s.payload.kind, preview: previewText(s.payload), count: s.count, retained: s.retained, lastAt: s.lastAt, rate: s.rate.state() });
     }
     this.changed.clear();
     this.overflowChanged = false;
     return out;
   }
+}
+
+/** One line of a payload: its text as sent (JSON as is, not pretty-printed), clipped. */
+export function previewText(payload: FormattedPayload): string {
+  return clip(payload.text, PREVIEW_CHARS);
 }

@@ -111,6 +111,10 @@ export class LiveConnection {
       case 'open':
         this.answer(action.id, this.open(action.name, action.text));
         return;
+      case 'select':
+        this.topics.select(action.topic);
+        this.scheduleFrame();
+        return;
       case 'playback':
         if (action.speed !== undefined) this.playback?.setSpeed(action.speed);
         if (action.seekMs !== undefined) this.playback?.seek(action.seekMs);
@@ -183,7 +187,7 @@ export class LiveConnection {
       if (topic === this.noticeTopic) return this.heardRefusal(payload);
       this.retained.note(topic, payload, packet.qos, packet.retain);
       if (this.recorder && !this.recorder.add(topic, payload, packet.qos, packet.retain, Date.now())) this.record(false);
-      this.receive(topic, payload, packet.retain);
+      this.receive(topic, payload, packet.retain, undefined, packet.qos);
     });
   }
 
@@ -294,7 +298,7 @@ export class LiveConnection {
     this.startModelsAgain();
     this.update({ connection: 'playback', nextTryAt: null, lastError: null });
     this.playback = new Playback(name, recording.header, recording.messages, {
-      apply: (m, recordedAt) => this.receive(m.topic, m.payload, m.retain, recordedAt),
+      apply: (m, recordedAt) => this.receive(m.topic, m.payload, m.retain, recordedAt, m.qos),
       reset: () => this.startModelsAgain(),
       changed: () => {
         this.playbackChanged = true;
@@ -306,7 +310,10 @@ export class LiveConnection {
 
   private startModelsAgain(): void {
     this.devices = new DeviceRegistry();
+    // The page's selected topic stays selected: its history starts again with the models.
+    const selected = this.topics.selectedTopic;
     this.topics = new TopicStatsTable();
+    this.topics.select(selected);
     this.log = new LogBatch();
     this.latency = new LatencyMeter();
     this.messages = [];
@@ -318,11 +325,11 @@ export class LiveConnection {
    * Applies one message to the models, its payload decoded once for all of them; public for tests.
    * `receivedAt`: when it was received, for latency (a recording's own time; else now).
    */
-  receive(topic: string, payload: Uint8Array, retained: boolean, receivedAt?: number): void {
+  receive(topic: string, payload: Uint8Array, retained: boolean, receivedAt?: number, qos: 0 | 1 | 2 = 0): void {
     const now = Date.now();
     const formatted = formatPayload(payload);
     const checked = checkFormatted(topic, formatted);
-    this.topics.record(topic, formatted, retained, now);
+    this.topics.record(topic, formatted, retained, now, payload, qos);
     let mouse = null;
     if (checked.topic?.kind === 'clientMessage') {
       if (checked.ok) this.messages.push({ from: checked.topic.clientId, ...pick(checked.payload as ClientMessage) });
@@ -348,6 +355,8 @@ export class LiveConnection {
     this.messages = [];
     this.notices = [];
     this.received = 0;
+    const selected = this.topics.takeSelected();
+    if (selected) frame.selected = selected;
     if (this.reset) frame.reset = true;
     this.reset = false;
     if (this.recordingChanged) frame.recording = this.recorder !== undefined;
