@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_VIEWER_DIR } from '../broker/broker';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { launchChromium } from '../test-support/chromium';
 import { repeatUntil, spawnProcess } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
+import { Teardown, teardownAfterEach } from '../test-support/teardown';
 import { requireTool } from '../test-support/tools';
 
 // The viewer as an MQTT tool (issue 16): choosing a broker, subscriptions, publishing, clearing retained
@@ -14,12 +15,13 @@ import { requireTool } from '../test-support/tools';
 let home: TestBroker; // serves the page; anonymous clients may do everything (loopback)
 let guarded: TestBroker; // another port, so another origin; users with roles
 let browser: Browser;
-const pages: Page[] = [];
+const forTheFile = new Teardown();
+// Each test's pages go when it ends (each page has a browser context of its own, so its own localStorage).
+const forTheTest = teardownAfterEach();
 
 async function open(broker: TestBroker = home): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = forTheTest.add(await browser.newPage({ viewport: { width: 1400, height: 900 } }), (p) => p.close());
   page.setDefaultTimeout(10_000);
-  pages.push(page);
   await page.goto(broker.broker.httpUrl);
   return page;
 }
@@ -53,20 +55,12 @@ async function connectThroughForm(page: Page, url: string, user: string) {
 beforeAll(async () => {
   requireTool('mosquitto_sub', 'mosquitto-clients');
   if (!existsSync(join(DEFAULT_VIEWER_DIR, 'index.html'))) throw new Error('the viewer is not built: run make build (make test does)');
-  home = await startTestBroker();
-  guarded = await startTestBroker({ users: (await makeUsers({ alice: 'viewer', root: 'admin' })).data });
-  browser = await launchChromium();
+  home = forTheFile.add(await startTestBroker(), (b) => b.close());
+  guarded = forTheFile.add(await startTestBroker({ users: (await makeUsers({ alice: 'viewer', root: 'admin' })).data }), (b) => b.close());
+  browser = forTheFile.add(await launchChromium(), (b) => b.close());
 }, 60_000);
 
-afterEach(async () => {
-  for (const page of pages.splice(0)) await page.close();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await home?.close();
-  await guarded?.close();
-});
+afterAll(() => forTheFile.run());
 
 describe('the connection form', () => {
   it('connects to a broker of another origin, says so before a password goes there, and remembers it without the password', async () => {
