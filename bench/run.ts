@@ -8,7 +8,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, UsageError, type OptionSpec } from '../cli/options';
+import { optionLines, parseOptions, UsageError, type OptionSpec } from '../cli/options';
 import type { PubJob, PubResult, SubJob, SubResult } from './load';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';
@@ -31,9 +31,11 @@ const OPTIONS = {
   warmup: { env: 'BENCH_WARMUP', type: 'string', help: 'warm-up seconds before measuring (default 2)' },
   repeats: { env: 'BENCH_REPEATS', type: 'string', help: 'runs per case; the broker order alternates (default 3)' },
   baseline: { env: 'BENCH_BASELINE', type: 'string', help: "an earlier build's dist/mqlive.js, run as mqlive-before beside mqlive (to measure a change)" },
+  profile: { env: 'BENCH_PROFILE', type: 'string', help: 'a folder: every mqlive broker writes a CPU profile there (node --cpu-prof); read one with node --import tsx bench/profile-summary.ts FILE' },
   perProcess: { env: 'BENCH_SUBS_PER_PROCESS', type: 'string', help: 'subscribers per load process (default 10)' },
   minutes: { env: 'BENCH_SOAK_MINUTES', type: 'string', help: 'soak length in minutes (default 10)' },
   idle: { env: 'BENCH_IDLE', type: 'string', help: 'idle connections for the idle scenario (default 2000)' },
+  viewers: { env: 'BENCH_VIEWERS', type: 'string', help: 'WebSocket viewers in load200 and soak (default 200)' },
 } satisfies Record<string, OptionSpec>;
 
 export interface Row {
@@ -335,9 +337,13 @@ function markdownSummary(medians: Row[], when: string): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(`usage: npm run bench -- [options]   (or the BENCH_* variables)\n\noptions:\n${optionLines(OPTIONS)}`);
+    return;
+  }
   let o;
   try {
-    o = parseOptions(OPTIONS, process.argv.slice(2).filter((a) => a !== '--help'), process.env);
+    o = parseOptions(OPTIONS, process.argv.slice(2), process.env);
   } catch (error) {
     console.error(`bench: ${(error as UsageError).message}`);
     process.exit(2);
@@ -351,6 +357,8 @@ async function main(): Promise<void> {
   const subscribers = Number(o.subscribers ?? 50);
   const repeats = Number(o.repeats ?? 3);
   const perProcess = Math.max(1, Number(o.perProcess ?? 10));
+  const viewers = Math.max(1, Number(o.viewers ?? 200));
+  if (o.profile) process.env.BENCH_PROFILE = o.profile; // read where the brokers are started (targets.ts)
   mkdirSync(RESULTS, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`mqlive bench on ${machine}`);
@@ -364,18 +372,27 @@ async function main(): Promise<void> {
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
-  const starters = [startMqlive, ...(o.baseline ? [mqliveBaseline(o.baseline)] : []), ...(against === 'mosquitto' ? [startMosquittoTarget] : [])];
+  const starters = [
+    { name: 'mqlive', start: () => startMqlive() },
+    ...(o.baseline ? [{ name: 'mqlive-before', start: mqliveBaseline(o.baseline) }] : []),
+    ...(against === 'mosquitto' ? [{ name: 'mosquitto', start: startMosquittoTarget }] : []),
+  ];
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 === 0 ? starters : [...starters].reverse();
-    for (const start of order) {
-      const target = await start();
+    for (const { name, start } of order) {
+      const target = await start().catch((error: Error) => {
+        // A broker that does not start is a row saying why; the other brokers and repeats carry on.
+        record(failedRow(scenarios.join(','), name, '-', error));
+        return null;
+      });
+      if (!target) continue;
       try {
         for (const scenario of scenarios) {
           const cases: FanoutCase[] = [];
           if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0, perProcess });
           if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0, perProcess });
-          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds, warmup, clickRate: 10, perProcess });
-          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: 200, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, perProcess, sampleEverySeconds: 60 });
+          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds, warmup, clickRate: 10, perProcess });
+          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, perProcess, sampleEverySeconds: 60 });
           for (const c of cases) {
             record(await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error)));
           }
@@ -403,9 +420,9 @@ async function main(): Promise<void> {
           if (scenario === 'idle') {
             for (const t of transports) {
               // A fresh broker of the same kind: what earlier scenarios left in its heap would blur the figure.
-              const fresh = await start();
-              const row = await idle(fresh, t, Number(o.idle ?? 2000)).catch((error: Error) => failedRow('idle', target.name, t, error));
-              await fresh.stop();
+              const row = await start()
+                .then((fresh) => idle(fresh, t, Number(o.idle ?? 2000)).finally(() => fresh.stop()))
+                .catch((error: Error) => failedRow('idle', target.name, t, error));
               record(row);
             }
           }
@@ -415,7 +432,7 @@ async function main(): Promise<void> {
           }
         }
       } finally {
-        await target.stop();
+        await target.stop().catch((error: Error) => console.log(`  stopping ${target.name}: ${error.message}`));
       }
     }
   }

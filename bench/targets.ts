@@ -1,5 +1,5 @@
 import { startMosquitto } from '../test-support/mosquitto';
-import { brokerReady, spawnMqlive, spawnProcess, type Spawned } from '../test-support/processes';
+import { brokerReady, spawnProcess, type Spawned } from '../test-support/processes';
 
 /** A broker under test, in its own process. */
 export interface Target {
@@ -12,13 +12,19 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+/** Node's own flags for the mqlive brokers: a CPU profile each into BENCH_PROFILE's folder when it is set. */
+function nodeFlags(): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
 export async function startMqlive(extraArgs: string[] = []): Promise<Target> {
-  return startMqliveBuild('mqlive', (args) => spawnMqlive(args), extraArgs);
+  return startMqliveBuild('mqlive', (args) => spawnProcess(process.execPath, [...nodeFlags(), 'dist/mqlive.js', ...args]), extraArgs);
 }
 
 /** An earlier build of mqlive (its compiled dist/mqlive.js), run side by side to measure a change. */
 export function mqliveBaseline(entry: string): () => Promise<Target> {
-  return () => startMqliveBuild('mqlive-before', (args) => spawnProcess(process.execPath, [entry, ...args]));
+  return () => startMqliveBuild('mqlive-before', (args) => spawnProcess(process.execPath, [...nodeFlags(), entry, ...args]));
 }
 
 async function startMqliveBuild(name: string, spawnIt: (args: string[]) => Spawned, extraArgs: string[] = []): Promise<Target> {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createAedesBroker } from './aedes-broker';
 import { installQoS0Delivery } from './qos0-delivery';
+import { useLeanParser, usePlainPacketNumbers } from './packet-memory';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter, printable } from './log';
@@ -88,6 +89,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const viewerDir = options.viewerDir ?? DEFAULT_VIEWER_DIR;
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const metrics = new BrokerMetrics();
+  usePlainPacketNumbers();
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
   const redis = options.redis ?? null;
@@ -127,6 +129,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
+    useLeanParser(client);
     installQoS0Delivery(client, conn);
     client.once('connected', () => (clientId = client.id));
   };
@@ -202,7 +205,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     wss.handleUpgrade(req, socket, head, (ws) => {
       metrics.trackSocket(socket);
       socket.setNoDelay(true);
-      handle((onCutOff) => ClientConnection.fromWebSocket(ws, socket.remoteAddress, outbound, onCutOff), req);
+      handle((onCutOff) => ClientConnection.fromWebSocket(ws, socket.remoteAddress, outbound, onCutOff), upgradeSummary(req));
     });
   });
 
@@ -251,6 +254,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     httpTimeouts: { headersTimeout: httpServer.headersTimeout, requestTimeout: httpServer.requestTimeout, keepAliveTimeout: httpServer.keepAliveTimeout },
     close,
   };
+}
+
+/**
+ * What a WebSocket client keeps of its upgrade request for its whole life: the remote address (client-info.ts
+ * reads it there, and a request at all marks a WebSocket client). The IncomingMessage itself, with its headers
+ * and raw headers, would cost every idle viewer about a kilobyte more; nothing reads them after the upgrade.
+ */
+function upgradeSummary(req: IncomingMessage): IncomingMessage {
+  return { socket: { remoteAddress: req.socket.remoteAddress } } as IncomingMessage;
 }
 
 function listen(server: TcpServer | HttpServer, host: string, port: number, flag: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { PublishPacket } from 'aedes';
 import { checkMessage } from '../../protocol';
 import type { Limits } from '../security/limits';
+import { isPlainValidMove } from './plain-move';
 import type { Refusal } from './refusal';
 
 export interface ContractResult {
@@ -9,13 +10,22 @@ export interface ContractResult {
   reply?: { from: string; text: string };
 }
 
+const ADMITTED: ContractResult = Object.freeze({ refusal: null });
+
 /**
  * A publish on a contract topic must carry a valid id and payload, within `maxContractPayloadBytes`; one that
  * does not is dropped (not forwarded nor retained) and the client stays. A reply is never retained. Free-form
- * topics pass as they are.
+ * topics pass as they are. A plainly written valid move, most of the traffic, is recognised from its bytes
+ * (plain-move.ts); every other publish gets the full check, with the same verdict.
  */
 export function contract(packet: PublishPacket, limits: Pick<Limits, 'maxContractPayloadBytes'>): ContractResult {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  if (payload.length <= limits.maxContractPayloadBytes && isPlainValidMove(packet.topic, payload)) return ADMITTED;
+  return fullContract(packet, payload, limits);
+}
+
+/** The contract check by decoding and validating (protocol/contract.ts), for every publish. */
+export function fullContract(packet: PublishPacket, payload: Buffer, limits: Pick<Limits, 'maxContractPayloadBytes'>): ContractResult {
   const result = checkMessage(packet.topic, payload);
   const drop = (reason: Refusal['reason'], why: string): ContractResult => ({ refusal: { reason, why, disconnect: false } });
   if (result.topic && payload.length > limits.maxContractPayloadBytes) {

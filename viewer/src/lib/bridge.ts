@@ -48,7 +48,9 @@ export type Action =
   | { type: 'open'; id: number; name: string; text: string }
   | { type: 'playback'; play?: boolean; speed?: number; seekMs?: number }
   /** The topic whose page is shown (null: none): the worker then sends its messages in `Frame.selected`. */
-  | { type: 'select'; topic: string | null };
+  | { type: 'select'; topic: string | null }
+  /** The page has painted since the last frame and takes the next one (asked once per animation frame). */
+  | { type: 'painted' };
 
 /** What changed since the previous frame; `connection` only when it changed. */
 export interface Frame {

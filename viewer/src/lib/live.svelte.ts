@@ -130,6 +130,18 @@ export class LiveStore {
       return;
     }
     this.applyFrame(report.frame);
+    this.askForNextFrame();
+  }
+
+  private frameAsked = false;
+  /** The worker's next frame waits for the page's next animation frame (so one frame of changes per frame painted). */
+  private askForNextFrame(): void {
+    if (this.frameAsked || !this.worker || typeof requestAnimationFrame !== 'function') return;
+    this.frameAsked = true;
+    requestAnimationFrame(() => {
+      this.frameAsked = false;
+      this.post({ type: 'painted' });
+    });
   }
 
   private applyFrame(frame: Frame): void {

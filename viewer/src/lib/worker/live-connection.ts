@@ -14,8 +14,10 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5000;
 const PUBLISH_TIMEOUT_MS = 5000;
 const BASE_SUBSCRIPTIONS = [TOPIC_PATTERNS.allDevices, TOPIC_PATTERNS.clientMessages];
-/** How often the page hears of changes at most: one 60 Hz frame. */
+/** How often the page hears of changes at most until it says it paints (then: once per animation frame). */
 export const FRAME_MS = 16;
+/** How often it hears of them when it paints nothing (a hidden tab has no animation frames), so nothing piles up. */
+export const UNPAINTED_FRAME_MS = 250;
 
 /**
  * The page's one MQTT connection and everything it has seen, run in a Web Worker: MQTT.js parses the
@@ -43,6 +45,11 @@ export class LiveConnection {
   private client: MqttClient | undefined;
   private retryMs = FIRST_RETRY_MS;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Changes wait to be sent. */
+  private frameDue = false;
+  /** The page paces frames by its animation frames ('painted'), and has painted since the last one. */
+  private pagePaced = false;
+  private pageReady = false;
 
   constructor(private readonly report: (report: Report) => void) {}
 
@@ -85,6 +92,11 @@ export class LiveConnection {
       case 'select':
         this.topics.select(action.topic);
         this.scheduleFrame();
+        return;
+      case 'painted':
+        this.pagePaced = true;
+        this.pageReady = true;
+        if (this.frameDue) this.sendFrame();
         return;
       case 'playback':
         if (action.speed !== undefined) this.playback?.setSpeed(action.speed);
@@ -290,12 +302,26 @@ export class LiveConnection {
     this.scheduleFrame();
   }
 
+  /**
+   * Sends what changed at most once per frame of the page: right after the page says it painted (or at the end of
+   * this task, if it did and nothing was waiting), so frames follow its animation frames instead of drifting
+   * against them on a timer of our own; on a timer before the page first says so, and while it paints nothing.
+   */
   private scheduleFrame(): void {
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = undefined;
-      this.report({ type: 'frame', frame: this.takeFrame() });
-    }, FRAME_MS);
+    if (this.frameDue) return;
+    this.frameDue = true;
+    if (this.pagePaced && this.pageReady) queueMicrotask(this.sendFrame);
+    else this.flushTimer = setTimeout(this.sendFrame, this.pagePaced ? UNPAINTED_FRAME_MS : FRAME_MS);
   }
+
+  private readonly sendFrame = (): void => {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.frameDue) return;
+    this.frameDue = false;
+    this.pageReady = false;
+    this.report({ type: 'frame', frame: this.takeFrame() });
+  };
 
   private answer(id: number, outcome: Promise<void>): void {
     outcome.then(
