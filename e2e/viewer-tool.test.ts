@@ -102,6 +102,18 @@ describe('the connection form', () => {
     expect(await page.getByTestId('broker-url').textContent()).toBe(home.broker.wsUrl);
     expect(await page.evaluate(() => localStorage.getItem('mqlive.broker'))).toBeNull();
   });
+  it('takes the page back from playing a recording to a broker', async () => {
+    const page = await open();
+    await connected(page);
+    const recording = ['{"mqlive":"recording","version":1,"startedAt":1,"broker":"b","filters":["devices/#"]}', '{"t":0,"topic":"devices/rec/status","payload":"online","qos":1,"retain":true}', ''].join('\n');
+    await page.getByTestId('open-recording').setInputFiles({ name: 'r.jsonl', mimeType: 'text/plain', buffer: Buffer.from(recording) });
+    await expect.poll(() => state(page)).toBe('playing a recording (no broker)');
+    await page.getByTestId('connection-button').click();
+    await page.getByTestId('login-submit').click();
+    await connected(page);
+    expect(await page.getByTestId('playback').count()).toBe(0);
+    await expect.poll(() => page.locator('[data-testid="device"][data-device="rec"]').count()).toBe(0);
+  });
 });
 
 describe('subscriptions', () => {
