@@ -88,9 +88,9 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
     await page.goto(target.httpUrl!);
     await page.getByTestId('connection-state').filter({ hasText: /^connected$/ }).waitFor({ timeout: 15_000 });
     if (o.everything) {
-      await page.getByLabel('Topic filter to subscribe to').fill('#');
+      await page.getByLabel('Filter to subscribe to').fill('#');
       await page.getByRole('button', { name: 'Subscribe' }).click();
-      await page.getByText('Subscribed: devices/#, clients/+/messages, #').waitFor({ timeout: 15_000 });
+      await page.locator('[data-testid="subscription"][data-filter="#"]').waitFor({ timeout: 15_000 });
       stopOthers = await startOtherTopics(target.tcpUrl);
     }
     const cdp = await page.context().newCDPSession(page);

@@ -1,6 +1,7 @@
 import { Aedes } from 'aedes';
 import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
+import { BROKER_TOPICS, RefusalNotices } from './admission/refusal-notice';
 import { SubscriptionCap } from './admission/subscriptions';
 import { topicShapeProblem } from './admission/topic-shape';
 import { QueuedCap } from './caps/queued';
@@ -29,7 +30,8 @@ export interface Security extends LoginPolicy {
  * Aedes with mqlive's admission wired into its hooks:
  * - who connects: authentication.ts (logins, the empty-id rule of MQTT-3.1.3-8);
  * - what a client may publish: admission/publish.ts, its steps in order; a refused publish is either dropped
- *   after its acknowledgement (admission/drop-after-ack.ts) or ends the connection;
+ *   after its acknowledgement (admission/drop-after-ack.ts), with a notice to a client that listens
+ *   (admission/refusal-notice.ts), or ends the connection;
  * - what it may subscribe to: topic shape, rights and the subscription cap, else SUBACK 0x80;
  * - how much state it may leave: caps/retained.ts, caps/queued.ts;
  * - what it may receive: deny rules (security/rights.ts);
@@ -40,7 +42,8 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const warnings = new LogLimiter(log);
   // Every reply is logged, up to a flood: then a count of those held back.
   const replyLines = new LogLimiter(log, 50, 10_000);
-  const admission = new PublishAdmission(limits, rights);
+  const notices = new RefusalNotices();
+  const admission = new PublishAdmission(limits, rights, (client) => notices.listens(client));
   const auth = new Authentication(security, limits, log, metrics, (client, identity, will) => admission.admitWill(client, identity, will)?.why ?? null);
   const { identities } = auth;
   const dropper = new DropAfterAck();
@@ -68,6 +71,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
         }
         dropper.drop(packet);
         warnings.warn({ event: 'publish_dropped', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
+        if (notices.listens(client)) return notices.tell(client, packet, refusal, () => done(null));
         return done(null);
       }
       if ('reply' in verdict && verdict.reply) {
@@ -79,7 +83,9 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     authorizeSubscribe(client, subscription, done) {
       const identity = identities.get(client);
       const problem = topicShapeProblem(subscription.topic, limits);
-      const refused = problem !== null || !identity || !rights.canSubscribe(identity, subscription.topic);
+      // Under $mqlive/ a client may read its own refusal notices and nothing else, whatever its role or the ACL.
+      const allowed = subscription.topic.startsWith(BROKER_TOPICS) ? RefusalNotices.maySubscribe(client.id, subscription.topic) : !!identity && rights.canSubscribe(identity, subscription.topic);
+      const refused = problem !== null || !identity || !allowed;
       const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
       if (!refused && !overCap) return done(null, subscription);
       metrics.subscriptionsRefused += 1;

@@ -167,7 +167,7 @@ describe('viewer login', () => {
       expect(loginPage.url()).not.toContain('alice-password');
       expect(await loginPage.getByTestId('login').count()).toBe(0);
       // A viewer may not read everything: the refusal names the filter and says who refused it.
-      await loginPage.getByLabel('Topic filter to subscribe to').fill('#');
+      await loginPage.getByLabel('Filter to subscribe to').fill('#');
       await loginPage.getByRole('button', { name: 'Subscribe' }).click();
       await expect.poll(() => loginPage.getByTestId('subscribe-error').textContent()).toMatch(/broker refused .*"#"/);
     } finally {

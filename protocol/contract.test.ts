@@ -79,6 +79,13 @@ describe('checkMessage', () => {
     }
   });
 
+  it('takes an empty payload on a retained topic (status, meta) as clearing it, and nowhere else', () => {
+    expect(checkMessage('devices/d/status', bytes(''))).toEqual({ ok: true, topic: { kind: 'status', device: 'd' }, payload: null, cleared: true });
+    expect(checkMessage('devices/d/meta', bytes(''))).toMatchObject({ ok: true, cleared: true });
+    for (const topic of ['devices/d/mouse/move', 'devices/d/mouse/click', 'clients/c/messages']) expect(checkMessage(topic, bytes('')).ok, topic).toBe(false);
+    expect(checkMessage('devices/a.b/status', bytes('')).ok).toBe(false); // the id is still checked
+  });
+
   it('never throws on random bytes', () => {
     const topics = ['devices/d/mouse/move', 'devices/d/mouse/click', 'devices/d/mouse/scroll', 'devices/d/meta', 'devices/d/status', 'clients/c/messages'];
     for (let i = 0; i < 3000; i++) {

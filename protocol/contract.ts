@@ -105,8 +105,12 @@ export function encodePayload<T extends string>(topic: T, payload: PayloadFor<T>
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * `cleared`: an empty payload on a retained contract topic (status, meta), MQTT's way to clear its retained
+ * message; `payload` is then null. The broker lets it through only with the retain flag set.
+ */
 export type CheckedMessage =
-  | { ok: true; topic: ContractTopic | null; payload: unknown }
+  | { ok: true; topic: ContractTopic | null; payload: unknown; cleared?: true }
   | { ok: false; topic: ContractTopic; reason: string };
 
 /**
@@ -150,6 +154,7 @@ function checkMatched(match: NonNullable<ReturnType<typeof matchContract>>, text
   const badId = idProblem(match.id);
   if (badId) return refuse(`topic ${match.pattern.replace('+', match.id)}: ${badId}`);
   if (text === null) return refuse('payload is not valid UTF-8');
+  if (text === '' && match.rule.retain) return { ok: true, topic: parsed, payload: null, cleared: true };
   if (match.rule.format === 'json' && json === undefined) return refuse('payload is not valid JSON');
   const value = match.rule.format === 'json' ? json : text;
   const reason = match.rule.validate(value);

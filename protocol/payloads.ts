@@ -173,3 +173,24 @@ export function validateClientMessage(v: unknown): Reason {
     (o) => intField(o, 'ts', 0),
   );
 }
+
+/**
+ * What the broker sends on `$mqlive/clients/{clientId}/refused` when it refuses one of that client's publishes:
+ * the topic, a reason word (`not_authorized`, `invalid_payload`, `too_large`) and a sentence saying why.
+ */
+export interface RefusalNotice {
+  topic: string;
+  reason: string;
+  why: string;
+  ts: number;
+}
+
+export function validateRefusalNotice(v: unknown): Reason {
+  return first(
+    v,
+    (o) => stringField(o, 'topic'),
+    (o) => stringField(o, 'reason'),
+    (o) => stringField(o, 'why'),
+    (o) => intField(o, 'ts', 0),
+  );
+}

@@ -28,6 +28,15 @@ export function clientMessagesTopic(clientId: string): `clients/${string}/messag
   return `clients/${assertId(clientId, 'client')}/messages`;
 }
 
+/**
+ * Where the broker tells a client that one of its publishes was refused (broker-sent; see README's contract).
+ * `$` topics are never matched by a leading `#` or `+` (MQTT-4.7.2-1), and the broker lets a client subscribe
+ * only to its own.
+ */
+export function refusedTopic(clientId: string): `$mqlive/clients/${string}/refused` {
+  return `$mqlive/clients/${assertId(clientId, 'client')}/refused`;
+}
+
 /** What a contract topic is about. Anything else is free-form and parses to null. */
 export type ContractTopic =
   | { kind: 'mouse'; device: string; event: MouseEventKind }

@@ -2,7 +2,7 @@ import type { PublishPacket } from 'aedes';
 import { describe, expect, it } from 'vitest';
 import { contract } from './contract';
 
-const publish = (topic: string, payload: string): PublishPacket => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false }) as PublishPacket;
+const publish = (topic: string, payload: string, retain = false): PublishPacket => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }) as PublishPacket;
 const limits = { maxContractPayloadBytes: 100 };
 
 describe('contract', () => {
@@ -11,6 +11,13 @@ describe('contract', () => {
     expect(contract(publish('devices/x/status', 'x'.repeat(101)), limits).refusal).toMatchObject({ reason: 'too_large' });
     expect(contract(publish('devices/x/status', 'online'), limits)).toEqual({ refusal: null });
     expect(contract(publish('home/anything', 'whatever'), limits)).toEqual({ refusal: null });
+  });
+
+  it('lets an empty retained payload clear status or meta; without the retain flag it is dropped', () => {
+    expect(contract(publish('devices/x/status', '', true), limits)).toEqual({ refusal: null });
+    expect(contract(publish('devices/x/meta', '', true), limits)).toEqual({ refusal: null });
+    expect(contract(publish('devices/x/status', ''), limits).refusal).toMatchObject({ reason: 'invalid_payload', why: expect.stringMatching(/retain flag/) });
+    expect(contract(publish('devices/x/mouse/click', '', true), limits).refusal).toMatchObject({ reason: 'invalid_payload' });
   });
 
   it('hands back a valid reply for the broker to print', () => {

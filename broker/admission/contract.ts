@@ -13,8 +13,9 @@ export interface ContractResult {
 const ADMITTED: ContractResult = Object.freeze({ refusal: null });
 
 /**
- * A publish on a contract topic must carry a valid id and payload, within `maxContractPayloadBytes`; one that
- * does not is dropped (not forwarded nor retained) and the client stays. A reply is never retained. Free-form
+ * A publish on a contract topic must carry a valid id and payload, within `maxContractPayloadBytes`, or be an
+ * empty retained payload on a retained topic (status, meta), which clears it (who may is the rights' step); one
+ * that does not is dropped (not forwarded nor retained) and the client stays. A reply is never retained. Free-form
  * topics pass as they are. A plainly written valid move, most of the traffic, is recognised from its bytes
  * (plain-move.ts); every other publish gets the full check, with the same verdict.
  */
@@ -32,6 +33,7 @@ export function fullContract(packet: PublishPacket, payload: Buffer, limits: Pic
     return drop('too_large', `payload of ${payload.length} bytes on a contract topic (limit ${limits.maxContractPayloadBytes})`);
   }
   if (!result.ok) return drop('invalid_payload', result.reason);
+  if (result.cleared && !packet.retain) return drop('invalid_payload', 'an empty payload only clears a retained message: publish it with the retain flag');
   if (result.topic?.kind === 'clientMessage') {
     packet.retain = false; // the contract: replies are not retained
     return { refusal: null, reply: { from: result.topic.clientId, text: (result.payload as { text: string }).text } };

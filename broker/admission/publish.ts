@@ -25,10 +25,11 @@ export class PublishAdmission {
   constructor(
     private readonly limits: Limits,
     rights: Rights,
+    isTold: (client: Client) => boolean = () => false,
     now: () => number = Date.now,
   ) {
     this.rate = new PublishRate(limits, now);
-    this.rights = new PublishRights(rights, limits.maxRefusedPublishes);
+    this.rights = new PublishRights(rights, limits.maxRefusedPublishes, isTold);
   }
 
   admit(client: Client, identity: Identity | undefined, packet: PublishPacket): PublishAdmitted | { refusal: Refusal } {

@@ -1,7 +1,10 @@
+import { BROKER_TOPICS } from './refusal-notice';
 import type { Refusal } from './refusal';
 
-/** Nobody publishes under `$SYS/`: those topics are the broker's own reports. */
+/** Nobody publishes under `$SYS/` or `$mqlive/`: those topics are the broker's own (reports, refusal notices). */
 export function reservedTopic(topic: string): Refusal | null {
-  if (!topic.startsWith('$SYS/')) return null;
-  return { reason: 'reserved_topic', why: '$SYS/ topics are reserved for the broker', disconnect: true };
+  if (topic.charCodeAt(0) !== 36) return null; // no '$': the hot path
+  if (topic.startsWith('$SYS/')) return { reason: 'reserved_topic', why: '$SYS/ topics are reserved for the broker', disconnect: true };
+  if (topic.startsWith(BROKER_TOPICS)) return { reason: 'reserved_topic', why: `${BROKER_TOPICS} topics are written by the broker alone`, disconnect: true };
+  return null;
 }

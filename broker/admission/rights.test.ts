@@ -4,7 +4,7 @@ import { Rights } from '../security/rights';
 import { PublishRights } from './rights';
 
 describe('PublishRights', () => {
-  it('drops a publish the identity may not make, and disconnects at the third refusal', () => {
+  it('drops a publish the identity may not make, and disconnects at the third refusal unless the client hears of each', () => {
     const rights = new PublishRights(new Rights([], false), 3);
     const client = {} as Client;
     const viewer = { clientId: 'v1', username: 'alice', role: 'viewer' as const };
@@ -13,5 +13,8 @@ describe('PublishRights', () => {
     expect(rights.check(client, viewer, 'devices/x/status')?.disconnect).toBe(false);
     expect(rights.check(client, viewer, 'devices/x/status')?.disconnect).toBe(true);
     expect(rights.check({} as Client, undefined, 'a')).toMatchObject({ why: 'anonymous may not publish there' });
+    const told = {} as Client;
+    const listening = new PublishRights(new Rights([], false), 3, (c) => c === told);
+    for (let i = 0; i < 5; i++) expect(listening.check(told, viewer, 'devices/x/status')).toMatchObject({ disconnect: false });
   });
 });

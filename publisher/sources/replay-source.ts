@@ -107,7 +107,7 @@ export async function readMouseEvents(file: string): Promise<{ events: TimedInpu
       const checked = checkMessage(message.topic, message.payload);
       if (!checked.ok || !checked.topic) continue;
       const { topic, payload } = checked;
-      if (topic.kind === 'meta') screens.set(topic.device, (payload as DeviceMeta).screen ?? null);
+      if (topic.kind === 'meta' && !checked.cleared) screens.set(topic.device, (payload as DeviceMeta).screen ?? null);
       if (topic.kind !== 'mouse') continue;
       if (!devices.includes(topic.device)) devices.push(topic.device);
       if (topic.device !== devices[0]) continue;

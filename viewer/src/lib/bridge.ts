@@ -1,14 +1,18 @@
 /**
  * What crosses between the page and its worker, in one direction each:
- *   page → worker: Actions (what the person does: start, log in, send a reply, subscribe, network state);
+ *   page → worker: Actions (what the person does: connect, send a reply, subscribe, publish, clear retained, network state);
  *   worker → page: Reports (once per frame at most, what changed; and the outcome of an action).
  * The worker owns the connection and the models; the page only renders what it is told.
  */
+import type { RefusalNotice } from '../../../protocol';
 import type { DeviceChanges } from './state/devices';
 import type { FoldedEntry } from './state/event-log';
 import type { SelectedUpdate, TopicUpdate } from './state/topic-stats';
 import type { LatencyFigures } from './worker/latency';
 import type { PlaybackInfo } from './worker/playback';
+import type { PublishRequest } from './worker/publishing';
+
+export type { PublishRequest } from './worker/publishing';
 
 /** 'playback': no broker; a recording plays into the views. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'login' | 'bad-address' | 'playback';
@@ -28,6 +32,12 @@ export interface ConnectionInfo {
   extraSubscriptions: string[];
 }
 
+/** A topic filter the person added, with the QoS asked for; kept per broker (saved-brokers.ts). */
+export interface SavedSubscription {
+  filter: string;
+  qos: 0 | 1;
+}
+
 /** A message on clients/{from}/messages that passed the contract. */
 export interface ClientMessageEntry {
   from: string;
@@ -36,10 +46,19 @@ export interface ClientMessageEntry {
 }
 
 export type Action =
-  | { type: 'start'; url: string; viewerId: string; online: boolean }
-  | { type: 'login'; credentials: Credentials }
+  /** The worker's first action; a 'connect' follows. */
+  | { type: 'start'; viewerId: string; online: boolean }
+  /** Leaves the broker (if any) and connects to `url`, with credentials when given; the models start again on a new URL. */
+  | { type: 'connect'; url: string; credentials: Credentials | null; subscriptions: SavedSubscription[] }
   | { type: 'send'; id: number; text: string }
-  | { type: 'subscribe'; id: number; filter: string }
+  | { type: 'subscribe'; id: number; filter: string; qos?: 0 | 1 }
+  | { type: 'unsubscribe'; id: number; filter: string }
+  /** Publishes; answered with 'done', its error "refused by the broker: …" when the broker said so. */
+  | { type: 'publish'; id: number; request: PublishRequest }
+  /** Which topics under `branch` (itself, or below `branch/`) hold a retained message, as far as the page knows; answered with 'done' and `topics`. */
+  | { type: 'retained'; id: number; branch: string }
+  /** Publishes an empty retained message to each topic; answered with 'done', an error naming what was refused. */
+  | { type: 'clear'; id: number; topics: string[] }
   | { type: 'network'; online: boolean }
   | { type: 'stop' }
   /** Starts or stops recording what the worker receives; stopping answers with a 'recording' report. */
@@ -70,10 +89,14 @@ export interface Frame {
   recording?: boolean;
   /** The recording being played; only when it changed. */
   playback?: PlaybackInfo;
+  /** The broker's notices of this page's publishes it refused (QoS 0 ones are known only this way). */
+  refusals: RefusalNotice[];
+  /** Messages received since the previous frame (for the subscriptions' rate). */
+  received: number;
 }
 
 export type Report =
   | { type: 'frame'; frame: Frame }
-  | { type: 'done'; id: number; error: string | null }
+  | { type: 'done'; id: number; error: string | null; topics?: string[] }
   /** A finished recording, to download. */
   | { type: 'recording'; name: string; text: string };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brokerUrl, isPageOrigin } from './broker-url';
+import { brokerProblem, brokerUrl, isPageOrigin } from './broker-url';
 
 const page = { protocol: 'http:', host: '127.0.0.1:8080', search: '' };
 
@@ -14,6 +14,9 @@ describe('brokerUrl', () => {
     expect(brokerUrl({ ...page, search: '?broker=not-a-url' }).problem).toMatch(/^\?broker=not-a-url is not a URL: .*ws:\/\/host:8080\/mqtt/);
     expect(brokerUrl({ ...page, search: '?broker=http://b:9001/mqtt' }).problem).toMatch(/needs \?broker=ws:\/\/b:9001\/mqtt$/);
     expect(brokerUrl({ ...page, search: '?broker=mqtt://b:1883' }).problem).toMatch(/is not a WebSocket address/);
+    // The connection form says the same of an address typed in it.
+    expect(brokerProblem('http://b:9001', '')).toBe('http://b:9001 is a web page address; MQTT over WebSocket needs ws://b:9001/mqtt');
+    expect(brokerProblem('ws://b:9001/mqtt', '')).toBeNull();
   });
 
   it("tells the page's own broker from any other", () => {

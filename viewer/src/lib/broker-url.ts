@@ -12,19 +12,20 @@ export function brokerUrl(location: Pick<Location, 'protocol' | 'host' | 'search
   return { url: `${scheme}//${location.host}/mqtt`, problem: null };
 }
 
-function brokerProblem(given: string): string | null {
+/** What is wrong with a broker address typed or given as `?broker=` (`as` is how the person gave it), or null. */
+export function brokerProblem(given: string, as = '?broker='): string | null {
   let url: URL;
   try {
     url = new URL(given);
   } catch {
-    return `?broker=${given} is not a URL: give the broker's WebSocket address, e.g. ?broker=ws://host:8080/mqtt (wss:// with TLS).`;
+    return `${as}${given} is not a URL: give the broker's WebSocket address, e.g. ${as}ws://host:8080/mqtt (wss:// with TLS).`;
   }
   if (url.protocol === 'ws:' || url.protocol === 'wss:') return null;
   if (url.protocol === 'http:' || url.protocol === 'https:') {
     const ws = `${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}/mqtt`;
-    return `?broker=${given} is a web page address; MQTT over WebSocket needs ?broker=${ws}`;
+    return `${as}${given} is a web page address; MQTT over WebSocket needs ${as}${ws}`;
   }
-  return `?broker=${given} is not a WebSocket address: use ?broker=ws://host:8080/mqtt (wss:// with TLS).`;
+  return `${as}${given} is not a WebSocket address: use ${as}ws://host:8080/mqtt (wss:// with TLS).`;
 }
 
 /** Whether the broker is this page's own origin (ws↔http, wss↔https, same host and port). */

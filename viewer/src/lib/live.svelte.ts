@@ -1,5 +1,8 @@
-import type { Action, ConnectionInfo, ConnectionState, Credentials, Frame, Report } from './bridge';
-import type { BrokerAddress } from './broker-url';
+import type { Action, ConnectionInfo, ConnectionState, Credentials, Frame, PublishRequest, Report, SavedSubscription } from './bridge';
+import { brokerProblem, type BrokerAddress } from './broker-url';
+import { rememberBroker, rememberedBroker, savedSubscriptions, saveSubscriptions, type RememberedBroker } from './saved-brokers';
+import { RateMeter } from './state/rate';
+import { PublishHistory } from './view/publish-history';
 import { ClientMessages } from './view/client-messages';
 import { DeviceList } from './view/devices';
 import { EventLog } from './view/event-log';
@@ -8,7 +11,22 @@ import type { PlaybackInfo } from './worker/playback';
 import { TopicHistory } from './view/topic-history';
 import { TopicTree } from './view/topic-tree';
 
-export type { ConnectionState, Credentials } from './bridge';
+export type { ConnectionState, Credentials, PublishRequest, SavedSubscription } from './bridge';
+
+/** Above this many messages a second coming in, the subscriptions panel warns (the page is for watching, not bulk). */
+export const BUSY_MESSAGES_PER_SECOND = 300;
+
+/** The page's localStorage, or null where the browser refuses it (then nothing is remembered). */
+function browserStorage(): Storage | null {
+  try {
+    return localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** How the connection form wants a broker remembered: not at all, its address and user name, or with the password too. */
+export type Remember = 'no' | 'broker' | 'broker-and-password';
 
 /**
  * The page's side of the live view. The MQTT connection, payload decoding and the models' bookkeeping run
@@ -23,6 +41,18 @@ export class LiveStore {
   lastError = $state<string | null>(null);
   loginReason = $state<string | null>(null);
   extraSubscriptions = $state<string[]>([]);
+  /** The broker's WebSocket URL (the page's own origin, `?broker=`, a remembered one, or one the person chose). */
+  url = $state('');
+  /** The filters the person added for this broker (localStorage), with their QoS. */
+  subscriptions = $state<SavedSubscription[]>([]);
+  /** Whether the connection form is open (it also opens by itself when the broker asks for a login). */
+  showConnectionForm = $state(false);
+  /** The broker remembered in this browser, if any. */
+  remembered = $state<RememberedBroker | null>(null);
+  /** What the Publish panel sent and what became of it. */
+  readonly published = new PublishHistory();
+  /** Messages a second coming in, all subscriptions together (read with the clock). */
+  readonly incoming = new RateMeter(5);
 
   // Replaced, not emptied, when the worker starts its models again (a recording opened or played back).
   devices = $state(new DeviceList());
@@ -39,11 +69,10 @@ export class LiveStore {
   /** The recording being played instead of a broker, once one is opened. */
   playback = $state<PlaybackInfo | null>(null);
 
-  readonly url: string;
-  private readonly addressProblem: string | null;
+  private addressProblem: string | null;
   private worker: Worker | undefined;
   private nextActionId = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (topics?: string[]) => void; reject: (error: Error) => void }>();
   private readonly onNetwork = () => this.post({ type: 'network', online: navigator.onLine });
 
   constructor(
@@ -55,11 +84,25 @@ export class LiveStore {
   }
 
   start(): void {
+    this.remembered = rememberedBroker(browserStorage());
+    // A ?broker= (or a bad one) decides; else a remembered broker; else the page's own origin.
+    const fromQuery = typeof location !== 'undefined' && new URLSearchParams(location.search).has('broker');
+    let credentials: Credentials | null = null;
+    if (this.remembered && !fromQuery && !this.addressProblem) {
+      this.url = this.remembered.url;
+      if (this.remembered.password !== undefined) credentials = { username: this.remembered.username, password: this.remembered.password };
+    }
+    this.subscriptions = savedSubscriptions(browserStorage(), this.url);
     if (this.addressProblem) {
       this.connection = 'bad-address';
       this.lastError = this.addressProblem;
       return;
     }
+    this.startWorker();
+    this.post({ type: 'connect', url: this.url, credentials, subscriptions: $state.snapshot(this.subscriptions) });
+  }
+
+  private startWorker(): void {
     const worker = new Worker(new URL('./worker/live.worker.ts', import.meta.url), { type: 'module', name: 'mqlive-connection' });
     this.worker = worker;
     worker.addEventListener('message', (event: MessageEvent<Report>) => this.receive(event.data));
@@ -68,7 +111,7 @@ export class LiveStore {
     });
     addEventListener('online', this.onNetwork);
     addEventListener('offline', this.onNetwork);
-    this.post({ type: 'start', url: this.url, viewerId: this.viewerId, online: navigator.onLine });
+    this.post({ type: 'start', viewerId: this.viewerId, online: navigator.onLine });
   }
 
   stop(): void {
@@ -79,20 +122,71 @@ export class LiveStore {
     this.worker = undefined;
   }
 
-  /** Credentials go to the worker's memory only (never the URL, storage or logs). */
-  login(credentials: Credentials): void {
+  /**
+   * Connects to `url` (another broker, or the same one with credentials). Credentials go to the worker's memory;
+   * into localStorage only with 'broker-and-password'. Throws with the problem of an address that cannot be one.
+   */
+  connectTo(url: string, credentials: Credentials | null, remember: Remember = 'no'): void {
+    const problem = brokerProblem(url, '');
+    if (problem) throw new Error(problem);
+    const storage = browserStorage();
+    if (remember === 'no') rememberBroker(storage, null);
+    else rememberBroker(storage, { url, username: credentials?.username ?? '', ...(remember === 'broker-and-password' && credentials && { password: credentials.password }) });
+    this.remembered = rememberedBroker(storage);
+    if (url !== this.url) this.subscriptions = savedSubscriptions(storage, url);
+    this.url = url;
+    this.addressProblem = null;
     this.connection = 'connecting';
-    this.post({ type: 'login', credentials: { ...credentials } });
+    this.lastError = null;
+    this.showConnectionForm = false;
+    this.playback = null;
+    if (!this.worker) this.startWorker();
+    this.post({ type: 'connect', url, credentials: credentials && { ...credentials }, subscriptions: $state.snapshot(this.subscriptions) });
   }
 
   /** Publishes a reply on clients/{viewerId}/messages; rejects with a reason a person can read. */
-  send(text: string): Promise<void> {
-    return this.request((id) => ({ type: 'send', id, text }));
+  async send(text: string): Promise<void> {
+    await this.request((id) => ({ type: 'send', id, text }));
   }
 
-  /** Adds a subscription (any topic filter) for the topic explorer; rejects with the broker's refusal. */
-  subscribe(filter: string): Promise<void> {
-    return this.request((id) => ({ type: 'subscribe', id, filter }));
+  /** Adds a subscription (any topic filter), kept for this broker; rejects with the broker's refusal. */
+  async subscribe(filter: string, qos: 0 | 1 = 1): Promise<void> {
+    await this.request((id) => ({ type: 'subscribe', id, filter, qos }));
+    this.keepSubscriptions([...this.subscriptions.filter((s) => s.filter !== filter), { filter, qos }]);
+  }
+
+  /** Removes a subscription the person added: the broker stops sending it, and it is forgotten for this broker. */
+  async unsubscribe(filter: string): Promise<void> {
+    this.keepSubscriptions(this.subscriptions.filter((s) => s.filter !== filter));
+    await this.request((id) => ({ type: 'unsubscribe', id, filter }), false);
+  }
+
+  private keepSubscriptions(subscriptions: SavedSubscription[]): void {
+    this.subscriptions = subscriptions;
+    saveSubscriptions(browserStorage(), this.url, $state.snapshot(subscriptions));
+  }
+
+  /** Publishes from the Publish panel, noted in `published`; rejects with why ("refused by the broker: …"). */
+  async publish(request: PublishRequest): Promise<void> {
+    const row = this.published.add(request, Date.now());
+    try {
+      await this.request((id) => ({ type: 'publish', id, request: { ...request } }));
+      this.published.settle(row, 'sent');
+    } catch (error) {
+      const why = (error as Error).message;
+      this.published.settle(row, why.startsWith('refused by the broker') ? 'refused' : 'failed', why);
+      throw error;
+    }
+  }
+
+  /** The topics at `branch` or below it that hold a retained message, as far as this page has seen. */
+  async retainedUnder(branch: string): Promise<string[]> {
+    return (await this.request((id) => ({ type: 'retained', id, branch }), false)) ?? [];
+  }
+
+  /** Clears the retained message of each topic (an empty retained publish); rejects naming those the broker refused. */
+  async clearRetained(topics: string[]): Promise<void> {
+    await this.request((id) => ({ type: 'clear', id, topics: [...topics] }));
   }
 
   /** Shows the page of a topic or branch ('' for none); the worker sends a topic's messages from now on. */
@@ -111,7 +205,7 @@ export class LiveStore {
   /** Leaves the broker and plays a recording file instead; rejects with what is wrong with the file. */
   async open(file: File): Promise<void> {
     const text = await file.text();
-    return this.request((id) => ({ type: 'open', id, name: file.name, text }), false);
+    await this.request((id) => ({ type: 'open', id, name: file.name, text }), false);
   }
 
   /** Play or pause, speed, and seek of the recording being played. */
@@ -125,7 +219,7 @@ export class LiveStore {
     if (report.type === 'done') {
       const waiting = this.pending.get(report.id);
       this.pending.delete(report.id);
-      if (report.error === null) waiting?.resolve();
+      if (report.error === null) waiting?.resolve(report.topics);
       else waiting?.reject(new Error(report.error));
       return;
     }
@@ -163,6 +257,8 @@ export class LiveStore {
     if (frame.selected) this.history.apply(frame.selected);
     this.log.addAll(frame.log);
     this.messages.addAll(frame.messages);
+    for (const notice of frame.refusals) this.published.refusedLater(notice);
+    if (frame.received > 0) this.incoming.add(Date.now(), frame.received);
   }
 
   private applyConnection(info: ConnectionInfo): void {
@@ -173,11 +269,11 @@ export class LiveStore {
     if (info.extraSubscriptions.join('\n') !== this.extraSubscriptions.join('\n')) this.extraSubscriptions = info.extraSubscriptions;
   }
 
-  private request(action: (id: number) => Action, needsBroker = true): Promise<void> {
+  private request(action: (id: number) => Action, needsBroker = true): Promise<string[] | undefined> {
     if (!this.worker) return Promise.reject(new Error("the page's connection worker is not running"));
     if (needsBroker && this.connection !== 'connected') return Promise.reject(new Error('not connected to the broker'));
     const id = this.nextActionId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string[] | undefined>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.post(action(id));
     });

@@ -19,6 +19,11 @@ export class CappedList<T> {
     else this.add(item);
   }
 
+  /** Replaces each item by `change(item)` (return the item itself to keep it). */
+  update(change: (item: T) => T): void {
+    this.items = this.items.map(change);
+  }
+
   clear(): void {
     this.items = [];
   }

@@ -97,6 +97,7 @@ export class DeviceRegistry {
       return null;
     }
     if (!checked.ok || !checked.topic || checked.topic.kind === 'clientMessage') return null;
+    if (checked.cleared) return this.clear(checked.topic.device, checked.topic.kind as 'status' | 'meta');
     const kind = checked.topic.kind;
     const status = kind === 'status' ? (checked.payload as DeviceStatus) : kind === 'mouse' ? 'online' : 'unknown';
     const device = this.device(checked.topic.device, presence(status, !retained));
@@ -135,6 +136,23 @@ export class DeviceRegistry {
         return { device: device.id, event: kind, payload: event, at: now };
       }
     }
+  }
+
+  /**
+   * An empty retained status or meta (someone cleared it): the device no longer says it is there or what it
+   * is; once it has neither it leaves the list (a stale device removed; it comes back if it sends again).
+   */
+  private clear(id: string, kind: 'status' | 'meta'): null {
+    const device = this.devices.get(id);
+    if (!device) return null;
+    if (kind === 'status') device.status = 'unknown';
+    else device.meta = null;
+    if (device.status === 'unknown' && device.meta === null) {
+      this.devices.delete(id);
+      this.changed.delete(id);
+      this.removed.add(id);
+    } else this.changed.add(id);
+    return null;
   }
 
   /** Every device, sorted by id (for tests). */

@@ -56,6 +56,20 @@ describe('DeviceRegistry', () => {
     expect(reg.list().map((d) => [d.id, d.status])).toEqual([['pi', 'online'], ['sensor-only', 'online']]);
   });
 
+  it('forgets a device once its retained status and meta are cleared (empty payloads), and knows it again when it speaks', () => {
+    const reg = new DeviceRegistry();
+    applyTo(reg, 'devices/stale/status', bytes('offline'), 1000, true);
+    applyTo(reg, 'devices/stale/meta', json(meta), 1000, true);
+    reg.takeChanges(1000);
+    applyTo(reg, 'devices/stale/status', bytes(''), 1100);
+    expect(reg.get('stale')).toMatchObject({ status: 'unknown', meta: { name: 'Laptop' } });
+    applyTo(reg, 'devices/stale/meta', bytes(''), 1100);
+    expect(reg.get('stale')).toBeUndefined();
+    expect(reg.takeChanges(1100).removed).toEqual(['stale']);
+    applyTo(reg, 'devices/stale/status', bytes('online'), 1200);
+    expect(reg.get('stale')!.status).toBe('online');
+  });
+
   it('knows no last-seen time for a device it has only retained messages of, and clamps absurd screens', () => {
     const reg = new DeviceRegistry();
     applyTo(reg, 'devices/old/status', bytes('offline'), 1000, true);

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { checkMessage, clientMessagesTopic, TOPIC_PATTERNS, type ClientMessage } from '../../../../protocol';
-import type { Action, ClientMessageEntry, ConnectionInfo, Credentials, Frame, Report } from '../bridge';
+import { checkMessage, clientMessagesTopic, refusedTopic, TOPIC_PATTERNS, type ClientMessage, type RefusalNotice } from '../../../../protocol';
+import type { Action, ClientMessageEntry, ConnectionInfo, Credentials, Frame, Report, SavedSubscription } from '../bridge';
 import { DeviceRegistry } from '../state/devices';
 import { LogBatch, logEntry } from '../state/event-log';
 import { checkFormatted, formatPayload } from '../state/payload-format';
@@ -8,11 +8,15 @@ import { TopicStatsTable } from '../state/topic-stats';
 import { LatencyMeter } from './latency';
 import { PageRecorder, RetainedState } from './page-recorder';
 import { Playback } from './playback';
+import { publishTold, RefusalWatch, type PublishRequest } from './publishing';
 import { parseRecording } from '../../../../protocol/recording';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5000;
-const PUBLISH_TIMEOUT_MS = 5000;
+/** At most this many topics cleared by one "Clear retained" (each is a publish; the broker limits their rate). */
+export const MAX_CLEAR_TOPICS = 1000;
+/** Refusal notices passed to the page per frame at most. */
+const NOTICES_PER_FRAME = 50;
 const BASE_SUBSCRIPTIONS = [TOPIC_PATTERNS.allDevices, TOPIC_PATTERNS.clientMessages];
 /** How often the page hears of changes at most until it says it paints (then: once per animation frame). */
 export const FRAME_MS = 16;
@@ -38,9 +42,15 @@ export class LiveConnection {
   private recordingChanged = false;
   private playbackChanged = false;
   private messages: ClientMessageEntry[] = [];
+  private readonly refusals = new RefusalWatch();
+  private notices: RefusalNotice[] = [];
+  private received = 0;
+  private subscriptions: SavedSubscription[] = [];
 
   private url = '';
   private viewerId = '';
+  /** Where the broker tells this page of its refused publishes ($mqlive/clients/{viewerId}/refused). */
+  private noticeTopic = '';
   private online = true;
   private client: MqttClient | undefined;
   private retryMs = FIRST_RETRY_MS;
@@ -56,22 +66,44 @@ export class LiveConnection {
   handle(action: Action): void {
     switch (action.type) {
       case 'start':
-        this.url = action.url;
         this.viewerId = action.viewerId;
+        this.noticeTopic = refusedTopic(action.viewerId);
         this.online = action.online;
-        this.connect();
         return;
-      case 'login':
+      case 'connect':
         this.client?.removeAllListeners();
         this.client?.end(true);
-        this.update({ connection: 'connecting' });
-        this.connect(action.credentials);
+        this.client = undefined;
+        // Another broker, or back from a recording: the views start afresh.
+        if ((this.url !== '' && action.url !== this.url) || this.playback) {
+          this.playback?.stop();
+          this.playback = undefined;
+          this.record(false);
+          this.retained.clear();
+          this.startModelsAgain();
+        }
+        this.url = action.url;
+        this.subscriptions = action.subscriptions;
+        this.update({ connection: 'connecting', lastError: null, loginReason: null, nextTryAt: null, extraSubscriptions: [] });
+        this.connect(action.credentials ?? undefined);
         return;
       case 'send':
         this.answer(action.id, this.send(action.text));
         return;
       case 'subscribe':
-        this.answer(action.id, this.subscribe(action.filter));
+        this.answer(action.id, this.subscribe(action.filter, action.qos ?? 1));
+        return;
+      case 'unsubscribe':
+        this.answer(action.id, this.unsubscribe(action.filter));
+        return;
+      case 'publish':
+        this.answer(action.id, this.publish(action.request));
+        return;
+      case 'retained':
+        this.report({ type: 'done', id: action.id, error: null, topics: this.retained.topicsUnder(action.branch) });
+        return;
+      case 'clear':
+        this.answer(action.id, this.clear(action.topics));
         return;
       case 'network':
         this.online = action.online;
@@ -126,7 +158,15 @@ export class LiveConnection {
       this.retryMs = FIRST_RETRY_MS;
       client.options.reconnectPeriod = FIRST_RETRY_MS;
       this.update({ connection: 'connected', nextTryAt: null, lastError: null });
-      client.subscribe([...BASE_SUBSCRIPTIONS, ...this.info.extraSubscriptions], { qos: 1 });
+      const filters: Record<string, { qos: 0 | 1 }> = {};
+      for (const f of BASE_SUBSCRIPTIONS) filters[f] = { qos: 1 };
+      for (const s of this.subscriptions) filters[s.filter] = { qos: s.qos };
+      // The broker's notices of this page's refused publishes (mqlive's broker; others refuse the filter or stay silent).
+      filters[this.noticeTopic] = { qos: 0 };
+      client.subscribe(filters, (_error, granted) => {
+        const ok = (granted ?? []).filter((g) => g.qos !== 128).map((g) => g.topic);
+        this.update({ extraSubscriptions: this.subscriptions.map((s) => s.filter).filter((f) => ok.includes(f)) });
+      });
     });
     client.on('close', () => {
       // MQTT.js waits reconnectPeriod before its next try; back off up to MAX_RETRY_MS for the one after.
@@ -158,6 +198,8 @@ export class LiveConnection {
       this.update({ lastError: error.message });
     });
     client.on('message', (topic, payload, packet) => {
+      this.received += 1;
+      if (topic === this.noticeTopic) return this.heardRefusal(payload);
       this.retained.note(topic, payload, packet.qos, packet.retain);
       if (this.recorder && !this.recorder.add(topic, payload, packet.qos, packet.retain, Date.now())) this.record(false);
       this.receive(topic, payload, packet.retain, undefined, packet.qos);
@@ -172,24 +214,56 @@ export class LiveConnection {
     const payload = JSON.stringify({ text, ts: Date.now() });
     const checked = checkMessage(topic, new TextEncoder().encode(payload));
     if (!checked.ok) throw new Error(checked.reason);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the broker did not acknowledge the message')), PUBLISH_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([client.publishAsync(topic, payload, { qos: 1 }), timeout]);
-    } finally {
-      clearTimeout(timer);
+    await publishTold(client, { topic, payload, qos: 1, retain: false }, this.refusals);
+  }
+
+  /** The Publish panel: any topic, with the contract's check first on a contract topic. */
+  private async publish(request: PublishRequest): Promise<void> {
+    const client = this.client;
+    if (!client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const bytes = new TextEncoder().encode(request.payload);
+    const checked = checkMessage(request.topic, bytes);
+    if (!checked.ok) throw new Error(`not sent: ${checked.reason} (the broker would drop it: ${request.topic} is a contract topic)`);
+    if (checked.cleared && !request.retain) throw new Error('not sent: an empty payload on this topic only clears its retained message; tick Retain');
+    await publishTold(client, request, this.refusals);
+    if (request.retain) this.retained.note(request.topic, bytes, request.qos, true);
+  }
+
+  /** Empty retained messages to each topic, one after the other (each acknowledged); says which were refused. */
+  private async clear(topics: string[]): Promise<void> {
+    const client = this.client;
+    if (!client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    if (topics.length > MAX_CLEAR_TOPICS) throw new Error(`${topics.length} topics is more than one clear takes (${MAX_CLEAR_TOPICS}): clear a narrower branch`);
+    const refused: string[] = [];
+    let why = '';
+    for (const topic of topics) {
+      try {
+        await publishTold(client, { topic, payload: '', qos: 1, retain: true }, this.refusals);
+        this.retained.note(topic, new Uint8Array(0), 1, true);
+      } catch (error) {
+        refused.push(topic);
+        why = (error as Error).message;
+      }
     }
+    if (refused.length > 0) throw new Error(`${refused.length} of ${topics.length} not cleared (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): ${why}`);
+  }
+
+  private heardRefusal(payload: Uint8Array): void {
+    const notice = this.refusals.note(payload);
+    if (!notice) return;
+    this.notices.push(notice);
+    if (this.notices.length > NOTICES_PER_FRAME) this.notices.shift();
+    this.scheduleFrame();
   }
 
   /** Adds a subscription (any topic filter) for the topic explorer. */
-  private async subscribe(filter: string): Promise<void> {
+  private async subscribe(filter: string, qos: 0 | 1): Promise<void> {
+    if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions: always on`);
     if (!this.client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
     const refused = new Error(`the broker refused the subscription to "${filter}": this user may not read it`);
     let granted;
     try {
-      granted = await this.client.subscribeAsync(filter, { qos: 1 });
+      granted = await this.client.subscribeAsync(filter, { qos });
     } catch (error) {
       // MQTT.js rejects a SUBACK 0x80 as "Unspecified error", which names neither the filter nor who refused;
       // the SUBACK it carries says what happened.
@@ -198,7 +272,16 @@ export class LiveConnection {
       throw new Error(`could not subscribe to "${filter}": ${(error as Error).message}`);
     }
     if (granted.some((g) => g.qos === 128)) throw refused;
+    this.subscriptions = [...this.subscriptions.filter((s) => s.filter !== filter), { filter, qos }];
     if (!this.info.extraSubscriptions.includes(filter)) this.update({ extraSubscriptions: [...this.info.extraSubscriptions, filter] });
+  }
+
+  /** Removes a subscription the person added (the base ones stay: the device list and messages need them). */
+  private async unsubscribe(filter: string): Promise<void> {
+    if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions`);
+    this.subscriptions = this.subscriptions.filter((s) => s.filter !== filter);
+    this.update({ extraSubscriptions: this.info.extraSubscriptions.filter((f) => f !== filter) });
+    if (this.client && this.info.connection === 'connected') await this.client.unsubscribeAsync(filter);
   }
 
   /** Starts recording what comes from now on (with the retained state first), or stops and hands it over. */
@@ -281,8 +364,12 @@ export class LiveConnection {
       log: this.log.take(),
       messages: this.messages,
       latency: this.latency.takeChanges(),
+      refusals: this.notices,
+      received: this.received,
     };
     this.messages = [];
+    this.notices = [];
+    this.received = 0;
     const selected = this.topics.takeSelected();
     if (selected) frame.selected = selected;
     if (this.reset) frame.reset = true;

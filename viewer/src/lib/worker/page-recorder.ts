@@ -25,6 +25,16 @@ export class RetainedState {
     else if (this.held.size < MAX_RETAINED_TOPICS || this.held.has(topic)) this.held.set(topic, { payload, qos });
   }
 
+  /** The held topics that are `branch` itself or below it (`branch/…`). */
+  topicsUnder(branch: string): string[] {
+    const below = branch.endsWith('/') ? branch : `${branch}/`;
+    return [...this.held.keys()].filter((t) => t === branch || t.startsWith(below)).sort();
+  }
+
+  clear(): void {
+    this.held.clear();
+  }
+
   entries(): [string, Held][] {
     return [...this.held];
   }
