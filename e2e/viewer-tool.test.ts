@@ -102,6 +102,18 @@ describe('the connection form', () => {
     expect(await page.getByTestId('broker-url').textContent()).toBe(home.broker.wsUrl);
     expect(await page.evaluate(() => localStorage.getItem('mqlive.broker'))).toBeNull();
   });
+  it('takes the page back from playing a recording to a broker', async () => {
+    const page = await open();
+    await connected(page);
+    const recording = ['{"mqlive":"recording","version":1,"startedAt":1,"broker":"b","filters":["devices/#"]}', '{"t":0,"topic":"devices/rec/status","payload":"online","qos":1,"retain":true}', ''].join('\n');
+    await page.getByTestId('open-recording').setInputFiles({ name: 'r.jsonl', mimeType: 'text/plain', buffer: Buffer.from(recording) });
+    await expect.poll(() => state(page)).toBe('playing a recording (no broker)');
+    await page.getByTestId('connection-button').click();
+    await page.getByTestId('login-submit').click();
+    await connected(page);
+    expect(await page.getByTestId('playback').count()).toBe(0);
+    await expect.poll(() => page.locator('[data-testid="device"][data-device="rec"]').count()).toBe(0);
+  });
 });
 
 describe('subscriptions', () => {
@@ -205,14 +217,25 @@ describe('clearing retained messages', () => {
     await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
     await page.getByLabel('Search topics').fill('old/#'); // deep branches start closed: the search opens them
     await expect.poll(() => page.locator('[data-topic="old/a/y/z"]').count()).toBe(1);
-    await page.getByTestId('clear-branch').fill('old/a');
-    await page.getByTestId('publish').getByTestId('clear-retained').click();
-    await expect.poll(() => page.getByTestId('clear-confirm').textContent()).toMatch(/Clear 2 retained messages at old\/a and below\?/);
-    await page.getByTestId('clear-confirm-yes').click();
-    await expect.poll(() => page.getByTestId('clear-outcome').textContent()).toBe('Cleared 2 retained messages.');
+    // The branch's page in the tree.
+    await page.locator('[data-testid="topic-tree"] li[data-path="old/a"]').getByRole('button', { name: 'a', exact: true }).click();
+    const topicPage = page.getByTestId('topic-page');
+    await topicPage.getByRole('button', { name: 'Clear retained' }).click();
+    await expect.poll(() => topicPage.getByTestId('clear-confirm').textContent()).toMatch(/Clear 2 retained messages at old\/a and below\?/);
+    await topicPage.getByTestId('clear-confirm-yes').click();
+    await expect.poll(() => topicPage.getByTestId('clear-outcome').textContent()).toBe('Cleared 2 retained messages.');
     const left = await retainedNow(home, '#');
     expect(left).not.toContain('old/a');
     expect(left).toContain('old/b kept');
+
+    // Any topic or branch, typed.
+    const publishPanel = page.getByTestId('publish');
+    await publishPanel.getByTestId('clear-branch').fill('old/b');
+    await publishPanel.getByRole('button', { name: 'Clear retained' }).click();
+    await expect.poll(() => publishPanel.getByTestId('clear-confirm').textContent()).toMatch(/Clear 1 retained message at old\/b\?/);
+    await publishPanel.getByTestId('clear-confirm-yes').click();
+    await expect.poll(() => publishPanel.getByTestId('clear-outcome').textContent()).toBe('Cleared 1 retained message.');
+    expect(await retainedNow(home, 'old/#')).toBe('');
   });
 
   it('removes a stale device from the list by clearing its retained status and meta', async () => {

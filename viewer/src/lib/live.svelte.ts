@@ -139,6 +139,7 @@ export class LiveStore {
     this.connection = 'connecting';
     this.lastError = null;
     this.showConnectionForm = false;
+    this.playback = null;
     if (!this.worker) this.startWorker();
     this.post({ type: 'connect', url, credentials: credentials && { ...credentials }, subscriptions: $state.snapshot(this.subscriptions) });
   }

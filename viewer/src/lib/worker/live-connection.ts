@@ -74,7 +74,10 @@ export class LiveConnection {
         this.client?.removeAllListeners();
         this.client?.end(true);
         this.client = undefined;
-        if (this.url !== '' && action.url !== this.url) {
+        // Another broker, or back from a recording: the views start afresh.
+        if ((this.url !== '' && action.url !== this.url) || this.playback) {
+          this.playback?.stop();
+          this.playback = undefined;
           this.record(false);
           this.retained.clear();
           this.startModelsAgain();
