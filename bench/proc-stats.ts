@@ -43,3 +43,10 @@ export function machineCpuSeconds(): number {
   const [user, nice, system] = line.trim().split(/\s+/).slice(1).map(Number);
   return (user! + nice! + system!) / TICKS_PER_SECOND;
 }
+
+/** CPU seconds the machine has spent in interrupts and soft interrupts (all cores): on loopback, mostly network work. */
+export function machineIrqSeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const [irq, softirq] = line.trim().split(/\s+/).slice(6, 8).map(Number);
+  return (irq! + softirq!) / TICKS_PER_SECOND;
+}

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { optionLines, parseOptions, UsageError, type OptionSpec } from '../cli/options';
 import type { PubJob, PubResult, SubJob, SubResult } from './load';
 import { latencyChart } from './chart';
-import { cpuSeconds, machineCpuSeconds, openFds, rssMiB } from './proc-stats';
+import { cpuSeconds, machineCpuSeconds, machineIrqSeconds, openFds, rssMiB } from './proc-stats';
 import { mergedPercentile, monoMs } from './clock';
 import { mqliveBaseline, startMosquittoTarget, startMqlive, type Target } from './targets';
 import { startRedis } from '../test-support/redis';
@@ -146,7 +146,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     const { measuredFrom, measuredTo } = await within(pub.ready, 60_000, 'connecting the publisher');
     // The measured window is the publisher's, on the shared monotonic clock.
     await sleep(measuredFrom! - monoMs());
-    const cpu = () => ({ broker: cpuSeconds(target.pid), load: processes.map((p) => cpuSeconds(p.pid)), machine: machineCpuSeconds(), at: monoMs() });
+    const cpu = () => ({ broker: cpuSeconds(target.pid), load: processes.map((p) => cpuSeconds(p.pid)), machine: machineCpuSeconds(), irq: machineIrqSeconds(), at: monoMs() });
     const before = cpu();
     const rss0 = rssMiB(target.pid);
     const rssSamples: number[] = [];
@@ -206,6 +206,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       subProcesses: subs.length,
       subCpuMaxPct: round(subMaxPct, 1),
       othersCpuPct: round(othersPct, 1),
+      irqCpuPct: round((100 * (after.irq - before.irq)) / window, 1),
       rssStartMiB: round(rss0, 1),
       rssEndMiB: round(rss1, 1),
       rssAfterFirstMinuteMiB: rssSamples[0] !== undefined ? round(rssSamples[0], 1) : null,

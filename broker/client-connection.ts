@@ -38,6 +38,61 @@ interface Channel {
   destroy(): void;
 }
 
+/** A TCP (or TLS) socket as a Channel. Classes rather than closures: an idle connection costs less. */
+class SocketChannel implements Channel {
+  constructor(private readonly socket: Socket) {}
+  send(data: Buffer): void {
+    this.socket.write(data);
+  }
+  queuedBytes(): number {
+    return this.socket.writableLength;
+  }
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
+  }
+  end(): void {
+    this.socket.end();
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A WebSocket as a Channel: each send is one whole binary frame. */
+class WebSocketChannel implements Channel {
+  /** Called once a send has reached the network (to check the stall clock); one function for every write. */
+  afterWrite: () => void = () => {};
+  // ws's own socket: a frame written there whole is one write, where ws.send writes header and data apart.
+  private readonly socket: Socket | undefined;
+
+  constructor(private readonly ws: WebSocket) {
+    this.socket = (ws as unknown as { _socket?: Socket })._socket;
+  }
+  send(data: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return; // as ws.send: nothing once the closing handshake has begun
+    if (this.socket) this.socket.write(wsBinaryFrame(data), this.afterWrite);
+    else this.ws.send(data, { binary: true }, this.afterWrite);
+  }
+  queuedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+  pause(): void {
+    this.ws.pause();
+  }
+  resume(): void {
+    this.ws.resume();
+  }
+  end(): void {
+    this.ws.close(1000);
+  }
+  destroy(): void {
+    this.ws.terminate();
+  }
+}
+
 /**
  * The stream Aedes reads MQTT from and writes MQTT to, between it and the real transport. It does two jobs:
  * - Writes made in one turn of the event loop leave as one network write: one WebSocket frame instead of one
@@ -72,19 +127,7 @@ export class ClientConnection extends Duplex {
   }
 
   static fromSocket(socket: Socket, limits: ConnectionLimits, onCutOff: CutOffHandler): ClientConnection {
-    const conn: ClientConnection = new ClientConnection(
-      {
-        send: (data) => void socket.write(data),
-        queuedBytes: () => socket.writableLength,
-        pause: () => socket.pause(),
-        resume: () => socket.resume(),
-        end: () => socket.end(),
-        destroy: () => socket.destroy(),
-      },
-      socket.remoteAddress,
-      limits,
-      onCutOff,
-    );
+    const conn: ClientConnection = new ClientConnection(new SocketChannel(socket), socket.remoteAddress, limits, onCutOff);
     socket.on('data', (chunk: Buffer) => conn.incoming(chunk));
     socket.on('drain', () => conn.checkStall());
     socket.on('end', () => conn.push(null));
@@ -94,25 +137,9 @@ export class ClientConnection extends Duplex {
   }
 
   static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: ConnectionLimits, onCutOff: CutOffHandler): ClientConnection {
-    // ws's own socket: a frame written there whole is one write, where ws.send writes header and data apart.
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
-    const conn: ClientConnection = new ClientConnection(
-      {
-        send: (data) => {
-          if (ws.readyState !== ws.OPEN) return; // as ws.send: nothing once the closing handshake has begun
-          if (socket) socket.write(wsBinaryFrame(data), () => conn.checkStall());
-          else ws.send(data, { binary: true }, () => conn.checkStall());
-        },
-        queuedBytes: () => ws.bufferedAmount,
-        pause: () => ws.pause(),
-        resume: () => ws.resume(),
-        end: () => ws.close(1000),
-        destroy: () => ws.terminate(),
-      },
-      remoteAddress,
-      limits,
-      onCutOff,
-    );
+    const channel = new WebSocketChannel(ws);
+    const conn: ClientConnection = new ClientConnection(channel, remoteAddress, limits, onCutOff);
+    channel.afterWrite = () => conn.checkStall();
     // ws hands over a Buffer of its own (binaryType nodebuffer): no copy needed.
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => conn.incoming(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)));
     ws.on('close', () => {
