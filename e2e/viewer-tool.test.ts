@@ -131,7 +131,7 @@ describe('subscriptions', () => {
     await page.reload();
     await connected(page);
     await expect.poll(() => row.textContent()).toContain('QoS 0');
-    expect(await row.textContent()).not.toContain('not active');
+    await expect.poll(() => row.textContent()).not.toContain('not active'); // once the broker's SUBACK is in
     await mosquittoPub(home, 'lab/two', '2');
     await expect.poll(() => page.locator('[data-topic="lab/two"]').count()).toBe(1);
 
@@ -199,6 +199,7 @@ describe('the Publish panel', () => {
     await page.getByRole('textbox', { name: 'Payload' }).fill('');
     await page.getByRole('button', { name: 'Publish' }).click();
     await expect.poll(() => page.locator('[data-testid="publish-history"] li').first().getAttribute('data-outcome')).toBe('refused');
+    expect(await page.getByTestId('publish-result').textContent()).toBe('Refused by the broker: alice may not publish there');
     // Where the page knows the contract, it says so before sending.
     await page.getByRole('textbox', { name: 'Payload' }).fill('maybe');
     await page.getByRole('textbox', { name: 'Topic' }).fill('devices/laptop/status');
