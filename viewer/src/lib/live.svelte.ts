@@ -1,6 +1,6 @@
 import type { Action, ConnectionInfo, ConnectionState, Credentials, Frame, PublishRequest, Report, SavedSubscription } from './bridge';
 import { brokerProblem, type BrokerAddress } from './broker-url';
-import { rememberBroker, rememberedBroker, savedSubscriptions, saveSubscriptions, type RememberedBroker } from './saved-brokers';
+import { MAX_SAVED_SUBSCRIPTIONS, rememberBroker, rememberedBroker, savedSubscriptions, saveSubscriptions, type RememberedBroker } from './saved-brokers';
 import { RateMeter } from './state/rate';
 import { PublishHistory } from './view/publish-history';
 import { ClientMessages } from './view/client-messages';
@@ -151,6 +151,8 @@ export class LiveStore {
 
   /** Adds a subscription (any topic filter), kept for this broker; rejects with the broker's refusal. */
   async subscribe(filter: string, qos: 0 | 1 = 1): Promise<void> {
+    const isNew = !this.subscriptions.some((s) => s.filter === filter);
+    if (isNew && this.subscriptions.length >= MAX_SAVED_SUBSCRIPTIONS) throw new Error(`${MAX_SAVED_SUBSCRIPTIONS} subscriptions at most: remove one first`);
     await this.request((id) => ({ type: 'subscribe', id, filter, qos }));
     this.keepSubscriptions([...this.subscriptions.filter((s) => s.filter !== filter), { filter, qos }]);
   }
