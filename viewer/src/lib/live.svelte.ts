@@ -159,8 +159,9 @@ export class LiveStore {
 
   /** Removes a subscription the person added: the broker stops sending it, and it is forgotten for this broker. */
   async unsubscribe(filter: string): Promise<void> {
-    this.keepSubscriptions(this.subscriptions.filter((s) => s.filter !== filter));
+    // Forgotten once the broker has it (UNSUBACK), so a row gone from the panel is a subscription gone there.
     await this.request((id) => ({ type: 'unsubscribe', id, filter }), false);
+    this.keepSubscriptions(this.subscriptions.filter((s) => s.filter !== filter));
   }
 
   private keepSubscriptions(subscriptions: SavedSubscription[]): void {

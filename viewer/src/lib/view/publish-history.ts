@@ -37,13 +37,14 @@ export class PublishHistory {
   }
 
   settle(id: number, outcome: PublishOutcome, why = ''): void {
-    this.rows.update((row) => (row.id === id ? { ...row, outcome, why } : row));
+    // A refusal notice may come before the publish is reported sent (QoS 0): it stays refused.
+    this.rows.update((row) => (row.id === id && row.outcome !== 'refused' ? { ...row, outcome, why } : row));
     this.signal.changed();
   }
 
   /** A notice of a refusal that came after the publish was sent (QoS 0 has no acknowledgement to wait for). */
   refusedLater(notice: RefusalNotice): void {
-    const row = this.rows.list().find((r) => r.topic === notice.topic && r.outcome === 'sent');
+    const row = this.rows.list().find((r) => r.topic === notice.topic && (r.outcome === 'sent' || r.outcome === 'sending'));
     if (row) this.settle(row.id, 'refused', `refused by the broker: ${notice.why}`);
   }
 

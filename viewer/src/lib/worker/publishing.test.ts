@@ -41,6 +41,11 @@ describe('publishing from the page', () => {
     history.settle(id, 'sent');
     history.refusedLater({ topic: 'devices/x/status', reason: 'not_authorized', why: 'alice may not publish there', ts: 2 });
     expect(history.list()[0]).toMatchObject({ outcome: 'refused', why: 'refused by the broker: alice may not publish there' });
+    // The notice may come before the page hears the publish was sent: it stays refused.
+    const early = history.add({ topic: 'devices/y/status', payload: '', qos: 0, retain: true }, 3);
+    history.refusedLater({ topic: 'devices/y/status', reason: 'not_authorized', why: 'no', ts: 4 });
+    history.settle(early, 'sent');
+    expect(history.list()[0]).toMatchObject({ outcome: 'refused' });
     for (let i = 0; i < 2 * PUBLISHED_ROWS; i++) history.add({ topic: 't', payload: 'x'.repeat(1000), qos: 1, retain: false }, i);
     expect(history.list()).toHaveLength(PUBLISHED_ROWS);
     expect(history.list()[0]!.payload.length).toBeLessThan(300);
