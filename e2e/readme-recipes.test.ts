@@ -114,7 +114,7 @@ async function listening(port: number, timeoutMs = 20_000, context?: () => strin
 }
 
 /** The recipes this file runs, by the name in their marker. */
-const RECIPES = ['quick-start', 'banner', 'publisher', 'sensor', 'device-client', 'any-tool', 'mosquitto-conf', 'make-broker', 'users', 'acl', 'tls', 'scale-out', 'record-replay', 'record-replay-mosquitto'];
+const RECIPES = ['quick-start', 'banner', 'publisher', 'sensor', 'device-client', 'any-tool', 'clear-retained', 'mosquitto-conf', 'make-broker', 'users', 'acl', 'tls', 'scale-out', 'record-replay', 'record-replay-mosquitto'];
 
 describe('README recipes', () => {
   it('every block a user runs is marked as a recipe this file runs, or skipped with a reason', () => {
@@ -242,6 +242,26 @@ describe('README recipes', () => {
     expect(subs.map((p) => p.output())).toEqual([expect.stringContaining('devices/anytool/reading 7'), expect.stringContaining('devices/anytool/reading 7')]);
     expect(await exitWithin(sh(mosquittoPub!), 15_000)).toBe(0);
     await b.process.waitForOutput(/From client cli: hi/, 10_000);
+  }, 60_000);
+
+  it('clear-retained: mosquitto_pub -r -n clears a retained reading, status and meta; a new subscriber gets none of them', async () => {
+    requireTool('mosquitto_pub', 'mosquitto-clients');
+    const { ready, ports } = await broker();
+    const device = await connect(ready.mqtt);
+    cleanup.push(() => device.end(true));
+    const meta = JSON.stringify({ name: 'pi', kind: 'sensor', source: 'bme280', screen: null, host: 'pi', version: '1', schema: 1, startedAt: 1 });
+    for (const [topic, payload] of [['devices/pi/temperature/celsius', '21.5'], ['devices/pi/status', 'offline'], ['devices/pi/meta', meta]]) {
+      await device.publishAsync(topic!, payload!, { qos: 1, retain: true });
+    }
+    const before = await watch(ready.mqtt, 'devices/pi/#');
+    await before.inbox.waitFor(() => before.inbox.messages.length === 3);
+    for (const line of commands(withPorts(readmeRecipe('clear-retained').code, ports))) expect(await exitWithin(sh(line), 15_000)).toBe(0);
+    await before.inbox.waitFor(() => before.inbox.messages.length === 6); // the three clears, delivered live
+    // A marker after the clears: once a new subscriber has it, anything still retained would have come first.
+    await device.publishAsync('devices/pi/marker', 'm', { qos: 1, retain: true });
+    const after = await watch(ready.mqtt, 'devices/pi/#');
+    await after.inbox.waitFor((m) => m.topic === 'devices/pi/marker');
+    expect(after.inbox.messages.map((m) => m.topic)).toEqual(['devices/pi/marker']);
   }, 60_000);
 
   it('mosquitto-conf: Mosquitto with that configuration carries the publisher to a WebSocket subscriber', async () => {

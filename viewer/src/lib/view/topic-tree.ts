@@ -1,12 +1,18 @@
 import { isWildcardFilter, topicMatches } from '../../../../protocol/topic-filter';
 import { RateMeter } from '../state/rate';
 import type { TopicUpdate } from '../state/topic-stats';
-import { FrameSignal, TEXT_EVERY_MS } from './frame-signal';
+import { FrameSignal } from './frame-signal';
 
 /** A topic as the page holds it: the worker's update (preview made there, never HTML), with a live rate. */
 export interface TopicStats extends Omit<TopicUpdate, 'rate'> {
   rate: RateMeter;
 }
+
+/**
+ * How often the tree shows new figures at most: counts and rates read well 4 times a second, and each update
+ * restyles every row in view. What the person does (open, close, search) shows in the next frame.
+ */
+export const TREE_EVERY_MS = 250;
 
 /** Branches shallower than this are open until the person closes them (`devices`, `devices/laptop`); deeper ones closed. */
 export const OPEN_DEPTH = 2;
@@ -82,7 +88,8 @@ export function topicSearch(query: string): ((topic: string) => boolean) | null 
 export class TopicTree {
   private readonly topics = new Map<string, TreeNode>();
   private readonly root = node('', '', -1, null);
-  private readonly signal = new FrameSignal(TEXT_EVERY_MS);
+  private readonly traffic = new FrameSignal(TREE_EVERY_MS);
+  private readonly actions = new FrameSignal();
   /** Branches the person opened (true) or closed (false); others follow OPEN_DEPTH. */
   private readonly openByHand = new Map<string, boolean>();
   private searchText = '';
@@ -109,7 +116,7 @@ export class TopicTree {
       leaf.stats = { ...stats, rate: RateMeter.from(rate) };
     }
     this.overflowCount = overflow;
-    if (updates.length > 0 || overflow > 0) this.signal.changed();
+    if (updates.length > 0 || overflow > 0) this.traffic.changed();
   }
 
   get(topic: string): TopicStats | undefined {
@@ -140,18 +147,18 @@ export class TopicTree {
   }
 
   get size(): number {
-    this.signal.track();
+    this.track();
     return this.topics.size;
   }
 
   /** Messages on topics past MAX_TOPICS, counted but not kept. */
   get overflow(): number {
-    this.signal.track();
+    this.track();
     return this.overflowCount;
   }
 
   get search(): string {
-    this.signal.track();
+    this.track();
     return this.searchText;
   }
 
@@ -159,7 +166,7 @@ export class TopicTree {
     if (query === this.searchText) return;
     this.searchText = query;
     this.visibleCache = null;
-    this.signal.changed();
+    this.actions.changed();
   }
 
   isOpen(n: TreeNode): boolean {
@@ -170,7 +177,7 @@ export class TopicTree {
   setOpen(path: string, open: boolean): void {
     this.openByHand.set(path, open);
     this.visibleCache = null;
-    this.signal.changed();
+    this.actions.changed();
   }
 
   /**
@@ -178,14 +185,14 @@ export class TopicTree {
    * every level that leads to a topic the search finds (closed branches open for it).
    */
   visible(): readonly TreeNode[] {
-    this.signal.track();
+    this.track();
     this.visibleCache ??= this.flatten();
     return this.visibleCache;
   }
 
   /** What the row of `n` shows now (figures read at `now`); a reader re-renders as they change. */
   row(n: TreeNode, now: number): TreeRow {
-    this.signal.track();
+    this.track();
     const searching = this.searchText.trim() !== '';
     return {
       path: n.path,
@@ -198,6 +205,11 @@ export class TopicTree {
       topics: n.topics,
       stats: n.stats,
     };
+  }
+
+  private track(): void {
+    this.traffic.track();
+    this.actions.track();
   }
 
   private flatten(): TreeNode[] {
