@@ -19,8 +19,8 @@ const forTheFile = new Teardown();
 // Each test's pages go when it ends (each page has a browser context of its own, so its own localStorage).
 const forTheTest = teardownAfterEach();
 
-async function open(broker: TestBroker = home): Promise<Page> {
-  const page = forTheTest.add(await browser.newPage({ viewport: { width: 1400, height: 900 } }), (p) => p.close());
+async function open(broker: TestBroker = home, viewport = { width: 1400, height: 900 }): Promise<Page> {
+  const page = forTheTest.add(await browser.newPage({ viewport }), (p) => p.close());
   page.setDefaultTimeout(10_000);
   await page.goto(broker.broker.httpUrl);
   return page;
@@ -102,6 +102,18 @@ describe('the connection form', () => {
     expect(await page.getByTestId('broker-url').textContent()).toBe(home.broker.wsUrl);
     expect(await page.evaluate(() => localStorage.getItem('mqlive.broker'))).toBeNull();
   });
+  it("fits a phone (390 px): the header with the broker's address (the form's button) on one line, the form no wider than the screen", async () => {
+    const page = await open(home, { width: 390, height: 844 });
+    await connected(page);
+    const header = (await page.locator('header').boundingBox())!;
+    expect(header.height).toBeLessThan(60); // one line
+    await page.getByTestId('connection-button').click();
+    await page.getByTestId('connect-url').fill('wss://a-broker-with-a-rather-long-host-name.example.org:8443/mqtt');
+    await page.getByTestId('connect-remember').check();
+    await expect.poll(() => page.getByTestId('connect-foreign').count()).toBe(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+  });
+
   it('takes the page back from playing a recording to a broker', async () => {
     const page = await open();
     await connected(page);
