@@ -193,7 +193,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Every HTTP connection (page, /metrics, WebSocket) counts against the same caps as MQTT ones.
   httpServer.on('connection', (socket: Socket) => void admit(socket));
   httpServer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (!hostChecked(req, () => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'))) return;
     if ((req.url ?? '').split('?')[0] !== WEBSOCKET_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     const origin = req.headers.origin;
@@ -202,10 +202,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       refusals.warn({ event: 'origin_refused', origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${printable(origin)}`);
       return void socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
     }
+    // No closure here refers to req: the socket's listeners would keep it (and its headers) for the connection's life.
+    const summary = upgradeSummary(req);
     wss.handleUpgrade(req, socket, head, (ws) => {
       metrics.trackSocket(socket);
       socket.setNoDelay(true);
-      handle((onCutOff) => ClientConnection.fromWebSocket(ws, socket.remoteAddress, outbound, onCutOff), upgradeSummary(req));
+      handle((onCutOff) => ClientConnection.fromWebSocket(ws, socket.remoteAddress, outbound, onCutOff), summary);
     });
   });
 
@@ -254,6 +256,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     httpTimeouts: { headersTimeout: httpServer.headersTimeout, requestTimeout: httpServer.requestTimeout, keepAliveTimeout: httpServer.keepAliveTimeout },
     close,
   };
+}
+
+function destroyOnError(this: Socket): void {
+  this.destroy();
 }
 
 /**

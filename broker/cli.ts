@@ -1,6 +1,5 @@
 import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
 import { CommandError, defineCommand, settingWith, UsageError } from '../cli/command';
 import { parsePort, parseWholeNumber, type OptionSpecs, type OptionValues } from '../cli/options';
 import { PortInUseError, startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
@@ -47,7 +46,6 @@ export const brokerCommand = defineCommand({
   summary: 'the MQTT broker: MQTT over TCP, MQTT over WebSocket at /mqtt, the viewer, /healthz and /metrics',
   options: OPTIONS,
   async run(options) {
-    keepYoungGenerationSmall();
     if (options['log-format'] && !['auto', 'pretty', 'json'].includes(options['log-format'])) {
       throw new UsageError(`--log-format must be auto, pretty or json (got "${options['log-format']}")`);
     }
@@ -80,17 +78,6 @@ export const brokerCommand = defineCommand({
     if (options['ready-fd']) writeSync(Number(options['ready-fd']), `${JSON.stringify(ready)}\n`);
   },
 });
-
-/**
- * V8 grows its young generation (semi-spaces, up to 16 MiB each) when a process allocates fast, as a broker
- * under load does, and keeps it: tens of MiB of RSS for short-lived packet objects. Holding it at its initial
- * size costs more frequent, smaller scavenges (measured in the README's Performance section). The growth
- * factor is read whenever V8 would grow the space, so setting it here, before any load, is enough; the
- * maximum semi-space size, by contrast, is fixed at start-up and would need a flag on node's command line.
- */
-function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
 
 /** The broker's readiness, as one JSON object: in its log, and on --ready-fd for a supervising process. */
 export interface ReadyEvent {
