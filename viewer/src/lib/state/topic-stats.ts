@@ -134,6 +134,6 @@ export class TopicStatsTable {
 }
 
 /** One line of a payload: its text as sent (JSON as is, not pretty-printed), clipped. */
-export function previewText(payload: FormattedPayload): string {
+function previewText(payload: FormattedPayload): string {
   return clip(payload.text, PREVIEW_CHARS);
 }
