@@ -215,7 +215,7 @@ export class ClientConnection extends Duplex {
     this.flushScheduled = false;
     if (this.pending.length === 0 || this.destroyed) return;
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    this.pending = [];
+    this.pending.length = 0; // the same array every turn: one less allocation per connection per message
     this.channel.send(data);
     const queued = this.channel.queuedBytes();
     if (queued > this.limits.maxQueuedBytes) return this.cutOff(`${queued} bytes queued for it (limit ${this.limits.maxQueuedBytes})`, 'slow');
