@@ -157,14 +157,14 @@ describe("a topic's page", () => {
     expect(await page.locator('b').count()).toBe(0);
   });
 
-  it('keeps the last 100 messages of the selected topic, listing the newest 20 until asked for all', async () => {
+  it('keeps the last 100 messages of a topic, also from before it was opened, listing the newest 20 until asked for all', async () => {
     const page = await open();
     await page.getByLabel('Search topics').fill('devices/many/count');
-    await publish('devices/many/count', '0');
+    await Promise.all(Array.from({ length: 130 }, (_, i) => publish('devices/many/count', String(i))));
+    await expect.poll(() => row(page, 'devices/many/count').textContent()).toMatch(/130 msg/);
     await row(page, 'devices/many/count').getByRole('button', { name: 'count' }).click();
-    await Promise.all(Array.from({ length: 130 }, (_, i) => publish('devices/many/count', String(i + 1))));
     await expect.poll(() => page.getByTestId('shown-message').textContent()).toBeTruthy();
-    await expect.poll(() => page.getByTestId('topic-page').locator('h3').allTextContents()).toContain('Last 100 messages (at most 100, newest first)');
+    await expect.poll(() => page.getByTestId('topic-page').locator('h3').allTextContents()).toContain('Last 100 messages (newest first, at most 100; up to 16 KiB of them from before you opened the topic)');
     const listed = page.getByTestId('history').locator('li');
     expect(await listed.count()).toBe(20);
     await page.getByRole('button', { name: 'Show all 100' }).click();

@@ -2,14 +2,18 @@ import { clip, numericFields, type FormattedPayload } from './payload-format';
 import { RateMeter, type RateState } from './rate';
 
 export const MAX_TOPICS = 2000;
-/** Messages of each topic kept in the worker, so a topic just selected shows its last few (and a diff) at once. */
-export const RECENT_PER_TOPIC = 3;
-/** Bytes of each kept message (the rest is counted in `size`): with MAX_TOPICS this bounds the worker's memory. */
+/** Messages of the selected topic its page keeps (N), and of each topic the worker keeps at most. */
+export const HISTORY_MESSAGES = 100;
+/** Bytes of each kept message (the rest is counted in `size`). */
 export const KEPT_BYTES = 8 * 1024;
+/**
+ * Payload bytes of each topic's history the worker keeps beyond its newest message, so that a topic opened
+ * now shows its last messages at once (100 small ones, fewer big ones). With MAX_TOPICS, this and KEPT_BYTES
+ * bound the worker's memory under `#`: 2,000 × (16 + 8) KiB of payloads at worst.
+ */
+export const KEPT_TOPIC_BYTES = 16 * 1024;
 /** Characters of a payload shown on its tree row. */
 export const PREVIEW_CHARS = 160;
-/** Messages of the selected topic its page keeps (N). */
-export const HISTORY_MESSAGES = 100;
 
 /** What the page gets of a topic that changed: its stats and a one-line preview of its last payload. */
 export interface TopicUpdate {
@@ -50,8 +54,18 @@ interface Stats {
   retained: boolean;
   lastAt: number;
   rate: RateMeter;
-  /** The last RECENT_PER_TOPIC messages, oldest first. */
+  /** The last messages, oldest first: at most HISTORY_MESSAGES, and KEPT_TOPIC_BYTES besides the newest. */
   recent: TopicMessage[];
+  /** Payload bytes held in `recent`. */
+  recentBytes: number;
+}
+
+function keep(stats: Stats, message: TopicMessage): void {
+  stats.recent.push(message);
+  stats.recentBytes += message.bytes.length;
+  while (stats.recent.length > HISTORY_MESSAGES || (stats.recent.length > 1 && stats.recentBytes - message.bytes.length > KEPT_TOPIC_BYTES)) {
+    stats.recentBytes -= stats.recent.shift()!.bytes.length;
+  }
 }
 
 /**
@@ -74,7 +88,7 @@ export class TopicStatsTable {
         this.overflowChanged = true;
         return;
       }
-      stats = { payload, count: 0, retained, lastAt: now, rate: new RateMeter(), recent: [] };
+      stats = { payload, count: 0, retained, lastAt: now, rate: new RateMeter(), recent: [], recentBytes: 0 };
       this.topics.set(topic, stats);
     }
     stats.payload = payload;
@@ -85,8 +99,7 @@ export class TopicStatsTable {
     // A copy, not a view: a view would keep the whole network chunk it came in alive.
     const kept = new Uint8Array(bytes.subarray(0, KEPT_BYTES));
     const message: TopicMessage = { id: stats.count - 1, at: now, qos, retained, size: bytes.length, bytes: kept, numbers: numericFields(payload) };
-    stats.recent.push(message);
-    if (stats.recent.length > RECENT_PER_TOPIC) stats.recent.shift();
+    keep(stats, message);
     if (this.selected?.topic === topic) {
       this.selected.messages.push(message);
       if (this.selected.messages.length > HISTORY_MESSAGES) this.selected.messages.shift();
@@ -134,6 +147,6 @@ export class TopicStatsTable {
 }
 
 /** One line of a payload: its text as sent (JSON as is, not pretty-printed), clipped. */
-export function previewText(payload: FormattedPayload): string {
+function previewText(payload: FormattedPayload): string {
   return clip(payload.text, PREVIEW_CHARS);
 }

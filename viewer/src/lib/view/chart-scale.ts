@@ -29,10 +29,12 @@ export function niceTicks(min: number, max: number, count = 4): number[] {
   const rough = (max - min) / count;
   const power = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
+  // Adding the step again and again leaves float noise: a tick meant to be 0 can come out as 5.6e-17.
+  const round = (v: number) => (Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
   const ticks: number[] = [];
-  for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
-  if (ticks[0]! > min) ticks.unshift(Number((ticks[0]! - step).toPrecision(12)));
-  if (ticks.at(-1)! < max) ticks.push(Number((ticks.at(-1)! + step).toPrecision(12)));
+  for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(round(v));
+  if (ticks[0]! > min) ticks.unshift(round(ticks[0]! - step));
+  if (ticks.at(-1)! < max) ticks.push(round(ticks.at(-1)! + step));
   return ticks;
 }
 

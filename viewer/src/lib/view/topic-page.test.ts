@@ -56,6 +56,8 @@ describe('charts', () => {
     const flat = niceTicks(20, 20, 4);
     expect(flat[0]).toBeLessThan(20);
     expect(flat.at(-1)).toBeGreaterThan(20);
+    expect(niceTicks(-0.6, 0, 4)).toEqual([-0.6, -0.4, -0.2, 0]); // not -5.6e-17 for the last
+    expect(niceTicks(-0.07, 0, 4)).toEqual([-0.08, -0.06, -0.04, -0.02, 0]);
     expect(niceTicks(NaN, 1)).toEqual([]);
     expect(tickLabel(0.30000000000000004)).toBe('0.3');
     expect(tickLabel(1_700_000_000_000)).toBe('1.7e+12');

@@ -134,18 +134,6 @@ export class TopicTree {
     return at;
   }
 
-  /** The topics at or below `path`, sorted (for a branch's page and clearing a branch). */
-  topicsUnder(path: string): string[] {
-    const start = this.find(path);
-    const out: string[] = [];
-    const walk = (n: TreeNode) => {
-      if (n.stats) out.push(n.path);
-      n.children.forEach(walk);
-    };
-    if (start) walk(start);
-    return out;
-  }
-
   get size(): number {
     this.track();
     return this.topics.size;
