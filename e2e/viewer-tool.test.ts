@@ -107,6 +107,10 @@ describe('the connection form', () => {
     await connected(page);
     const header = (await page.locator('header').boundingBox())!;
     expect(header.height).toBeLessThan(60); // one line
+    // The address a phone has room for: host and port (two brokers on one host differ by the port).
+    const button = page.getByTestId('connection-button');
+    await expect.poll(() => button.innerText()).toBe(`127.0.0.1:${home.broker.httpPort} ▾`);
+    expect(await button.evaluate((b) => b.scrollWidth <= b.clientWidth)).toBe(true); // not cut short
     await page.getByTestId('connection-button').click();
     await page.getByTestId('connect-url').fill('wss://a-broker-with-a-rather-long-host-name.example.org:8443/mqtt');
     await page.getByTestId('connect-remember').check();
@@ -194,8 +198,10 @@ describe('the Publish panel', () => {
   it("shows a viewer's refused publish as refused, and stays connected after more than three", async () => {
     const page = await open();
     await connected(page);
+    expect(await page.getByTestId('user-name').count()).toBe(0); // anonymous
     await connectThroughForm(page, guarded.broker.wsUrl, 'alice');
     await connected(page);
+    expect(await page.getByTestId('user-name').textContent()).toBe('alice'); // who the broker's rights see
     await page.getByRole('textbox', { name: 'Topic' }).fill('devices/laptop/status');
     await page.getByRole('textbox', { name: 'Payload' }).fill('online');
     await page.getByRole('checkbox', { name: 'Retain' }).check();
@@ -242,6 +248,10 @@ describe('clearing retained messages', () => {
     await expect.poll(() => topicPage.getByTestId('clear-confirm').textContent()).toMatch(/Clear 2 retained messages at old\/a and below\?/);
     await topicPage.getByTestId('clear-confirm-yes').click();
     await expect.poll(() => topicPage.getByTestId('clear-outcome').textContent()).toBe('Cleared 2 retained messages.');
+    // Cleared topics leave the tree (the page sees each clear as an empty message), and the branch with them.
+    await expect.poll(() => page.locator('[data-topic^="old/a"]').count()).toBe(0);
+    expect(await page.locator('[data-topic="old/b"]').count()).toBe(1);
+    expect(await topicPage.getByTestId('topic-gone').textContent()).toMatch(/cleared/);
     const left = await retainedNow(home, '#');
     expect(left).not.toContain('old/a');
     expect(left).toContain('old/b kept');

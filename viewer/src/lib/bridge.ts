@@ -77,6 +77,8 @@ export interface Frame {
   devices: DeviceChanges;
   topics: TopicUpdate[];
   topicOverflow: number;
+  /** Topics whose retained message was cleared: they leave the tree. */
+  topicsRemoved: string[];
   /** The selected topic's new messages; only when there are any (or it was just selected). */
   selected?: SelectedUpdate;
   log: FoldedEntry[];

@@ -51,8 +51,10 @@ export class LiveStore {
   remembered = $state<RememberedBroker | null>(null);
   /** What the Publish panel sent and what became of it. */
   readonly published = new PublishHistory();
-  /** Messages a second coming in, all subscriptions together (read with the clock). */
-  readonly incoming = new RateMeter(5);
+  /** Messages a second coming in, all subscriptions together (read with the clock); new for each broker. */
+  incoming = new RateMeter(5);
+  /** The user name the page connects with, if any (shown in the header once connected). */
+  user = $state<string | null>(null);
 
   // Replaced, not emptied, when the worker starts its models again (a recording opened or played back).
   devices = $state(new DeviceList());
@@ -92,6 +94,7 @@ export class LiveStore {
       this.url = this.remembered.url;
       if (this.remembered.password !== undefined) credentials = { username: this.remembered.username, password: this.remembered.password };
     }
+    this.user = credentials?.username || null;
     this.subscriptions = savedSubscriptions(browserStorage(), this.url);
     if (this.addressProblem) {
       this.connection = 'bad-address';
@@ -135,6 +138,9 @@ export class LiveStore {
     this.remembered = rememberedBroker(storage);
     if (url !== this.url) this.subscriptions = savedSubscriptions(storage, url);
     this.url = url;
+    this.user = credentials?.username || null;
+    // Another broker's traffic must not set off this one's busy warning.
+    this.incoming = new RateMeter(5);
     this.addressProblem = null;
     this.connection = 'connecting';
     this.lastError = null;
@@ -256,7 +262,7 @@ export class LiveStore {
     if (frame.playback) this.playback = frame.playback;
     this.latency.apply(frame.latency);
     this.devices.apply(frame.devices);
-    this.topics.apply(frame.topics, frame.topicOverflow);
+    this.topics.apply(frame.topics, frame.topicOverflow, frame.topicsRemoved);
     if (frame.selected) this.history.apply(frame.selected);
     this.log.addAll(frame.log);
     this.messages.addAll(frame.messages);

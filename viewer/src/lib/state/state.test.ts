@@ -194,7 +194,7 @@ describe('TopicStatsTable (worker) and TopicTree (page)', () => {
       stats,
       tree,
       record: (topic: string, payload: Uint8Array, retained: boolean, now: number, qos: 0 | 1 | 2 = 0) => stats.record(topic, formatPayload(payload), retained, now, payload, qos),
-      frame: () => tree.apply(stats.takeChanges(), stats.overflow),
+      frame: () => tree.apply(stats.takeChanges(), stats.overflow, stats.takeRemoved()),
     };
   }
   const shown = (tree: TopicTree) => tree.visible().map((n) => `${n.depth}:${n.name}`);
@@ -329,6 +329,27 @@ describe('TopicStatsTable (worker) and TopicTree (page)', () => {
     expect(kept.slice(0, -1).reduce((sum, m) => sum + m.bytes.length, 0)).toBeLessThanOrEqual(KEPT_TOPIC_BYTES);
     expect(kept).toHaveLength(1 + KEPT_TOPIC_BYTES / big);
 
+  });
+
+  it('takes a topic whose retained message is cleared out of the tree, with its counts and the levels left empty', () => {
+    const t = topics();
+    t.record('old/dev/status', bytes('online'), true, 1);
+    t.record('old/dev/meta', bytes('{}'), true, 1);
+    t.record('old/live', bytes('x'), false, 1);
+    t.record('old/live', bytes(''), false, 2); // empty, but nothing retained there: a message like any other
+    t.frame();
+    expect(shown(t.tree)).toEqual(['0:old', '1:dev', '2:meta', '2:status', '1:live']);
+    t.record('old/dev/status', bytes(''), false, 3); // how a subscriber sees a retained message cleared
+    t.frame();
+    expect(t.tree.get('old/dev/status')).toBeUndefined();
+    expect(shown(t.tree)).toEqual(['0:old', '1:dev', '2:meta', '1:live']);
+    expect(t.tree.visible().find((n) => n.path === 'old')).toMatchObject({ total: 3, topics: 2 });
+    t.record('old/dev/meta', bytes(''), false, 4);
+    t.frame();
+    expect(shown(t.tree)).toEqual(['0:old', '1:live']);
+    t.record('old/dev/status', bytes('online'), true, 5); // back again
+    t.frame();
+    expect(t.tree.get('old/dev/status')).toMatchObject({ count: 1, retained: true });
   });
 
   it('stops adding topics past its cap', () => {

@@ -75,6 +75,8 @@ function keep(stats: Stats, message: TopicMessage): void {
 export class TopicStatsTable {
   private readonly topics = new Map<string, Stats>();
   private readonly changed = new Set<string>();
+  /** Topics whose retained message was cleared since the last frame: they leave the tree. */
+  private readonly removed = new Set<string>();
   private overflowCount = 0;
   private overflowChanged = false;
   private selected: SelectedUpdate | null = null;
@@ -82,6 +84,15 @@ export class TopicStatsTable {
   /** Records one message, decoded once by the caller. */
   record(topic: string, payload: FormattedPayload, retained: boolean, now: number, bytes: Uint8Array = new Uint8Array(0), qos: 0 | 1 | 2 = 0): void {
     let stats = this.topics.get(topic);
+    // An empty message on a topic whose last message was retained is that message cleared (MQTT's way; the
+    // broker forwards it with the retain flag off): the topic leaves the tree, as in MQTT Explorer.
+    if (stats?.retained && bytes.length === 0) {
+      this.topics.delete(topic);
+      this.changed.delete(topic);
+      this.removed.add(topic);
+      return;
+    }
+    this.removed.delete(topic);
     if (!stats) {
       if (this.topics.size >= MAX_TOPICS) {
         this.overflowCount += 1;
@@ -131,6 +142,13 @@ export class TopicStatsTable {
   /** Messages on topics past MAX_TOPICS, counted but not kept. */
   get overflow(): number {
     return this.overflowCount;
+  }
+
+  /** The topics whose retained message was cleared since the last call. */
+  takeRemoved(): string[] {
+    const out = [...this.removed];
+    this.removed.clear();
+    return out;
   }
 
   /** The topics that changed since the last call, each once however many messages it got. */

@@ -96,7 +96,8 @@ export class TopicTree {
   private visibleCache: TreeNode[] | null = null;
   private overflowCount = 0;
 
-  apply(updates: readonly TopicUpdate[], overflow: number): void {
+  apply(updates: readonly TopicUpdate[], overflow: number, removed: readonly string[] = []): void {
+    for (const topic of removed) this.remove(topic);
     for (const u of updates) {
       let leaf = this.topics.get(u.topic);
       if (!leaf) {
@@ -116,7 +117,7 @@ export class TopicTree {
       leaf.stats = { ...stats, rate: RateMeter.from(rate) };
     }
     this.overflowCount = overflow;
-    if (updates.length > 0 || overflow > 0) this.traffic.changed();
+    if (updates.length > 0 || overflow > 0 || removed.length > 0) this.traffic.changed();
   }
 
   get(topic: string): TopicStats | undefined {
@@ -227,6 +228,23 @@ export class TopicTree {
     };
     walk(this.root);
     return out;
+  }
+
+  /** Takes a topic out, with its messages from its branches' counts, and the levels left empty. */
+  private remove(topic: string): void {
+    const leaf = this.topics.get(topic);
+    if (!leaf) return;
+    this.topics.delete(topic);
+    const count = leaf.stats?.count ?? 0;
+    delete leaf.stats;
+    for (let n: TreeNode | null = leaf; n && n !== this.root; n = n.parent) {
+      n.total -= count;
+      n.topics -= 1;
+    }
+    for (let n: TreeNode = leaf; n !== this.root && n.children.length === 0 && !n.stats; n = n.parent!) {
+      n.parent!.children.splice(n.parent!.children.indexOf(n), 1);
+    }
+    this.visibleCache = null;
   }
 
   private insert(topic: string): TreeNode {

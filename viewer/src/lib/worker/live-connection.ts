@@ -361,6 +361,7 @@ export class LiveConnection {
       devices: this.devices.takeChanges(now),
       topics: this.topics.takeChanges(),
       topicOverflow: this.topics.overflow,
+      topicsRemoved: this.topics.takeRemoved(),
       log: this.log.take(),
       messages: this.messages,
       latency: this.latency.takeChanges(),
