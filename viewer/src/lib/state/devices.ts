@@ -176,10 +176,6 @@ export class DeviceRegistry {
     return { changed, removed };
   }
 
-  get hasChanges(): boolean {
-    return this.changed.size > 0 || this.removed.size > 0;
-  }
-
   get(id: string): DeviceState | undefined {
     return this.devices.get(id);
   }

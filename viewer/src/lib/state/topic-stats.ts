@@ -78,7 +78,6 @@ export class TopicStatsTable {
   /** Topics whose retained message was cleared since the last frame: they leave the tree. */
   private readonly removed = new Set<string>();
   private overflowCount = 0;
-  private overflowChanged = false;
   private selected: SelectedUpdate | null = null;
 
   /** Records one message, decoded once by the caller. */
@@ -96,7 +95,6 @@ export class TopicStatsTable {
     if (!stats) {
       if (this.topics.size >= MAX_TOPICS) {
         this.overflowCount += 1;
-        this.overflowChanged = true;
         return;
       }
       stats = { payload, count: 0, retained, lastAt: now, rate: new RateMeter(), recent: [], recentBytes: 0 };
@@ -135,10 +133,6 @@ export class TopicStatsTable {
     return s;
   }
 
-  get hasChanges(): boolean {
-    return this.changed.size > 0 || this.overflowChanged || (this.selected?.reset ?? false);
-  }
-
   /** Messages on topics past MAX_TOPICS, counted but not kept. */
   get overflow(): number {
     return this.overflowCount;
@@ -159,7 +153,6 @@ export class TopicStatsTable {
       out.push({ topic, kind: s.payload.kind, preview: previewText(s.payload), count: s.count, retained: s.retained, lastAt: s.lastAt, rate: s.rate.state() });
     }
     this.changed.clear();
-    this.overflowChanged = false;
     return out;
   }
 }
