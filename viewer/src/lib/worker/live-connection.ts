@@ -206,10 +206,15 @@ export class LiveConnection {
     });
   }
 
+  /** The client, for an action that needs the broker; else the reason a person reads. */
+  private connectedClient(): MqttClient {
+    if (!this.client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    return this.client;
+  }
+
   /** Publishes a reply on clients/{viewerId}/messages; fails with a reason a person can read. */
   private async send(text: string): Promise<void> {
-    const client = this.client;
-    if (!client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const client = this.connectedClient();
     const topic = clientMessagesTopic(this.viewerId);
     const payload = JSON.stringify({ text, ts: Date.now() });
     const checked = checkMessage(topic, new TextEncoder().encode(payload));
@@ -219,8 +224,7 @@ export class LiveConnection {
 
   /** The Publish panel: any topic, with the contract's check first on a contract topic. */
   private async publish(request: PublishRequest): Promise<void> {
-    const client = this.client;
-    if (!client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const client = this.connectedClient();
     const bytes = new TextEncoder().encode(request.payload);
     const checked = checkMessage(request.topic, bytes);
     if (!checked.ok) throw new Error(`not sent: ${checked.reason} (the broker would drop it: ${request.topic} is a contract topic)`);
@@ -231,8 +235,7 @@ export class LiveConnection {
 
   /** Empty retained messages to each topic, one after the other (each acknowledged); says which were refused. */
   private async clear(topics: string[]): Promise<void> {
-    const client = this.client;
-    if (!client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const client = this.connectedClient();
     if (topics.length > MAX_CLEAR_TOPICS) throw new Error(`${topics.length} topics is more than one clear takes (${MAX_CLEAR_TOPICS}): clear a narrower branch`);
     const refused: string[] = [];
     let why = '';
@@ -259,11 +262,11 @@ export class LiveConnection {
   /** Adds a subscription (any topic filter) for the topic explorer. */
   private async subscribe(filter: string, qos: 0 | 1): Promise<void> {
     if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions: always on`);
-    if (!this.client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    const client = this.connectedClient();
     const refused = new Error(`the broker refused the subscription to "${filter}": this user may not read it`);
     let granted;
     try {
-      granted = await this.client.subscribeAsync(filter, { qos });
+      granted = await client.subscribeAsync(filter, { qos });
     } catch (error) {
       // MQTT.js rejects a SUBACK 0x80 as "Unspecified error", which names neither the filter nor who refused;
       // the SUBACK it carries says what happened.
