@@ -32,7 +32,7 @@ const OPTIONS = {
   repeats: { env: 'BENCH_REPEATS', type: 'string', help: 'runs per case; the broker order alternates (default 3)' },
   baseline: { env: 'BENCH_BASELINE', type: 'string', help: "an earlier build's dist/mqlive.js, run as mqlive-before beside mqlive (to measure a change)" },
   profile: { env: 'BENCH_PROFILE', type: 'string', help: 'a folder: every mqlive broker writes a CPU profile there (node --cpu-prof); read one with node --import tsx bench/profile-summary.ts FILE' },
-  perProcess: { env: 'BENCH_SUBS_PER_PROCESS', type: 'string', help: 'subscribers per load process (default 10)' },
+  subProcesses: { env: 'BENCH_SUB_PROCESSES', type: 'string', help: 'load processes the subscribers are spread over, evenly (default 5)' },
   minutes: { env: 'BENCH_SOAK_MINUTES', type: 'string', help: 'soak length in minutes (default 10)' },
   idle: { env: 'BENCH_IDLE', type: 'string', help: 'idle connections for the idle scenario (default 2000)' },
   viewers: { env: 'BENCH_VIEWERS', type: 'string', help: 'WebSocket viewers in load200 and soak (default 200)' },
@@ -108,8 +108,11 @@ interface FanoutCase {
   seconds: number;
   warmup: number;
   clickRate: number;
-  /** Subscribers per load process: enough processes that none of them is the bottleneck. */
-  perProcess: number;
+  /**
+   * Load processes the subscribers are spread over: enough that none is the limit (each one's CPU is checked), and
+   * few enough that on 2 cores they do not queue for the CPU behind each other (20 made load200's p99 the scheduler's).
+   */
+  subProcesses: number;
   sampleEverySeconds?: number;
   /** The publisher's broker when it is not the subscribers' (two instances sharing Redis). */
   pubUrl?: string;
@@ -134,7 +137,8 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   const processes: LoadProcess<unknown>[] = [];
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
-    const groups = Array.from({ length: Math.ceil(c.subscribers / c.perProcess) }, (_, i) => Math.min(c.perProcess, c.subscribers - i * c.perProcess));
+    const processCount = Math.min(c.subProcesses, c.subscribers);
+    const groups = Array.from({ length: processCount }, (_, i) => Math.floor((c.subscribers + i) / processCount));
     const subs = groups.map((count) => runLoad<SubResult>({ role: 'sub', url, count, filter: 'devices/+/mouse/#' }));
     processes.push(...subs);
     const readies = await within(Promise.all(subs.map((s) => s.ready)), 120_000, 'connecting the subscribers');
@@ -207,6 +211,8 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       subCpuMaxPct: round(subMaxPct, 1),
       othersCpuPct: round(othersPct, 1),
       irqCpuPct: round((100 * (after.irq - before.irq)) / window, 1),
+      // How full the whole machine was (all cores, interrupts included): near 100, latency includes waiting for a CPU.
+      machineBusyPct: round((100 * (after.machine - before.machine + after.irq - before.irq)) / (window * cpus().length), 1),
       rssStartMiB: round(rss0, 1),
       rssEndMiB: round(rss1, 1),
       rssAfterFirstMinuteMiB: rssSamples[0] !== undefined ? round(rssSamples[0], 1) : null,
@@ -357,7 +363,7 @@ async function main(): Promise<void> {
   const rate = Number(o.rate ?? 1000);
   const subscribers = Number(o.subscribers ?? 50);
   const repeats = Number(o.repeats ?? 3);
-  const perProcess = Math.max(1, Number(o.perProcess ?? 10));
+  const subProcesses = Math.max(1, Number(o.subProcesses ?? 5));
   const viewers = Math.max(1, Number(o.viewers ?? 200));
   if (o.profile) process.env.BENCH_PROFILE = o.profile; // read where the brokers are started (targets.ts)
   mkdirSync(RESULTS, { recursive: true });
@@ -369,7 +375,7 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct/.test(k));
+      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|machineBusyPct/.test(k));
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
@@ -390,10 +396,10 @@ async function main(): Promise<void> {
       try {
         for (const scenario of scenarios) {
           const cases: FanoutCase[] = [];
-          if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0, perProcess });
-          if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0, perProcess });
-          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds, warmup, clickRate: 10, perProcess });
-          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, perProcess, sampleEverySeconds: 60 });
+          if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses });
+          if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0, subProcesses });
+          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds, warmup, clickRate: 10, subProcesses });
+          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, subProcesses, sampleEverySeconds: 60 });
           for (const c of cases) {
             record(await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error)));
           }
@@ -403,7 +409,7 @@ async function main(): Promise<void> {
             const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
             const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
             try {
-              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, perProcess };
+              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses };
               for (const c of [
                 { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
                 { ...base, label: 'mqlive one instance on Redis' },
