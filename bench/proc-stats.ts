@@ -25,6 +25,12 @@ export function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** The process's own resident memory in MiB (RssAnon: heap, stacks, malloc; not the mapped executable), NaN once gone. */
+export function rssAnonMiB(pid: number): number {
+  const m = procFile(`/proc/${pid}/status`)?.match(/RssAnon:\s+(\d+) kB/);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 /** Open file descriptors, from /proc/PID/fd; NaN once the process has gone. */
 export function openFds(pid: number): number {
   try {

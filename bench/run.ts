@@ -3,13 +3,12 @@
  * `npm run bench -- --help` lists the knobs. Results: a table on stdout, JSON lines in bench/results/,
  * and an SVG chart of the latency percentiles.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { optionLines, parseOptions, UsageError, type OptionSpec } from '../cli/options';
-import type { PubJob, PubResult, SubJob, SubResult } from './load';
+import type { PubResult, SubResult } from './load';
+import { runLoad, within, type LoadProcess } from './load-process';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, machineIrqSeconds, openFds, rssMiB } from './proc-stats';
 import { mergedPercentile, monoMs } from './clock';
@@ -19,7 +18,6 @@ import { runViewerBench } from './viewer-bench';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
-const TSX = import.meta.resolve('tsx');
 
 const OPTIONS = {
   scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,viewer,idle,load200,cluster)' },
@@ -43,61 +41,6 @@ export interface Row {
   broker: string;
   transport: string;
   [key: string]: string | number | boolean | null;
-}
-
-/** Bounded waits: a load tool that hangs must not hang the benchmark. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms).unref())]);
-}
-
-interface LoadProcess<T> {
-  pid: number;
-  /** The first line the tool prints: how many subscribers it connected, or when the publisher measures. */
-  ready: Promise<Ready>;
-  result: Promise<T>;
-  stop: (window: object) => void;
-  kill: () => void;
-}
-
-interface Ready {
-  connected?: number;
-  measuredFrom?: number;
-  measuredTo?: number;
-}
-
-function runLoad<T>(job: PubJob | SubJob): LoadProcess<T> {
-  const child = spawn(process.execPath, ['--import', TSX, `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin!.on('error', () => {}); // a tool that has exited cannot be told to stop: its exit says enough
-  const lines = createInterface({ input: child.stdout! });
-  let onReady: (ready: Ready) => void = () => {};
-  let onExit: (error: Error) => void = () => {};
-  const ready = new Promise<Ready>((resolve, reject) => {
-    onReady = resolve;
-    onExit = reject;
-  });
-  const result = new Promise<T>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const value = JSON.parse(line);
-      if (value.ready) onReady(value);
-      else resolve(value as T);
-    });
-    child.once('exit', (code) => {
-      const error = new Error(`load tool (${job.role}) exited with ${code}`);
-      onExit(error);
-      if (code !== 0) reject(error);
-    });
-  });
-  ready.catch(() => {});
-  result.catch(() => {});
-  return {
-    pid: child.pid!,
-    ready,
-    result,
-    stop: (window) => child.stdin!.write(JSON.stringify(window) + '\n'),
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
 }
 
 interface FanoutCase {

@@ -116,22 +116,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       socket.destroy();
       return false;
     }
-    socket.once('close', () => counter.release(address));
+    socket.on('close', () => counter.release(address)); // 'close' comes once: `once` would add a wrapper per connection
     return true;
   };
 
   /** Hands a connection to Aedes; a client that stops reading or sends too much is cut off (see ClientConnection). */
   const handle = (make: (onCutOff: CutOffHandler) => ClientConnection, req?: IncomingMessage) => {
-    let clientId = '(before CONNECT)';
     const conn = make((reason, kind) => {
       if (kind === 'slow') metrics.slowClientsCutOff += 1;
       else metrics.oversizePackets += 1;
+      // Its id once its CONNECT was accepted (read here rather than kept: one listener less per connection).
+      const clientId = client.connected ? client.id : '(before CONNECT)';
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
     useLeanParser(client);
     installQoS0Delivery(client, conn);
-    client.once('connected', () => (clientId = client.id));
   };
 
   const onMqttSocket = (socket: Socket) => {

@@ -36,7 +36,7 @@ export class BrokerMetrics {
   /** Counts a raw socket's bytes while it is open and after it closes. */
   trackSocket(socket: Socket): void {
     this.liveSockets.add(socket);
-    socket.once('close', () => {
+    socket.on('close', () => {
       this.liveSockets.delete(socket);
       this.closedBytesIn += socket.bytesRead;
       this.closedBytesOut += socket.bytesWritten;

@@ -156,14 +156,27 @@ describe('TLS', () => {
 
 describe('limits', () => {
   it('cuts off a client that announces a packet over the size limit, before buffering it', async () => {
-    await start({ users: null, limits: { maxPacketBytes: 1024 } });
+    const logs = await start({ users: null, limits: { maxPacketBytes: 1024 } });
+    const oversize = Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]); // PUBLISH of 268 MB announced
     const socket = tcpConnect(broker.mqttPort, '127.0.0.1');
     socket.on('error', () => {});
     const gone = new Promise((resolve) => socket.once('close', resolve));
+    const connack = new Promise((resolve) => socket.once('data', resolve));
     socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'big', clean: true, keepalive: 0 }));
-    socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f])); // PUBLISH of 268 MB announced
+    await connack;
+    socket.write(oversize);
     await gone;
     expect(broker.metrics.oversizePackets).toBe(1);
+    // The log names the client once its CONNECT was accepted, and says when there was none.
+    const early = tcpConnect(broker.mqttPort, '127.0.0.1');
+    early.on('error', () => {});
+    const earlyGone = new Promise((resolve) => early.once('close', resolve));
+    early.write(oversize);
+    await earlyGone;
+    expect(logs.events('client_cut_off')).toEqual([
+      expect.objectContaining({ kind: 'oversize', clientId: 'big' }),
+      expect.objectContaining({ kind: 'oversize', clientId: '(before CONNECT)' }),
+    ]);
   });
 
   it('drops an oversized payload on a contract topic, and disconnects for an overlong topic', async () => {
