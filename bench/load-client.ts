@@ -60,7 +60,16 @@ interface Transport {
 
 function openTcp(u: URL, timeoutMs: number): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = tcpConnect(Number(u.port || 1883), u.hostname);
+    // Reads land in one reused buffer, without a stream 'data' event per read: a broker that writes each packet
+    // apart (Mosquitto over TCP) makes one read per packet, and the stream machinery then costs the tool more
+    // than the packets. What the handler keeps past the call it copies (batching: `rest`).
+    let onData: (chunk: Buffer) => void = () => {};
+    const readBuffer = Buffer.allocUnsafe(64 * 1024);
+    const onread = (bytes: number) => {
+      onData(readBuffer.subarray(0, bytes));
+      return true;
+    };
+    const socket: Socket = tcpConnect({ port: Number(u.port || 1883), host: u.hostname, onread: { buffer: readBuffer, callback: onread } });
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
@@ -76,7 +85,9 @@ function openTcp(u: URL, timeoutMs: number): Promise<Transport> {
       resolve({
         write: (data) => void socket.write(data),
         writable: () => (socket.writableNeedDrain ? new Promise((r) => socket.once('drain', r)) : Promise.resolve()),
-        onData: (handler) => socket.on('data', handler),
+        onData: (handler) => {
+          onData = handler;
+        },
         onClose: (handler) => socket.once('close', handler),
         destroy: () => socket.destroy(),
       });
@@ -153,13 +164,4 @@ function batching(transport: Transport): LoadConnection {
     },
     close: () => transport.destroy(),
   };
-}
-
-/** A PUBLISH packet's topic and payload, from its body (QoS > 0 adds a 2-byte message id after the topic). */
-export function publishParts(header: number, body: Buffer): { topic: string; messageId: number; payload: Buffer } {
-  const topicLength = body.readUInt16BE(0);
-  const topic = body.toString('utf8', 2, 2 + topicLength);
-  const qos = (header >> 1) & 3;
-  const messageId = qos > 0 ? body.readUInt16BE(2 + topicLength) : 0;
-  return { topic, messageId, payload: body.subarray(2 + topicLength + (qos > 0 ? 2 : 0)) };
 }

@@ -9,7 +9,9 @@
 import mqttPacket from 'mqtt-packet';
 import { createInterface } from 'node:readline';
 import { monoMs, percentile } from './clock';
-import { openConnection, publishParts, type LoadConnection } from './load-client';
+import { openConnection, type LoadConnection } from './load-client';
+// One allocation per PUBLISH, byte for byte mqtt-packet's (publish-encoding.test.ts): the publisher stays cheap.
+import { encodePublish } from '../broker/publish-encoding';
 
 export interface PubJob {
   role: 'pub';
@@ -57,6 +59,24 @@ const LATENCY_POINTS = 2001;
 const MAX_SAMPLES = 1_000_000;
 const MOVE_TOPIC = 'devices/bench/mouse/move';
 const CLICK_TOPIC = 'devices/bench/mouse/click';
+const LAST_BYTE_OF_CLICK = 0x6b; // 'k' ends .../click, 'e' .../move
+const WARM_UP_KEY = 0x77; // 'w', as in {"w":1,
+const SEQ_KEY = Buffer.from('"seq":');
+const T_KEY = Buffer.from('"t":');
+
+/** The number after `key` in a payload's bytes, written as the publisher writes it (digits, maybe a '.' and digits). */
+function numberAfter(bytes: Buffer, key: Buffer, from: number): number {
+  const at = bytes.indexOf(key, from);
+  if (at < 0) return NaN;
+  let i = at + key.length;
+  let value = 0;
+  for (; i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39; i++) value = value * 10 + bytes[i]! - 0x30;
+  if (bytes[i] === 0x2e) {
+    let scale = 0.1;
+    for (i++; i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39; i++, scale /= 10) value += (bytes[i]! - 0x30) * scale;
+  }
+  return value;
+}
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks until the monotonic time `t` without spinning (a futex wait): sub-millisecond pacing at ~0 CPU. */
@@ -86,14 +106,14 @@ async function runPub(job: PubJob): Promise<PubResult> {
     // Warm-up moves say so ("w":1), so subscribers leave them out of every measure.
     const warm = t < measuredFrom ? '"w":1,' : '';
     const payload = `{${warm}"x":${seq % 1920},"y":${seq % 1080},"ts":${Date.now()},"seq":${seq},"t":${t.toFixed(3)}}`;
-    conn.send(mqttPacket.generate({ cmd: 'publish', topic: MOVE_TOPIC, payload, qos: 0, retain: false, dup: false }));
+    conn.send(encodePublish({ topic: MOVE_TOPIC, payload, qos: 0, retain: false, dup: false })!);
     seq += 1;
   };
   const clickEvery = job.clickRate > 0 ? 1000 / job.clickRate : Infinity;
   let nextClick = start + clickEvery;
   const publishClick = () => {
     const payload = `{"x":1,"y":1,"button":"left","pressed":true,"ts":${Date.now()},"seq":${clicks}}`;
-    conn.send(mqttPacket.generate({ cmd: 'publish', topic: CLICK_TOPIC, payload, qos: 1, messageId: (clicks % 65535) + 1, retain: false, dup: false }));
+    conn.send(encodePublish({ topic: CLICK_TOPIC, payload, qos: 1, messageId: (clicks % 65535) + 1, retain: false, dup: false })!);
     clicks += 1;
     nextClick += clickEvery;
   };
@@ -172,14 +192,15 @@ async function runSub(job: SubJob): Promise<void> {
       if (header >> 4 !== 3) return;
       const now = monoMs();
       if (++receiptCounter % 64 === 0) receipts.push(now);
-      const { topic, messageId, payload } = publishParts(header, body);
-      if (messageId) conn.send(Buffer.from([0x40, 2, messageId >> 8, messageId & 0xff])); // PUBACK
-      const text = payload.toString('latin1');
-      if (topic.endsWith('/click')) return void clicks.add(Number(text.slice(text.lastIndexOf(':') + 1, -1)));
-      if (text.startsWith('{"w":1')) return;
-      const at = text.indexOf('"seq":') + 6;
-      const seq = Number(text.slice(at, text.indexOf(',', at)));
-      const sent = Number(text.slice(text.indexOf('"t":') + 4, -1));
+      // Read from the bytes, without decoding topic or payload: the load tool must stay cheap next to the broker.
+      const topicEnd = 2 + body.readUInt16BE(0);
+      const qos = (header >> 1) & 3;
+      const payloadAt = topicEnd + (qos > 0 ? 2 : 0);
+      if (qos > 0) conn.send(Buffer.from([0x40, 2, body[topicEnd]!, body[topicEnd + 1]!])); // PUBACK
+      if (body[topicEnd - 1] === LAST_BYTE_OF_CLICK) return void clicks.add(numberAfter(body, SEQ_KEY, payloadAt));
+      if (body[payloadAt + 2] === WARM_UP_KEY) return; // {"w":1,...
+      const seq = numberAfter(body, SEQ_KEY, payloadAt);
+      const sent = numberAfter(body, T_KEY, payloadAt);
       // One publisher, one connection: moves must come in seq order. Constant memory, for long soaks.
       if (seq === lastSeq) duplicates += 1;
       else if (seq < lastSeq) outOfOrder += 1;
