@@ -15,6 +15,8 @@ import { mergedPercentile, monoMs } from './clock';
 import { mqliveBaseline, startMosquittoTarget, startMqlive, type Target } from './targets';
 import { startRedis } from '../test-support/redis';
 import { runViewerBench } from './viewer-bench';
+import { caseRuns, spreadOf } from './medians';
+import { goalsTable } from './goals';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
@@ -224,12 +226,6 @@ function printTable(rows: Row[]): void {
   for (const r of rows) console.log(line(keys.map((k) => String(r[k] ?? ''))));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /**
  * Each case's median over its unflagged repeats, with the spread (min-max), and mqlive's ratio to Mosquitto's
  * median. A run flagged because a load process or another process was busy is left out of the medians; when
@@ -241,22 +237,13 @@ function ratios(rows: Row[]): Row[] {
   const cases = new Set(rows.filter((r) => r.broker.startsWith('mqlive') && !r.error).map((r) => `${r.broker}|${r.scenario}|${r.transport}`));
   for (const c of [...cases].sort()) {
     const [build, scenario, transport] = c.split('|');
-    const runs = (broker: string) => {
-      const all = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport && !r.error);
-      const clean = all.filter((r) => !r.flagged);
-      return { used: clean.length > 0 ? clean : all, clean: clean.length, all: all.length };
-    };
-    const mine = runs(build!);
-    const peer = runs('mosquitto');
-    const med = (used: Row[], k: string) => {
-      const values = used.map((r) => r[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      return values.length ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
-    };
+    const mine = caseRuns(rows, build!, scenario!, transport!);
+    const peer = caseRuns(rows, 'mosquitto', scenario!, transport!);
     const runsNote = (r: { clean: number; all: number }) => (r.clean > 0 ? `${r.clean} of ${r.all}` : `0 of ${r.all}: ALL FLAGGED`);
     const row: Row = { scenario: scenario!, broker: `median ${build} / mosquitto`, transport: transport!, cleanRuns: `${runsNote(mine)} / ${peer.all ? runsNote(peer) : '-'}` };
     for (const k of keys) {
-      const a = med(mine.used, k);
-      const b = med(peer.used, k);
+      const a = spreadOf(mine.used, k);
+      const b = spreadOf(peer.used, k);
       if (!a) continue;
       const spread = (m: { median: number; min: number; max: number }) => `${round(m.median, 2)} (${round(m.min, 2)}-${round(m.max, 2)})`;
       row[k] = b ? `${spread(a)} / ${spread(b)} = ${b.median ? round(a.median / b.median, 2) : '-'}x` : spread(a);
@@ -393,8 +380,11 @@ async function main(): Promise<void> {
     console.log('');
     printTable(r);
   }
+  const goals = goalsTable(rows);
+  if (goals.length > 0) console.log(`\nIssue 20's goals on this run:\n${goals.join('\n')}`);
   writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
-  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`));
+  const when = `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`;
+  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, when) + (goals.length > 0 ? `\nGoals (${when}):\n\n${goals.join('\n')}\n` : ''));
   console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg; medians as Markdown in bench/results/summary.md`);
 }
 
