@@ -21,6 +21,10 @@ if (!file) {
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number };
 const top = Math.min(200, Math.max(1, Number(topArg ?? 25)));
+if (!Number.isFinite(top)) {
+  console.error(`profile-summary: TOP must be a number, not ${topArg} (one profile at a time)`);
+  process.exit(2);
+}
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const hits = new Map<number, number>();
@@ -47,11 +51,14 @@ const GROUPS: [string, RegExp][] = [
   ['garbage collection', /^\(garbage collector\)/],
   ['socket writes (writev, writeBuffer, libuv)', /^(writev|writeBuffer|writeUtf8String|writeGeneric|_writeGeneric|handleWriteReq) /],
   ["mqtt-packet's parser and bl", /mqtt-packet\/parser|bl\//],
-  ['contract check', /admission\/(contract|plain-move)|protocol\/(contract|payloads|ids)|^(parse|decode) /],
+  ["the debug module's checks (inside mqtt-packet)", /debug\/src\//],
+  ['contract check', /admission\/(contract|plain-move)|protocol\/(contract|payloads|ids)|^(isPlainMovePayload|checkMessage|matchContract|validateMove|isMoveTopic) /],
   ['qlobber / mqemitter (matching, dispatch)', /qlobber|mqemitter/],
   ['aedes', /aedes\//],
   ['ws', /ws\/lib/],
   ['node streams', /internal\/streams/],
+  ["mqlive's own code (the rest of it)", /(^|[\s/])dist\/|(broker|protocol|cli)\/[\w/-]+\.ts:/],
+  ["Node's own JavaScript (buffers, timers, events, ...)", /node:|internal\//],
 ];
 const groups = new Map<string, number>();
 for (const [key, count] of self) {
