@@ -31,7 +31,8 @@ const hits = new Map<number, number>();
 for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
 const where = (n: ProfileNode) => {
   const url = n.callFrame.url.replace(/^file:\/\//, '');
-  const short = url.includes('node_modules/') ? url.slice(url.lastIndexOf('node_modules/') + 13) : url.split('/').slice(-2).join('/');
+  // Node's own modules keep their whole name (node:internal/streams/writable); a package's starts at its folder.
+  const short = url.startsWith('node:') ? url : url.includes('node_modules/') ? url.slice(url.lastIndexOf('node_modules/') + 13) : url.split('/').slice(-3).join('/');
   return `${n.callFrame.functionName || '(anonymous)'} ${short}:${n.callFrame.lineNumber + 1}`;
 };
 
@@ -52,12 +53,12 @@ const GROUPS: [string, RegExp][] = [
   ['socket writes (writev, writeBuffer, libuv)', /^(writev|writeBuffer|writeUtf8String|writeGeneric|_writeGeneric|handleWriteReq) /],
   ["mqtt-packet's parser and bl", /mqtt-packet\/parser|bl\//],
   ["the debug module's checks (inside mqtt-packet)", /debug\/src\//],
-  ['contract check', /admission\/(contract|plain-move)|protocol\/(contract|payloads|ids)|^(isPlainMovePayload|checkMessage|matchContract|validateMove|isMoveTopic) /],
+  ['contract check', /admission\/(contract|plain-move)|protocol\/(contract|payloads|ids)|^(isPlainMovePayload|checkMessage|matchContract|validateMove|isMoveTopic|parse|decode) /],
   ['qlobber / mqemitter (matching, dispatch)', /qlobber|mqemitter/],
   ['aedes', /aedes\//],
   ['ws', /ws\/lib/],
   ['node streams', /internal\/streams/],
-  ["mqlive's own code (the rest of it)", /(^|[\s/])dist\/|(broker|protocol|cli)\/[\w/-]+\.ts:/],
+  ["mqlive's own code (the rest of it)", /(^|[\s/])dist\/|(broker|protocol|cli)\/[\w./-]+\.ts:/],
   ["Node's own JavaScript (buffers, timers, events, ...)", /node:|internal\//],
 ];
 const groups = new Map<string, number>();

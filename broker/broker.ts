@@ -125,7 +125,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const conn = make((reason, kind) => {
       if (kind === 'slow') metrics.slowClientsCutOff += 1;
       else metrics.oversizePackets += 1;
-      // Its id once its CONNECT was accepted (read here rather than kept: one listener less per connection).
+      // Its id once its CONNECT was accepted (read here rather than kept: one listener less per connection). A
+      // cut-off comes from input, a timer or a flush, all after aedes.handle below has returned `client`.
       const clientId = client.connected ? client.id : '(before CONNECT)';
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
