@@ -1,6 +1,7 @@
 import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClientConnection, type Channel } from './client-connection';
 import { PacketSizeGuard } from './security/limits';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
@@ -52,5 +53,27 @@ describe('PacketSizeGuard', () => {
     const big = mqttPacket.generate({ cmd: 'publish', topic: 'a', payload: Buffer.alloc(200), qos: 0, retain: false, dup: false });
     expect(new PacketSizeGuard(100).check(big.subarray(0, 3))).toMatch(/a packet of 20\d bytes \(limit 100\)/);
     expect(new PacketSizeGuard(100).check(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]))).toMatch(/malformed remaining length/);
+  });
+});
+
+describe('stall clock', () => {
+  it('watches a client afresh after its clock ran out while it had caught up without emptying its queue', async () => {
+    // A channel whose queued bytes the test sets: the network's part is covered by slow-consumer.test.ts.
+    let queued = 0;
+    const channel: Channel = { send() {}, queuedBytes: () => queued, pause() {}, resume() {}, end() {}, destroy() {} };
+    const cutOff: string[] = [];
+    const conn = new ClientConnection(channel, '127.0.0.1', { maxQueuedBytes: 1 << 30, stallBytes: 100, stallTimeoutMs: 50 }, (reason) => cutOff.push(reason));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    queued = 1000;
+    conn.writePacket(Buffer.from([0xd0, 0x00])); // sent at the end of the turn: too much queued, the clock starts
+    await sleep(10);
+    queued = 50; // it reads, but does not empty its queue: no 'drain'
+    await sleep(150); // the clock ran out while it was under the mark: not cut off
+    expect(cutOff).toEqual([]);
+    queued = 5000; // then it stops reading for good
+    conn.writePacket(Buffer.from([0xd0, 0x00]));
+    await expect.poll(() => cutOff, { timeout: 5000 }).toEqual([expect.stringMatching(/read nothing of 5000 queued bytes for 50 ms/)]);
+    expect(conn.destroyed).toBe(true);
   });
 });

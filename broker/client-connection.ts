@@ -28,7 +28,7 @@ export type CutOffHandler = (reason: string, kind: CutOffKind) => void;
 const END_GRACE_MS = 2000;
 
 /** The byte channel under a client connection: a TCP (or TLS) socket or a WebSocket. */
-interface Channel {
+export interface Channel {
   send(data: Buffer): void;
   /** Bytes accepted but not yet handed to the network. */
   queuedBytes(): number;
@@ -61,20 +61,19 @@ class SocketChannel implements Channel {
   }
 }
 
-/** A WebSocket as a Channel: each send is one whole binary frame. */
+/**
+ * A WebSocket as a Channel: each send is one whole binary frame, written on ws's own socket (one write, where
+ * ws.send writes header and data apart) and without a callback per write (each costs a tick): the socket's
+ * 'drain' tells when a client has caught up, as for TCP.
+ */
 class WebSocketChannel implements Channel {
-  /** Called once a send has reached the network (to check the stall clock); one function for every write. */
-  afterWrite: () => void = () => {};
-  // ws's own socket: a frame written there whole is one write, where ws.send writes header and data apart.
-  private readonly socket: Socket | undefined;
-
-  constructor(private readonly ws: WebSocket) {
-    this.socket = (ws as unknown as { _socket?: Socket })._socket;
-  }
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+  ) {}
   send(data: Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return; // as ws.send: nothing once the closing handshake has begun
-    if (this.socket) this.socket.write(wsBinaryFrame(data), this.afterWrite);
-    else this.ws.send(data, { binary: true }, this.afterWrite);
+    this.socket.write(wsBinaryFrame(data));
   }
   queuedBytes(): number {
     return this.ws.bufferedAmount;
@@ -116,7 +115,7 @@ export class ClientConnection extends Duplex {
   private cutOffNow = false;
   private readonly guard: PacketSizeGuard | undefined;
 
-  private constructor(
+  constructor(
     private readonly channel: Channel,
     readonly remoteAddress: string | undefined,
     private readonly limits: ConnectionLimits,
@@ -137,9 +136,10 @@ export class ClientConnection extends Duplex {
   }
 
   static fromWebSocket(ws: WebSocket, remoteAddress: string | undefined, limits: ConnectionLimits, onCutOff: CutOffHandler): ClientConnection {
-    const channel = new WebSocketChannel(ws);
-    const conn: ClientConnection = new ClientConnection(channel, remoteAddress, limits, onCutOff);
-    channel.afterWrite = () => conn.checkStall();
+    // ws's socket: set before ws hands over a connection (handleUpgrade), so always there.
+    const socket = (ws as unknown as { _socket: Socket })._socket;
+    const conn: ClientConnection = new ClientConnection(new WebSocketChannel(ws, socket), remoteAddress, limits, onCutOff);
+    socket.on('drain', () => conn.checkStall());
     // ws hands over a Buffer of its own (binaryType nodebuffer): no copy needed.
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => conn.incoming(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)));
     ws.on('close', () => {
@@ -230,6 +230,9 @@ export class ClientConnection extends Duplex {
       this.stallTimer = undefined;
     } else if (!this.stallTimer) {
       this.stallTimer = setTimeout(() => {
+        // Unset either way: a client that caught up in time (without emptying its queue, so no 'drain') is
+        // watched afresh the next time too much is queued for it, instead of never again.
+        this.stallTimer = undefined;
         const still = this.channel.queuedBytes();
         if (still > this.limits.stallBytes) this.cutOff(`it read nothing of ${still} queued bytes for ${this.limits.stallTimeoutMs} ms`, 'slow');
       }, this.limits.stallTimeoutMs);
