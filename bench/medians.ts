@@ -15,12 +15,13 @@ export function median(values: number[]): number {
 
 /**
  * One broker's runs of one case. A run flagged because a load process or another process was busy is left out;
- * when every run is flagged, all of them are used and `clean` says 0.
+ * when every run is flagged, all of them are used and `clean` says 0. `failed` counts the runs that ended in an error.
  */
-export function caseRuns(rows: Row[], broker: string, scenario: string, transport: string): { used: Row[]; clean: number; all: number } {
-  const all = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport && !r.error);
+export function caseRuns(rows: Row[], broker: string, scenario: string, transport: string): { used: Row[]; clean: number; all: number; failed: number } {
+  const mine = rows.filter((r) => r.broker === broker && r.scenario === scenario && r.transport === transport);
+  const all = mine.filter((r) => !r.error);
   const clean = all.filter((r) => !r.flagged);
-  return { used: clean.length > 0 ? clean : all, clean: clean.length, all: all.length };
+  return { used: clean.length > 0 ? clean : all, clean: clean.length, all: all.length, failed: mine.length - all.length };
 }
 
 /** The median (and min, max) of one figure over the runs, or null when none has it. */
