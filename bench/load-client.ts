@@ -23,6 +23,7 @@ export interface LoadConnection {
 }
 
 const HIGH_WATER = 256 * 1024;
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** Opens a transport to a `mqtt://` or `ws://` URL (127.0.0.1 only), sends CONNECT and waits for CONNACK. */
 export async function openConnection(url: string, clientId: string, timeoutMs = 20_000): Promise<LoadConnection> {
@@ -60,16 +61,15 @@ interface Transport {
 
 function openTcp(u: URL, timeoutMs: number): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    // Reads land in one reused buffer, without a stream 'data' event per read: a broker that writes each packet
-    // apart (Mosquitto over TCP) makes one read per packet, and the stream machinery then costs the tool more
-    // than the packets. What the handler keeps past the call it copies (batching: `rest`).
+    // Reads land in one buffer shared by every connection of the process, without a stream 'data' event per
+    // read: a broker that writes each packet apart (Mosquitto over TCP) makes one read per packet, and the stream
+    // machinery then costs the tool more than the packets. Handlers run at once; what is kept is copied (`rest`).
     let onData: (chunk: Buffer) => void = () => {};
-    const readBuffer = Buffer.allocUnsafe(64 * 1024);
     const onread = (bytes: number) => {
-      onData(readBuffer.subarray(0, bytes));
+      onData(READ_BUFFER.subarray(0, bytes));
       return true;
     };
-    const socket: Socket = tcpConnect({ port: Number(u.port || 1883), host: u.hostname, onread: { buffer: readBuffer, callback: onread } });
+    const socket: Socket = tcpConnect({ port: Number(u.port || 1883), host: u.hostname, onread: { buffer: READ_BUFFER, callback: onread } });
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();

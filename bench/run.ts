@@ -137,11 +137,13 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       seconds: c.seconds,
       expected: c.rate > 0 ? expected : null,
       received,
-      lossPct: c.rate > 0 ? round((100 * (expected - received)) / expected, 2) : null,
+      // Duplicates are counted in `received`: they must not make up for lost messages.
+      lossPct: c.rate > 0 ? round((100 * (expected - (received - sum('duplicates')))) / expected, 2) : null,
       duplicates: sum('duplicates'),
       outOfOrder: sum('outOfOrder'),
       clicksSent: published.clicks,
       clicksWorstSubscriber: c.clickRate > 0 ? Math.min(...clicks) : null,
+      clicksMissed: c.clickRate > 0 ? published.clicks - Math.min(...clicks) : null,
       p50ms: round(mergedPercentile(got, 50), 2),
       p95ms: round(mergedPercentile(got, 95), 2),
       p99ms: round(mergedPercentile(got, 99), 2),
@@ -156,8 +158,9 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       subCpuMaxPct: round(subMaxPct, 1),
       othersCpuPct: round(othersPct, 1),
       irqCpuPct: round((100 * (after.irq - before.irq)) / window, 1),
-      // How full the whole machine was (all cores, interrupts included): near 100, latency includes waiting for a CPU.
-      machineBusyPct: round((100 * (after.machine - before.machine + after.irq - before.irq)) / (window * cpus().length), 1),
+      // The load tool's processes together, in % of one core: with the broker's, how much of the machine's cores
+      // were taken (on 2 cores, near 200 means latency includes waiting for a CPU).
+      loadCpuTotalPct: round(loadPct.reduce((a, b) => a + b, 0), 1),
       rssStartMiB: round(rss0, 1),
       rssEndMiB: round(rss1, 1),
       rssAfterFirstMinuteMiB: rssSamples[0] !== undefined ? round(rssSamples[0], 1) : null,
@@ -293,7 +296,7 @@ async function main(): Promise<void> {
   const rate = Number(o.rate ?? 1000);
   const subscribers = Number(o.subscribers ?? 50);
   const repeats = Number(o.repeats ?? 3);
-  const subProcesses = Math.max(1, Number(o.subProcesses ?? 5));
+  const subProcesses = Math.max(1, Math.floor(Number(o.subProcesses ?? 5)));
   const viewers = Math.max(1, Number(o.viewers ?? 200));
   if (o.profile) process.env.BENCH_PROFILE = o.profile; // read where the brokers are started (targets.ts)
   mkdirSync(RESULTS, { recursive: true });
@@ -305,7 +308,7 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|machineBusyPct/.test(k));
+      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|loadCpuTotalPct/.test(k));
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
