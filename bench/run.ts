@@ -61,6 +61,8 @@ interface FanoutCase {
   sampleEverySeconds?: number;
   /** The publisher's broker when it is not the subscribers' (two instances sharing Redis). */
   pubUrl?: string;
+  /** The other processes of the system under test (the other instance, Redis): their CPU is reported, not counted as others'. */
+  systemPids?: number[];
   label?: string;
 }
 
@@ -95,7 +97,15 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     const { measuredFrom, measuredTo } = await within(pub.ready, 60_000, 'connecting the publisher');
     // The measured window is the publisher's, on the shared monotonic clock.
     await sleep(measuredFrom! - monoMs());
-    const cpu = () => ({ broker: cpuSeconds(target.pid), load: processes.map((p) => cpuSeconds(p.pid)), machine: machineCpuSeconds(), irq: machineIrqSeconds(), at: monoMs() });
+    const systemPids = c.systemPids ?? [];
+    const cpu = () => ({
+      broker: cpuSeconds(target.pid),
+      load: processes.map((p) => cpuSeconds(p.pid)),
+      system: systemPids.map((pid) => cpuSeconds(pid)),
+      machine: machineCpuSeconds(),
+      irq: machineIrqSeconds(),
+      at: monoMs(),
+    });
     const before = cpu();
     const rss0 = rssMiB(target.pid);
     const rssSamples: number[] = [];
@@ -119,7 +129,8 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     const loadPct = loadCpu.map((v) => (100 * v) / window);
     const subMaxPct = Math.max(...loadPct.slice(0, subs.length));
     const pubPct = loadPct.at(-1)!;
-    const othersPct = (100 * (after.machine - before.machine - brokerCpu - loadCpu.reduce((a, b) => a + b, 0))) / window;
+    const systemCpu = after.system.map((v, i) => v - before.system[i]!);
+    const othersPct = (100 * (after.machine - before.machine - brokerCpu - [...loadCpu, ...systemCpu].reduce((a, b) => a + b, 0))) / window;
     const measuredMoves = published.lastMeasuredSeq - published.firstMeasuredSeq + 1;
     const expected = measuredMoves * c.subscribers;
     const sum = (k: 'received' | 'duplicates' | 'outOfOrder' | 'inWindow') => got.reduce((total, g) => total + g[k], 0);
@@ -152,6 +163,8 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       sendIntervalP99ms: c.rate > 0 ? round(published.intervalP99Ms, 3) : null,
       deliveredPerSec: Math.round(delivered / window),
       brokerCpuPct: round((100 * brokerCpu) / window, 1),
+      // The other instance and Redis, in the order of systemPids (cluster cases only).
+      systemCpuPct: systemPids.length ? systemCpu.map((v) => round((100 * v) / window, 1)).join(' / ') : null,
       cpuPerMsgUs: round((brokerCpu * 1e6) / Math.max(1, delivered), 2),
       pubCpuPct: round(pubPct, 1),
       subProcesses: subs.length,
@@ -308,7 +321,7 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|loadCpuTotalPct/.test(k));
+      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|systemCpuPct|loadCpuTotalPct/.test(k));
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
@@ -342,7 +355,7 @@ async function main(): Promise<void> {
             const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
             const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
             try {
-              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses };
+              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses, systemPids: [a.pid, redis.process.child.pid!] };
               for (const c of [
                 { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
                 { ...base, label: 'mqlive one instance on Redis' },

@@ -125,6 +125,9 @@ interface EmittedPacket {
   brokerCounter?: number;
 }
 
+/** Messages remembered as sent from here, to skip when Redis brings them back. */
+const SENT_HERE_MAX = 50_000;
+
 /**
  * Local subscribers get a message from this process itself; Redis carries it to the other instances. Alone,
  * mqemitter-redis sends local messages through Redis too, so a Redis restart between a publish and its
@@ -132,7 +135,13 @@ interface EmittedPacket {
  * Aedes numbering and skipped.
  */
 function deliverLocallyFirst(mq: RedisEmitter, onRedisError: (error: Error) => void): void {
+  // Sent to Redis and not back yet. Bounded (while Redis is away, or when no subscriber here brings a message
+  // back, nothing returns): the oldest are forgotten first, through a ring of their keys. Taking a Set's first
+  // entry instead (values().next()) walks past every entry deleted before it, and at 50,000 kept that took 44%
+  // of a publishing instance's time.
   const sentHere = new Set<string>();
+  const ring: (string | undefined)[] = new Array<string | undefined>(SENT_HERE_MAX);
+  let oldest = 0;
   const keyOf = (p: EmittedPacket) => (p.brokerId && p.brokerCounter ? `${p.brokerId}/${p.brokerCounter}` : null);
   const deliverHere = mq._emit.bind(mq);
   const sendToRedis = mq.emit.bind(mq);
@@ -144,9 +153,11 @@ function deliverLocallyFirst(mq: RedisEmitter, onRedisError: (error: Error) => v
   mq.emit = (packet, done) => {
     const key = keyOf(packet);
     if (key !== null) {
+      const forgotten = ring[oldest];
+      if (forgotten !== undefined) sentHere.delete(forgotten);
+      ring[oldest] = key;
+      oldest = (oldest + 1) % SENT_HERE_MAX;
       sentHere.add(key);
-      // Bounded: while Redis is away nothing comes back; the oldest are forgotten first.
-      if (sentHere.size > 50_000) sentHere.delete(sentHere.values().next().value!);
     }
     deliverHere(packet, done);
     sendToRedis(packet, (error) => {
