@@ -1,10 +1,9 @@
 /** The load tool (bench/load.ts) run as a process of its own, and what it reports. */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from '../test-support/processes';
 import type { PubJob, SubJob } from './load';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 /** Bounded waits: a load tool that hangs must not hang the benchmark. */

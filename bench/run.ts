@@ -136,7 +136,8 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
     const sum = (k: 'received' | 'duplicates' | 'outOfOrder' | 'inWindow') => got.reduce((total, g) => total + g[k], 0);
     const received = sum('received');
     const delivered = c.rate > 0 ? received : sum('inWindow');
-    const clicks = got.flatMap((g) => g.clicks);
+    const duplicates = sum('duplicates');
+    const clicksWorst = Math.min(...got.flatMap((g) => g.clicks));
     const loadBound = Math.max(subMaxPct, pubPct) > LOAD_CPU_LIMIT_PCT;
     const busy = othersPct > OTHERS_CPU_LIMIT_PCT;
     return {
@@ -149,12 +150,12 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       expected: c.rate > 0 ? expected : null,
       received,
       // Duplicates are counted in `received`: they must not make up for lost messages.
-      lossPct: c.rate > 0 ? round((100 * (expected - (received - sum('duplicates')))) / expected, 2) : null,
-      duplicates: sum('duplicates'),
+      lossPct: c.rate > 0 ? round((100 * (expected - (received - duplicates))) / expected, 2) : null,
+      duplicates,
       outOfOrder: sum('outOfOrder'),
       clicksSent: published.clicks,
-      clicksWorstSubscriber: c.clickRate > 0 ? Math.min(...clicks) : null,
-      clicksMissed: c.clickRate > 0 ? published.clicks - Math.min(...clicks) : null,
+      clicksWorstSubscriber: c.clickRate > 0 ? clicksWorst : null,
+      clicksMissed: c.clickRate > 0 ? published.clicks - clicksWorst : null,
       p50ms: round(mergedPercentile(got, 50), 2),
       p95ms: round(mergedPercentile(got, 95), 2),
       p99ms: round(mergedPercentile(got, 99), 2),
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k]) => /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|systemCpuPct|loadCpuTotalPct/.test(k));
+      const figures = Object.entries(row).filter(([k, v]) => v !== null && /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|systemCpuPct|loadCpuTotalPct/.test(k));
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };

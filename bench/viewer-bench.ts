@@ -1,16 +1,12 @@
 import mqtt from 'mqtt';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test-support/chromium';
 import { percentile } from './clock';
 import type { PubResult } from './load';
+import { runLoad } from './load-process';
 import type { Row } from './run';
 import type { Target } from './targets';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The `#` scenario's other traffic: this many topics outside devices/, each at OTHER_HZ. */
 const OTHER_TOPICS = 50;
@@ -103,21 +99,15 @@ export async function runViewerBench(target: Target, o: { rate: number; seconds:
     const taskSeconds = async () => ((await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN) as number;
     const loadAtStart = loadAverage();
 
-    const job = { role: 'pub', url: target.tcpUrl, rate: o.rate, warmupSeconds: o.warmup, seconds: o.seconds, clickRate: 10 };
-    const pub = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    const done = new Promise<PubResult>((resolve) =>
-      createInterface({ input: pub.stdout! }).on('line', (l) => {
-        const value = JSON.parse(l);
-        if (!value.ready) resolve(value);
-      }),
-    );
+    const done = runLoad<PubResult>({ role: 'pub', url: target.tcpUrl, rate: o.rate, warmupSeconds: o.warmup, seconds: o.seconds, clickRate: 10 }).result;
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     const heapStart = await heaps(cdp, workers);
     await page.evaluate('window.__bench.frames.length = 0; window.__bench.longTasks.length = 0');
     // Main-thread busy time, one sample per second of the measured window.
     const busy: number[] = [];
     let finished = false;
-    void done.then(() => (finished = true));
+    const end = () => (finished = true);
+    void done.then(end, end);
     let lastTask = await taskSeconds();
     let lastAt = performance.now();
     for (let i = 0; i < o.seconds + 30 && !finished; i++) {
