@@ -8,6 +8,7 @@ import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
+import { guardHooks } from './hook-guard';
 import { retainedAtGrantedQos } from './retained-qos';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
@@ -49,6 +50,61 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const dropper = new DropAfterAck();
   const subscriptionCap = new SubscriptionCap(limits.maxSubscriptionsPerClient);
 
+  const hooks = guardHooks(
+    {
+      preConnect: auth.preConnect,
+      authenticate: auth.authenticate,
+      authorizePublish(client, packet, done) {
+        if (!client) return done(null); // a stored will replayed by the broker itself
+        metrics.messagesIn += 1;
+        const verdict = admission.admit(client, identities.get(client), packet);
+        const { refusal } = verdict;
+        if (refusal) {
+          metrics.rejectedPublishes[refusal.reason] += 1;
+          if (refusal.disconnect) {
+            warnings.warn({ event: 'client_disconnected_by_broker', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
+            return done(new Error(refusal.why));
+          }
+          dropper.drop(packet);
+          warnings.warn({ event: 'publish_dropped', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
+          if (notices.listens(client)) return notices.tell(client, packet, refusal, () => done(null));
+          return done(null);
+        }
+        if ('reply' in verdict && verdict.reply) {
+          const { from, text } = verdict.reply;
+          replyLines.info({ event: 'client_message', from, text }, `From client ${from}: ${printable(text)}`);
+        }
+        done(null);
+      },
+      authorizeSubscribe(client, subscription, done) {
+        const identity = identities.get(client);
+        const problem = topicShapeProblem(subscription.topic, limits);
+        // Under $mqlive/ a client may read its own refusal notices and nothing else, whatever its role or the ACL.
+        const allowed = subscription.topic.startsWith(BROKER_TOPICS) ? RefusalNotices.maySubscribe(client.id, subscription.topic) : !!identity && rights.canSubscribe(identity, subscription.topic);
+        const refused = problem !== null || !identity || !allowed;
+        const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
+        if (!refused && !overCap) return done(null, subscription);
+        metrics.subscriptionsRefused += 1;
+        if (overCap) metrics.capsHit.subscriptions += 1;
+        const why = overCap ?? problem;
+        warnings.warn(
+          { event: 'subscription_refused', clientId: client.id, topic: subscription.topic, ...(overCap && { cap: 'subscriptions' }) },
+          `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${why ? `: ${why}` : ''}`,
+        );
+        done(null, null); // SUBACK 0x80
+      },
+      authorizeForward(client, packet) {
+        if (rights.filtersDeliveries) {
+          const identity = identities.get(client);
+          if (!identity || !rights.canReceive(identity, packet.topic)) return null;
+        }
+        metrics.messagesOut += 1;
+        return retainedAtGrantedQos(client, packet);
+      },
+    },
+    log,
+    () => (metrics.hookFaults += 1),
+  );
   const aedes = await Aedes.createBroker({
     ...(backend.id && { id: backend.id }),
     ...(backend.mq !== undefined && { mq: backend.mq }),
@@ -56,55 +112,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     connectTimeout: limits.connectTimeoutMs,
     maxTopicLevels: Math.min(100, limits.maxTopicLevels),
     maxClientsIdLength: 64,
-    preConnect: auth.preConnect,
-    authenticate: auth.authenticate,
-    authorizePublish(client, packet, done) {
-      if (!client) return done(null); // a stored will replayed by the broker itself
-      metrics.messagesIn += 1;
-      const verdict = admission.admit(client, identities.get(client), packet);
-      const { refusal } = verdict;
-      if (refusal) {
-        metrics.rejectedPublishes[refusal.reason] += 1;
-        if (refusal.disconnect) {
-          warnings.warn({ event: 'client_disconnected_by_broker', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
-          return done(new Error(refusal.why));
-        }
-        dropper.drop(packet);
-        warnings.warn({ event: 'publish_dropped', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Dropped a publish from ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`);
-        if (notices.listens(client)) return notices.tell(client, packet, refusal, () => done(null));
-        return done(null);
-      }
-      if ('reply' in verdict && verdict.reply) {
-        const { from, text } = verdict.reply;
-        replyLines.info({ event: 'client_message', from, text }, `From client ${from}: ${printable(text)}`);
-      }
-      done(null);
-    },
-    authorizeSubscribe(client, subscription, done) {
-      const identity = identities.get(client);
-      const problem = topicShapeProblem(subscription.topic, limits);
-      // Under $mqlive/ a client may read its own refusal notices and nothing else, whatever its role or the ACL.
-      const allowed = subscription.topic.startsWith(BROKER_TOPICS) ? RefusalNotices.maySubscribe(client.id, subscription.topic) : !!identity && rights.canSubscribe(identity, subscription.topic);
-      const refused = problem !== null || !identity || !allowed;
-      const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
-      if (!refused && !overCap) return done(null, subscription);
-      metrics.subscriptionsRefused += 1;
-      if (overCap) metrics.capsHit.subscriptions += 1;
-      const why = overCap ?? problem;
-      warnings.warn(
-        { event: 'subscription_refused', clientId: client.id, topic: subscription.topic, ...(overCap && { cap: 'subscriptions' }) },
-        `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${why ? `: ${why}` : ''}`,
-      );
-      done(null, null); // SUBACK 0x80
-    },
-    authorizeForward(client, packet) {
-      if (rights.filtersDeliveries) {
-        const identity = identities.get(client);
-        if (!identity || !rights.canReceive(identity, packet.topic)) return null;
-      }
-      metrics.messagesOut += 1;
-      return retainedAtGrantedQos(client, packet);
-    },
+    ...hooks,
   });
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);

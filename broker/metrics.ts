@@ -14,6 +14,8 @@ export class BrokerMetrics {
   messagesOut = 0;
   slowClientsCutOff = 0;
   oversizePackets = 0;
+  /** Times one of mqlive's broker hooks threw and refused instead (hook-guard.ts): a bug to report. */
+  hookFaults = 0;
   readonly rejectedPublishes: Record<RejectReason, number> = {
     invalid_payload: 0,
     reserved_topic: 0,
@@ -74,6 +76,7 @@ export class BrokerMetrics {
     metric('mqlive_failed_logins_total', 'counter', 'CONNECTs refused for a bad user name or password.', [['', this.failedLogins]]);
     metric('mqlive_connections_refused_total', 'counter', 'Connections closed at once: too many, or a bad origin.', [['', this.connectionsRefused]]);
     metric('mqlive_oversize_packets_total', 'counter', 'Clients cut off for sending a packet over the size limit.', [['', this.oversizePackets]]);
+    metric('mqlive_hook_faults_total', 'counter', "Times a broker hook failed and refused what it was checking (a bug: please report it).", [['', this.hookFaults]]);
     metric('mqlive_slow_clients_cut_off_total', 'counter', 'Clients disconnected because they stopped reading.', [['', this.slowClientsCutOff]]);
     metric('mqlive_retained_messages', 'gauge', 'Retained topics this instance knows of.', [['', this.retainedMessages]]);
     metric('mqlive_retained_bytes', 'gauge', 'Payload bytes of those retained messages.', [['', this.retainedBytes]]);

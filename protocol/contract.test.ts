@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { checkDecoded, checkMessage, CONTRACT, deliveryFor, encodePayload, parseTopic, type PayloadFor } from './contract';
+import { checkDecoded, checkMessage, CONTRACT, deliveryFor, encodePayload, MAX_CONTRACT_JSON_DEPTH, parseTopic, type PayloadFor } from './contract';
 import type { ClickEvent, DeviceMeta, MoveEvent } from './payloads';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -124,5 +124,24 @@ describe('typed topic map', () => {
     encodePayload('devices/laptop/mouse/click', { x: 1, y: 2, ts: 0, seq: 0 });
     expect(encodePayload('devices/laptop/status', 'online')).toBe('online');
     expect(encodePayload('devices/laptop/mouse/move', { x: 1, y: 2, ts: 3, seq: 4 })).toBe('{"x":1,"y":2,"ts":3,"seq":4}');
+  });
+});
+
+describe('checkMessage on hostile JSON', () => {
+  const nested = (depth: number) => new TextEncoder().encode(`{"text":${'['.repeat(depth)}${']'.repeat(depth)},"ts":1}`);
+  it('refuses a payload nested deeper than the contract allows before parsing it, on every JSON topic', () => {
+    for (const topic of ['clients/v1/messages', 'devices/d/mouse/click', 'devices/d/mouse/move', 'devices/d/meta']) {
+      const result = checkMessage(topic, nested(30_000));
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.reason).toMatch(new RegExp(`nested deeper than ${MAX_CONTRACT_JSON_DEPTH} levels`));
+    }
+  });
+  it('takes nesting up to the limit (extra fields may be objects) and counts brackets inside strings as text', () => {
+    const within = `{"text":"hi","ts":1,"extra":${'['.repeat(MAX_CONTRACT_JSON_DEPTH - 1)}${']'.repeat(MAX_CONTRACT_JSON_DEPTH - 1)}}`;
+    expect(checkMessage('clients/v1/messages', new TextEncoder().encode(within)).ok).toBe(true);
+    const over = `{"text":"hi","ts":1,"extra":${'['.repeat(MAX_CONTRACT_JSON_DEPTH)}${']'.repeat(MAX_CONTRACT_JSON_DEPTH)}}`;
+    expect(checkMessage('clients/v1/messages', new TextEncoder().encode(over)).ok).toBe(false);
+    const inText = `{"text":"${'[{'.repeat(400)}\\"${'['.repeat(10)}","ts":1}`;
+    expect(checkMessage('clients/v1/messages', new TextEncoder().encode(inText)).ok).toBe(true);
   });
 });

@@ -4,6 +4,7 @@
  * contract topic is one new row here (plus its payload type and validator in payloads.ts).
  */
 import { idProblem } from './ids';
+import { jsonNestsDeeperThan } from './json-depth';
 import {
   validateClick,
   validateClientMessage,
@@ -106,6 +107,12 @@ export function encodePayload<T extends string>(topic: T, payload: PayloadFor<T>
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * The contract's payloads are flat (meta's `screen` is the one object inside one); extra fields may nest a
+ * little. Deeper JSON is refused before it is parsed or walked.
+ */
+export const MAX_CONTRACT_JSON_DEPTH = 8;
+
+/**
  * `cleared`: an empty payload on a retained contract topic (status, meta), MQTT's way to clear its retained
  * message; `payload` is then null. The broker lets it through only with the retain flag set.
  */
@@ -128,6 +135,7 @@ export function checkMessage(topic: string, bytes: Uint8Array): CheckedMessage {
   }
   let json: unknown = undefined;
   if (text !== null && match.rule.format === 'json') {
+    if (jsonNestsDeeperThan(text, MAX_CONTRACT_JSON_DEPTH)) return { ok: false, topic: match.rule.describe(match.id), reason: `payload is nested deeper than ${MAX_CONTRACT_JSON_DEPTH} levels` };
     try {
       json = JSON.parse(text);
     } catch {

@@ -82,3 +82,29 @@ describe('status, meta and client messages', () => {
     expect(validateClientMessage({ text: 'hi' })).toMatch(/missing field "ts"/);
   });
 });
+
+/** `{"text":` + N `[` + N `]` + `}` as a value: nested N arrays deep. */
+function deeplyNested(depth: number): unknown {
+  return JSON.parse('['.repeat(depth) + ']'.repeat(depth));
+}
+
+describe('a refused value is never serialized into the reason', () => {
+  const deep = deeplyNested(30_000);
+  it('gives a reason, and does not throw, for a deeply nested value in any field', () => {
+    expect(validateClientMessage({ text: deep, ts: 1 })).toMatch(/"text" must be a string \(got an array\)/);
+    expect(validateMove({ x: deep, y: 0, ts: 0, seq: 0 })).toMatch(/"x" must be an integer \(got an array\)/);
+    expect(validateClick({ x: 1, y: 2, button: deep, pressed: true, ts: 1, seq: 1 })).toMatch(/"button" must be one of/);
+    expect(validateClick({ x: 1, y: 2, button: 'left', pressed: deep, ts: 1, seq: 1 })).toMatch(/"pressed" must be true or false/);
+    expect(validateMeta({ ...meta, kind: deep })).toMatch(/"kind" must be a string of 1 to 64 characters/);
+    expect(validateMeta({ ...meta, schema: deep })).toMatch(/"schema" must be 1/);
+    expect(validateMeta({ ...meta, screen: { width: deep, height: 1 } })).toMatch(/"width" must be an integer/);
+    expect(validateStatus(deep)).toMatch(/status must be/);
+  });
+
+  it('quotes a short string in full and a long one cut, so a reason stays one short line', () => {
+    expect(validateClick({ x: 1, y: 2, button: 'thumb', pressed: true, ts: 1, seq: 1 })).toContain('(got "thumb")');
+    const reason = validateClick({ x: 1, y: 2, button: 'b'.repeat(10_000), pressed: true, ts: 1, seq: 1 })!;
+    expect(reason.length).toBeLessThan(200);
+    expect(reason).toContain('…');
+  });
+});

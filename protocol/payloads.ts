@@ -4,6 +4,8 @@
  * Fields beyond the contract are allowed, so a newer publisher can add some without breaking older consumers.
  */
 
+import { describeValue } from './json-depth';
+
 export const MOUSE_BUTTONS = ['left', 'right', 'middle', 'back', 'forward'] as const;
 export type MouseButton = (typeof MOUSE_BUTTONS)[number];
 
@@ -76,7 +78,7 @@ function isObject(v: unknown): v is Obj {
 function intField(o: Obj, key: string, min = Number.MIN_SAFE_INTEGER): Reason {
   const v = o[key];
   if (v === undefined) return `missing field "${key}"`;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `"${key}" must be an integer (got ${JSON.stringify(v)})`;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) return `"${key}" must be an integer (got ${describeValue(v)})`;
   if (v < min) return `"${key}" must be at least ${min} (got ${v})`;
   return null;
 }
@@ -85,7 +87,7 @@ function oneOfField(o: Obj, key: string, allowed: readonly string[]): Reason {
   const v = o[key];
   if (v === undefined) return `missing field "${key}"`;
   if (typeof v !== 'string' || !allowed.includes(v)) {
-    return `"${key}" must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`;
+    return `"${key}" must be one of ${allowed.join(', ')} (got ${describeValue(v)})`;
   }
   return null;
 }
@@ -93,14 +95,14 @@ function oneOfField(o: Obj, key: string, allowed: readonly string[]): Reason {
 function stringField(o: Obj, key: string): Reason {
   const v = o[key];
   if (v === undefined) return `missing field "${key}"`;
-  return typeof v === 'string' ? null : `"${key}" must be a string (got ${JSON.stringify(v)})`;
+  return typeof v === 'string' ? null : `"${key}" must be a string (got ${describeValue(v)})`;
 }
 
 /** A short word naming something: 1 to 64 characters. */
 function nameField(o: Obj, key: string): Reason {
   const v = o[key];
   if (v === undefined) return `missing field "${key}"`;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return `"${key}" must be a string of 1 to 64 characters (got ${JSON.stringify(v)})`;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return `"${key}" must be a string of 1 to 64 characters (got ${describeValue(v)})`;
   return null;
 }
 
@@ -126,7 +128,7 @@ export function validateClick(v: unknown): Reason {
     v,
     ...position,
     (o) => oneOfField(o, 'button', MOUSE_BUTTONS),
-    (o) => (typeof o.pressed === 'boolean' ? null : `"pressed" must be true or false (got ${JSON.stringify(o.pressed)})`),
+    (o) => (typeof o.pressed === 'boolean' ? null : `"pressed" must be true or false (got ${describeValue(o.pressed)})`),
     ...stamp,
   );
 }
@@ -138,7 +140,7 @@ export function validateScroll(v: unknown): Reason {
 export function validateStatus(v: unknown): Reason {
   return typeof v === 'string' && (STATUS_VALUES as readonly string[]).includes(v)
     ? null
-    : `status must be the plain text "online" or "offline" (got ${JSON.stringify(v)})`;
+    : `status must be the plain text "online" or "offline" (got ${describeValue(v)})`;
 }
 
 export function validateMeta(v: unknown): Reason {
@@ -154,7 +156,7 @@ export function validateMeta(v: unknown): Reason {
     },
     (o) => stringField(o, 'host'),
     (o) => stringField(o, 'version'),
-    (o) => (o.schema === SCHEMA_VERSION ? null : `"schema" must be ${SCHEMA_VERSION} (got ${JSON.stringify(o.schema)})`),
+    (o) => (o.schema === SCHEMA_VERSION ? null : `"schema" must be ${SCHEMA_VERSION} (got ${describeValue(o.schema)})`),
     (o) => intField(o, 'startedAt', 0),
   );
 }

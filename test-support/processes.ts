@@ -11,6 +11,8 @@ export interface Spawned {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Waits (bounded) for a JSON log line (`--log-format json`) whose `event` is `name`; returns it parsed. */
   waitForEvent(name: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Every JSON log line printed so far whose `event` is `name`, parsed, oldest first. */
+  events(name: string): Record<string, unknown>[];
   /** Resolves with the exit code (or signal name) once the process has ended. */
   exited: Promise<number | string>;
   /** Whether the process has ended. */
@@ -89,7 +91,14 @@ export function spawnProcess(
     return result;
   };
 
-  return { child, output: () => out, waitForOutput, waitForEvent, exited, hasEnded: () => ended, stop };
+  const events = (name: string) =>
+    out
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.includes(`"event":"${name}"`))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((e) => e.event === name);
+
+  return { child, output: () => out, waitForOutput, waitForEvent, events, exited, hasEnded: () => ended, stop };
 }
 
 /**

@@ -23,4 +23,13 @@ describe('contract', () => {
   it('hands back a valid reply for the broker to print', () => {
     expect(contract(publish('clients/v1/messages', JSON.stringify({ text: 'hi', ts: 1 })), limits)).toEqual({ refusal: null, reply: { from: 'v1', text: 'hi' } });
   });
+
+  it('checks the size before decoding, and refuses deep nesting under a raised cap without throwing', () => {
+    const deep = `{"text":${'['.repeat(30_000)}${']'.repeat(30_000)},"ts":1}`;
+    expect(contract(publish('clients/v1/messages', deep), limits).refusal).toMatchObject({ reason: 'too_large' });
+    const raised = { maxContractPayloadBytes: 1024 * 1024 };
+    for (const topic of ['clients/v1/messages', 'devices/d/mouse/click', 'devices/d/meta']) {
+      expect(contract(publish(topic, deep), raised).refusal).toMatchObject({ reason: 'invalid_payload', why: expect.stringMatching(/nested deeper than/) });
+    }
+  });
 });

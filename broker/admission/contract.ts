@@ -1,5 +1,5 @@
 import type { PublishPacket } from 'aedes';
-import { checkMessage } from '../../protocol';
+import { checkMessage, matchContract } from '../../protocol';
 import type { Limits } from '../security/limits';
 import { isPlainValidMove } from './plain-move';
 import type { Refusal } from './refusal';
@@ -27,11 +27,12 @@ export function contract(packet: PublishPacket, limits: Pick<Limits, 'maxContrac
 
 /** The contract check by decoding and validating (protocol/contract.ts), for every publish. */
 export function fullContract(packet: PublishPacket, payload: Buffer, limits: Pick<Limits, 'maxContractPayloadBytes'>): ContractResult {
-  const result = checkMessage(packet.topic, payload);
   const drop = (reason: Refusal['reason'], why: string): ContractResult => ({ refusal: { reason, why, disconnect: false } });
-  if (result.topic && payload.length > limits.maxContractPayloadBytes) {
+  // The size first: nothing larger than the cap is decoded at all.
+  if (payload.length > limits.maxContractPayloadBytes && matchContract(packet.topic)) {
     return drop('too_large', `payload of ${payload.length} bytes on a contract topic (limit ${limits.maxContractPayloadBytes})`);
   }
+  const result = checkMessage(packet.topic, payload);
   if (!result.ok) return drop('invalid_payload', result.reason);
   if (result.cleared && !packet.retain) return drop('invalid_payload', 'an empty payload only clears a retained message: publish it with the retain flag');
   if (result.topic?.kind === 'clientMessage') {

@@ -1,4 +1,5 @@
 import { checkDecoded, type CheckedMessage } from '../../../../protocol';
+import { jsonNestsDeeperThan } from '../../../../protocol/json-depth';
 
 /** A payload from the wire, decoded once; shown always as text, never as HTML (see decodeAs). */
 export type FormattedPayload =
@@ -9,6 +10,11 @@ export type FormattedPayload =
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Lenient = new TextDecoder('utf-8');
 const MAX_HEX_BYTES = 64;
+/**
+ * JSON nested deeper than this is shown as text: pretty-printing, diffing and charting walk a value
+ * recursively, and a hostile payload (`[[[[…` 30,000 deep) would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
 /** Plotted fields per topic, nested ones included. */
 export const MAX_NUMERIC_FIELDS = 8;
 
@@ -27,7 +33,7 @@ export function formatPayload(bytes: Uint8Array): FormattedPayload {
     return { kind: 'binary', size: bytes.length, text: `${bytes.length} bytes: ${hex}${bytes.length > MAX_HEX_BYTES ? ' …' : ''}` };
   }
   const trimmed = text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+  if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && !jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
     try {
       const value: unknown = JSON.parse(text);
       return { kind: 'json', value, text };
@@ -60,7 +66,9 @@ export function decodeAs(bytes: Uint8Array, as: Decoding): { text: string; error
     }
     case 'json':
       try {
-        return { text: JSON.stringify(JSON.parse(utf8Lenient.decode(bytes)), null, 2) };
+        const text = utf8Lenient.decode(bytes);
+        if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) return { text: '', error: `nested deeper than ${MAX_JSON_DEPTH} levels: shown as text only` };
+        return { text: JSON.stringify(JSON.parse(text), null, 2) };
       } catch (error) {
         return { text: '', error: `not JSON: ${(error as Error).message}` };
       }

@@ -8,7 +8,8 @@ import { TopicTree, topicSearch } from '../view/topic-tree';
 import { LiveConnection } from '../worker/live-connection';
 import { DeviceRegistry, MAX_DEVICES, SCREEN_SIDE, TRAIL_MS } from './devices';
 import { EVENT_LOG_ROWS, LogBatch, logEntry } from './event-log';
-import { base64, checkFormatted, decodeAs, formatPayload, hexDump, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
+import { base64, checkFormatted, decodeAs, formatPayload, hexDump, MAX_JSON_DEPTH, MAX_NUMERIC_FIELDS, numericFields } from './payload-format';
+import { jsonDiff } from '../view/json-diff';
 import { RateMeter } from './rate';
 import { HISTORY_MESSAGES, KEPT_BYTES, KEPT_TOPIC_BYTES, MAX_TOPICS, TopicStatsTable } from './topic-stats';
 
@@ -172,6 +173,19 @@ describe('payload formatting', () => {
     expect(base64(big)).toBe(Buffer.from(big).toString('base64'));
     expect(hexDump(Uint8Array.from({ length: 20 }, (_, i) => i))).toBe('0000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n0010  10 11 12 13');
     expect(hexDump(new Uint8Array(0))).toBe('');
+  });
+
+  it('shows a payload nested deeper than it can walk as text, without throwing anywhere it is shown', () => {
+    const deep = bytes(`{"text":${'['.repeat(30_000)}${']'.repeat(30_000)}}`);
+    expect(formatPayload(deep).kind).toBe('text');
+    expect(decodeAs(deep, 'auto').text).toMatch(/^\{"text":\[\[\[/);
+    expect(decodeAs(deep, 'json')).toEqual({ text: '', error: `nested deeper than ${MAX_JSON_DEPTH} levels: shown as text only` });
+    expect(numericFields(formatPayload(deep))).toEqual({});
+    expect(checkFormatted('clients/v1/messages', formatPayload(deep)).ok).toBe(false);
+    const atLimit = bytes('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH));
+    expect(formatPayload(atLimit).kind).toBe('json');
+    const value = (formatPayload(atLimit) as { value: unknown }).value;
+    expect(jsonDiff(value, value)).toEqual([]);
   });
 
   it('extracts numbers to plot', () => {
