@@ -22,7 +22,7 @@ describe('guardHooks', () => {
     hooks.authenticate(client, 'u', Buffer.from('p'), record);
     hooks.authorizePublish(client, packet, record);
     hooks.authorizeSubscribe(client, { topic: '#', qos: 1 } as Subscription, record);
-    expect(hooks.authorizeForward(client, packet)).toBeNull();
+    expect(hooks.authorizeForward(client, packet as Parameters<Hooks['authorizeForward']>[1])).toBeNull();
     expect(answers[0]).toEqual([expect.objectContaining({ returnCode: 3 }), false]);
     expect(answers[1]).toEqual([expect.objectContaining({ returnCode: 3 }), false]);
     expect(answers[2]![0]).toBeInstanceOf(Error);
@@ -50,7 +50,7 @@ describe('guardHooks', () => {
   it('passes answers of hooks that do not throw through unchanged', () => {
     const logs = capturingLogger();
     const hooks = guardHooks({ ...throwing, authorizeForward: (_c, p) => p, authorizeSubscribe: (_c, s, done) => done(null, s) }, logs.log);
-    expect(hooks.authorizeForward(client, packet)).toBe(packet);
+    expect(hooks.authorizeForward(client, packet as Parameters<Hooks['authorizeForward']>[1])).toBe(packet);
     const answers: unknown[][] = [];
     hooks.authorizeSubscribe(client, { topic: 'a', qos: 0 } as Subscription, (...args: unknown[]) => void answers.push(args));
     expect(answers).toEqual([[null, { topic: 'a', qos: 0 }]]);
