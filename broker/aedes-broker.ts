@@ -1,9 +1,8 @@
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
 import { BROKER_TOPICS, RefusalNotices } from './admission/refusal-notice';
-import { SubscriptionCap } from './admission/subscriptions';
-import { topicShapeProblem } from './admission/topic-shape';
+import { SubscribeAdmission } from './admission/subscribe-admission';
 import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
 import { Authentication, type LoginPolicy } from './authentication';
@@ -35,7 +34,8 @@ export interface Security extends LoginPolicy {
  *   (admission/refusal-notice.ts), or ends the connection;
  * - what it may subscribe to: topic shape, rights and the subscription cap, else SUBACK 0x80;
  * - how much state it may leave: caps/retained.ts, caps/queued.ts;
- * - what it may receive: deny rules (security/rights.ts);
+ * - what it may receive: its rights at every delivery (security/rights.ts canRead), whatever it subscribed to;
+ * - what a persistent session keeps: only granted filters (admission/subscribe-admission.ts);
  * - what is counted and logged: events.ts.
  */
 export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
@@ -48,8 +48,14 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const auth = new Authentication(security, limits, log, metrics, (client, identity, will) => admission.admitWill(client, identity, will)?.why ?? null);
   const { identities } = auth;
   const dropper = new DropAfterAck();
-  const subscriptionCap = new SubscriptionCap(limits.maxSubscriptionsPerClient);
+  const subscribeAdmission = new SubscribeAdmission(limits, rights, (client) => identities.get(client));
 
+  /** What a client may read, checked at each delivery: its own refusal notices under $mqlive/, else its rights. */
+  const mayRead = (client: Client, topic: string): boolean => {
+    if (topic.startsWith(BROKER_TOPICS)) return RefusalNotices.maySubscribe(client.id, topic);
+    const identity = identities.get(client);
+    return !!identity && rights.canRead(identity, topic);
+  };
   const hooks = guardHooks(
     {
       preConnect: auth.preConnect,
@@ -77,27 +83,18 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
         done(null);
       },
       authorizeSubscribe(client, subscription, done) {
-        const identity = identities.get(client);
-        const problem = topicShapeProblem(subscription.topic, limits);
-        // Under $mqlive/ a client may read its own refusal notices and nothing else, whatever its role or the ACL.
-        const allowed = subscription.topic.startsWith(BROKER_TOPICS) ? RefusalNotices.maySubscribe(client.id, subscription.topic) : !!identity && rights.canSubscribe(identity, subscription.topic);
-        const refused = problem !== null || !identity || !allowed;
-        const overCap = refused ? null : subscriptionCap.admit(client, subscription.topic);
-        if (!refused && !overCap) return done(null, subscription);
+        const refused = subscribeAdmission.decide(client, subscription);
+        if (!refused) return done(null, subscription);
         metrics.subscriptionsRefused += 1;
-        if (overCap) metrics.capsHit.subscriptions += 1;
-        const why = overCap ?? problem;
+        if (refused.overCap) metrics.capsHit.subscriptions += 1;
         warnings.warn(
-          { event: 'subscription_refused', clientId: client.id, topic: subscription.topic, ...(overCap && { cap: 'subscriptions' }) },
-          `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${why ? `: ${why}` : ''}`,
+          { event: 'subscription_refused', clientId: client.id, topic: subscription.topic, ...(refused.overCap && { cap: 'subscriptions' }) },
+          `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${refused.why ? `: ${refused.why}` : ''}`,
         );
         done(null, null); // SUBACK 0x80
       },
       authorizeForward(client, packet) {
-        if (rights.filtersDeliveries) {
-          const identity = identities.get(client);
-          if (!identity || !rights.canReceive(identity, packet.topic)) return null;
-        }
+        if (rights.filtersDeliveries && !mayRead(client, packet.topic)) return null;
         metrics.messagesOut += 1;
         return retainedAtGrantedQos(client, packet);
       },
@@ -117,7 +114,8 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
   new QueuedCap(limits, metrics, warnings).install(aedes);
-  aedes.on('unsubscribe', (filters, client) => subscriptionCap.forget(client, filters));
+  subscribeAdmission.keepOnlyGranted(aedes);
+  aedes.on('unsubscribe', (filters, client) => subscribeAdmission.forget(client, filters));
   logAndCountEvents(aedes, log, metrics, identities);
   return aedes;
 }

@@ -45,14 +45,17 @@ export async function readAcl(file: string): Promise<AclRule[]> {
  * own rights. Anonymous clients get everything only when the broker has no users (loopback development).
  */
 export class Rights {
-  /** Whether any rule could refuse a delivery: if none, delivery needs no check at all (the hot path). */
+  /**
+   * Whether any client could be refused a delivery: with no users file and no ACL every client may read
+   * everything, and delivery needs no check at all (the hot path).
+   */
   readonly filtersDeliveries: boolean;
 
   constructor(
     private readonly rules: AclRule[],
     private readonly anonymousMayDoAll: boolean,
   ) {
-    this.filtersDeliveries = rules.some((r) => r.effect === 'deny' && r.action !== 'publish');
+    this.filtersDeliveries = rules.length > 0 || !anonymousMayDoAll;
   }
 
   canPublish(id: Identity, topic: string): boolean {
@@ -82,10 +85,22 @@ export class Rights {
     }
   }
 
-  /** Whether a message on `topic` may be delivered to this client (deny rules on subscriptions). */
-  canReceive(id: Identity, topic: string): boolean {
-    const rule = this.firstRule(id, 'subscribe', (pattern, effect) => effect === 'deny' && topicMatches(pattern, topic));
-    return !rule;
+  /**
+   * Whether a message on `topic` may be delivered to this client now: the first subscribe rule that matches the
+   * topic decides, else the role. Checked at every delivery, so a filter kept from before (a persistent session,
+   * a queued message) never reads more than the client's rights allow today.
+   */
+  canRead(id: Identity, topic: string): boolean {
+    const rule = this.firstRule(id, 'subscribe', (pattern) => topicMatches(pattern, topic));
+    if (rule) return rule.effect === 'allow';
+    switch (this.effectiveRole(id)) {
+      case 'admin':
+        return true;
+      case 'device':
+        return topicMatches('clients/+/messages', topic);
+      case 'viewer':
+        return topicMatches('devices/#', topic) || topicMatches('clients/+/messages', topic);
+    }
   }
 
   private effectiveRole(id: Identity): Role {
