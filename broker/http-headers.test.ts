@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { rawRequest } from '../test-support/raw-http';
+import { readmeBlocks } from '../test-support/readme';
 
 // Issue 26, "the viewer can be framed": the HTTP port sent no CSP, no X-Frame-Options, no nosniff. Every
 // response it gives (files, error pages, /healthz, /metrics, refusals) must carry them.
@@ -83,6 +84,13 @@ describe('security headers on the HTTP port', () => {
       'base-uri': "'none'",
       'form-action': "'none'",
     });
+  });
+
+  it("is the policy the README's Security section shows", async () => {
+    const served = (await fetch(built.broker.httpUrl)).headers.get('content-security-policy');
+    const shown = readmeBlocks().filter((b) => b.code.includes("frame-ancestors 'none'"));
+    expect(shown).toHaveLength(1);
+    expect(shown[0]!.code.replace(/\s+/g, ' ').trim()).toBe(served);
   });
 
   it('are on the 403 for a host name the broker does not serve', async () => {
