@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,20 @@ describe('the viewer under its Content-Security-Policy', () => {
     expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
     expect(await cspIssues(home.broker.httpUrl)).toEqual([]);
     expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('the page that says the viewer is not built', () => {
+  it('is styled by its one inline style, which its policy allows by hash: no violation', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mqlive-unbuilt-'));
+    forTheTest.add(empty, (dir) => rmSync(dir, { recursive: true, force: true }));
+    const unbuilt = forTheTest.add(await startTestBroker({ viewerDir: empty }), (b) => b.close());
+    const page = await newPage();
+    const response = await page.goto(unbuilt.broker.httpUrl);
+    expect(response?.status()).toBe(503);
+    expect(response?.headers()['content-security-policy'] ?? 'none sent').toContain("style-src 'self' 'sha256-");
+    expect(await page.evaluate(() => getComputedStyle(document.body).maxWidth)).toBe('640px'); // 40rem: the style applied
+    expect(await cspIssues(unbuilt.broker.httpUrl)).toEqual([]);
   });
 });
 
