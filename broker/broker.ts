@@ -18,6 +18,7 @@ import { hostAllowed, originAllowed } from './security/origins';
 import { Rights, type AclRule } from './security/rights';
 import type { UsersFile } from './security/users';
 import type { RedisBackend } from './redis';
+import { setSecurityHeaders } from './http-headers';
 import { serveStatic } from './static-files';
 
 export const DEFAULT_VIEWER_DIR = fileURLToPath(new URL('../viewer/dist', import.meta.url));
@@ -161,6 +162,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     maxPayload: Math.max(limits.maxPacketBytes * 4, 1024 * 1024),
   });
   const onRequest: RequestListener = (req, res) => {
+    setSecurityHeaders(res); // every answer, refusals and errors included (CSP, no framing, nosniff)
     if (!hostChecked(req, () => res.writeHead(403, { 'content-type': 'text/plain' }).end('this broker does not serve that host name\n'))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {

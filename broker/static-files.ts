@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { contentSecurityPolicy } from './http-headers';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -15,9 +17,11 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
+// Its one style is a <style> element allowed by its hash: the page's CSP has no 'unsafe-inline'.
+const NOT_BUILT_STYLE = 'body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5 }';
 const NOT_BUILT_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mqlive: viewer not built</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; line-height: 1.5">
+<html lang="en"><head><meta charset="utf-8"><title>mqlive: viewer not built</title><style>${NOT_BUILT_STYLE}</style></head>
+<body>
 <h1>The mqlive viewer is not built yet</h1>
 <p>The broker is running, but it has no viewer to serve. Build it with</p>
 <pre>npm run build:viewer</pre>
@@ -25,6 +29,7 @@ const NOT_BUILT_PAGE = `<!doctype html>
 <p>MQTT over WebSocket already works at <code>/mqtt</code>.</p>
 </body></html>
 `;
+const NOT_BUILT_POLICY = contentSecurityPolicy([`'sha256-${createHash('sha256').update(NOT_BUILT_STYLE).digest('base64')}'`]);
 
 /** Serves the built viewer from `root`; a clear page (503) when it is not built. */
 export async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -51,7 +56,10 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
     return;
   }
   const indexExists = await stat(join(root, 'index.html')).then((s) => s.isFile(), () => false);
-  if (!indexExists) return send(res, 503, 'text/html; charset=utf-8', NOT_BUILT_PAGE);
+  if (!indexExists) {
+    res.setHeader('content-security-policy', NOT_BUILT_POLICY);
+    return send(res, 503, 'text/html; charset=utf-8', NOT_BUILT_PAGE);
+  }
   send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brokerProblem, brokerUrl, isPageOrigin } from './broker-url';
+import { brokerIdentity, brokerProblem, brokerUrl, isPageOrigin } from './broker-url';
 
 const page = { protocol: 'http:', host: '127.0.0.1:8080', search: '' };
 
@@ -24,5 +24,16 @@ describe('brokerUrl', () => {
     expect(isPageOrigin('wss://127.0.0.1:8080/mqtt', page)).toBe(false);
     expect(isPageOrigin('ws://127.0.0.1:28099/mqtt', page)).toBe(false);
     expect(isPageOrigin('ws://localhost:8080/mqtt', page)).toBe(false);
+  });
+});
+
+describe('brokerIdentity', () => {
+  it('is the same for one broker written differently, and differs for another host, port, scheme or path', () => {
+    const id = brokerIdentity('ws://b.example:9001/mqtt');
+    expect(brokerIdentity(' WS://B.example:9001/mqtt ')).toBe(id);
+    expect(brokerIdentity('ws://b.example:9001/mqtt?x=1')).toBe(id);
+    for (const other of ['ws://c.example:9001/mqtt', 'ws://b.example:9002/mqtt', 'wss://b.example:9001/mqtt', 'ws://b.example:9001/other', 'ws://b.example.evil:9001/mqtt'])
+      expect(brokerIdentity(other), other).not.toBe(id);
+    expect(brokerIdentity('ws://b.example:80/mqtt')).toBe(brokerIdentity('ws://b.example/mqtt'));
   });
 });

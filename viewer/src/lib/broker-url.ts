@@ -38,3 +38,16 @@ export function isPageOrigin(broker: string, location: Pick<Location, 'protocol'
     return false;
   }
 }
+
+/**
+ * Which broker a URL names, for the connection form's ticks ("I trust", "store the password"), which hold for one
+ * broker only: scheme, host, port and path; the same broker written differently (case, default port) is the same.
+ */
+export function brokerIdentity(broker: string): string {
+  try {
+    const url = new URL(broker.trim());
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return broker.trim();
+  }
+}
