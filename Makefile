@@ -19,7 +19,7 @@ VIEWER_SOURCES := $(shell find viewer/src viewer/index.html viewer/vite.config.t
 DIST_BUILD := dist/mqlive.js
 DIST_SOURCES := $(shell find bin cli broker publisher recorder protocol scripts -name '*.ts' -not -name '*.test.ts' 2>/dev/null) package.json tsconfig.dist.json
 
-.PHONY: help install deps build up broker publisher viewer-dev test typecheck lint unit bench pack clean
+.PHONY: help install deps build up broker publisher viewer-dev test tests typecheck lint fuzz bench pack clean
 
 help:
 	@echo "make up          run broker, capture publisher and viewer (MQTT_PORT, HTTP_PORT, DEVICE, SOURCE)"
@@ -30,6 +30,7 @@ help:
 	@echo "make build       the viewer (viewer/dist) and the compiled mqlive command (dist/)"
 	@echo "make pack        the installable package: mqlive-VERSION.tgz (npm install ./mqlive-*.tgz && npx mqlive up)"
 	@echo "make deps        Debian packages the tests use (mosquitto, Xvfb, xdotool, Chromium, openssl, Redis)"
+	@echo "make fuzz        each fuzz target for MQLIVE_FUZZ_SECONDS (default 600) with a random seed"
 	@echo "make bench       benchmarks side by side with Mosquitto (BENCH_SCENARIOS, BENCH_SECONDS, ...)"
 
 install: $(NODE_MODULES)
@@ -67,10 +68,15 @@ typecheck: install
 lint: install
 	npm run --silent lint
 
-unit: install
+tests: install
 	npx vitest run
 
-test: deps install build typecheck lint unit
+test: deps install build typecheck lint tests
+
+# Each fuzz target for MQLIVE_FUZZ_SECONDS (default 600) with a random seed; a failure prints its seed.
+MQLIVE_FUZZ_SECONDS ?= 600
+fuzz: install
+	MQLIVE_FUZZ_SECONDS=$(MQLIVE_FUZZ_SECONDS) npx vitest run --project unit fuzz -t 'random seed'
 
 bench: deps install build
 	npm run --silent bench

@@ -1,15 +1,45 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files outside e2e/ that start real processes (the compiled mqlive, Mosquitto, Chromium, a stand-in hook
+ * process): they run in the e2e tier with the rest, though they sit beside the code they test.
+ */
+const PROCESS_TESTS = ['broker/cli.test.ts', 'broker/interop.test.ts', 'broker/host-check.test.ts', 'publisher/sources/uiohook-source.test.ts'];
+
+const shared = {
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  // Waits are bounded, but generous: these machines are shared and noisy.
+  expect: { poll: { timeout: 5000, interval: 50 } },
+};
+
 export default defineConfig({
   test: {
-    include: ['{protocol,broker,publisher,recorder,cli,viewer/src,e2e}/**/*.test.ts'],
-    // Suites start real brokers, browsers and X servers: run files one by one on this 2-core machine.
-    fileParallelism: false,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    // Waits are bounded, but generous: these machines are shared and noisy.
-    expect: { poll: { timeout: 5000, interval: 50 } },
-    globalSetup: ['./test-support/global-setup.ts'],
     reporters: ['default', './test-support/count-reporter.ts'],
+    projects: [
+      {
+        // `npm run test:unit`: no process of its own beyond openssl for a test certificate; brokers run in the
+        // test's process on real sockets. Files run two at a time (this machine has 2 cores).
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['{protocol,broker,publisher,recorder,cli,viewer/src}/**/*.test.ts'],
+          exclude: PROCESS_TESTS,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // `npm run test:e2e`: real processes, browsers and X servers, one file at a time, after the unit tier.
+        test: {
+          ...shared,
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts', ...PROCESS_TESTS],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          // These run the compiled `mqlive` command (dist/), as users do: built once, fresh, first.
+          globalSetup: ['./test-support/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

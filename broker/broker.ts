@@ -101,6 +101,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
   );
   redis?.watch(aedes);
+  // One listener for all clients (not one per client: an idle connection stays light).
+  aedes.on('clientReady', (client) => {
+    if (client.conn instanceof ClientConnection) client.conn.connectAccepted();
+  });
   metrics.instanceId = aedes.id;
   const outbound: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.outbound, maxPacketBytes: limits.maxPacketBytes };
   const counter = new ConnectionCounter(limits);

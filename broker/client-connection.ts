@@ -114,6 +114,15 @@ export class ClientConnection extends Duplex {
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
   private cutOffNow = false;
   private readonly guard: PacketSizeGuard | undefined;
+  /**
+   * What the client sent after its first packet (the CONNECT), held until the broker has accepted it
+   * (`connectAccepted`): null once it has. MQTT lets a client send on without waiting for the CONNACK, but the
+   * server must not act on it first (MQTT-3.1.4-5); Aedes 1.2 does act on a packet that arrives in a later read
+   * before the login is done, unidentified.
+   */
+  private held: Buffer[] | null = [];
+  private heldBytes = 0;
+  private firstPacketSeen = false;
 
   constructor(
     private readonly channel: Channel,
@@ -151,6 +160,7 @@ export class ClientConnection extends Duplex {
   }
 
   override _read(): void {
+    if (this.held && this.firstPacketSeen) return; // reading resumes when the CONNECT is accepted
     this.channel.resume();
   }
 
@@ -205,9 +215,38 @@ export class ClientConnection extends Duplex {
 
   private incoming(chunk: Buffer): void {
     if (this.destroyed) return;
-    const tooBig = this.guard?.check(chunk);
+    let firstEnd = -1;
+    const tooBig = this.guard?.check(chunk, this.firstPacketSeen ? undefined : (at) => (firstEnd = firstEnd < 0 ? at : firstEnd));
     if (tooBig) return this.cutOff(`it sent ${tooBig}`, 'oversize');
+    if (this.held && this.guard) {
+      if (!this.firstPacketSeen) {
+        if (firstEnd < 0) return this.pass(chunk);
+        this.firstPacketSeen = true;
+        this.pass(chunk.subarray(0, firstEnd));
+        chunk = chunk.subarray(firstEnd);
+        if (chunk.length === 0) return;
+      }
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      // Read no more until the CONNECT is answered: what is held stays within about one packet.
+      if (this.heldBytes >= (this.limits.maxPacketBytes ?? 0)) this.channel.pause();
+      return;
+    }
+    this.pass(chunk);
+  }
+
+  private pass(chunk: Buffer): void {
     if (!this.push(chunk)) this.channel.pause();
+  }
+
+  /** The broker accepted the CONNECT: what the client sent after it goes to Aedes now, in order. */
+  connectAccepted(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    if (this.destroyed) return;
+    if (held.length > 0) this.pass(held.length === 1 ? held[0]! : Buffer.concat(held));
+    this.channel.resume();
   }
 
   /** Sends what this turn queued, as one write; called once per turn (flushLater) and when the stream ends. */

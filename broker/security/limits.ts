@@ -189,15 +189,21 @@ export class PacketSizeGuard {
 
   constructor(private readonly maxPacketBytes: number) {}
 
-  /** Returns why the stream breaks the limit or the framing, or null. */
-  check(chunk: Buffer): string | null {
+  /**
+   * Returns why the stream breaks the limit or the framing, or null. `onPacketEnd`, when given, hears the offset
+   * in `chunk` just past each packet that ends in it.
+   */
+  check(chunk: Buffer, onPacketEnd?: (offset: number) => void): string | null {
     let i = 0;
     while (i < chunk.length) {
       if (this.state === 'body') {
         const take = Math.min(this.bodyLeft, chunk.length - i);
         this.bodyLeft -= take;
         i += take;
-        if (this.bodyLeft === 0) this.state = 'type';
+        if (this.bodyLeft === 0) {
+          this.state = 'type';
+          onPacketEnd?.(i);
+        }
         continue;
       }
       const byte = chunk[i++]!;
@@ -218,6 +224,7 @@ export class PacketSizeGuard {
       if (this.length + this.headerBytes > this.maxPacketBytes) return `a packet of ${this.length + this.headerBytes} bytes (limit ${this.maxPacketBytes})`;
       this.bodyLeft = this.length;
       this.state = this.length === 0 ? 'type' : 'body';
+      if (this.length === 0) onPacketEnd?.(i);
     }
     return null;
   }
