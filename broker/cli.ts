@@ -14,7 +14,8 @@ const OPTIONS = {
   'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer, /mqtt, /healthz and /metrics port (default 8080, 0 = any free port)' },
   'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)' },
   'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json (default auto: pretty on a terminal)' },
-  redis: { env: 'MQLIVE_REDIS', type: 'string', help: 'redis://HOST:PORT shared by several instances (default: in-memory)' },
+  redis: { env: 'MQLIVE_REDIS', type: 'string', help: 'redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS) shared by several instances; keep it private (default: in-memory)' },
+  'redis-ca': { env: 'MQLIVE_REDIS_CA', type: 'string', help: 'PEM CA file a rediss:// server\'s certificate must chain to (default: the system\'s CAs)' },
   'ready-fd': { env: 'MQLIVE_READY_FD', type: 'string', help: 'file descriptor to write the JSON ready line to (for supervisors)' },
   id: { env: 'MQLIVE_ID', type: 'string', help: 'this instance\'s id, in logs, /metrics and $SYS (default: random)' },
   users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (npm run users): logins and per-role topic rights' },
@@ -100,6 +101,8 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
     );
   }
   if (!!options['tls-cert'] !== !!options['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+  if (options['redis-ca'] && !options.redis) throw new UsageError('--redis-ca goes with --redis rediss://…');
+  const limits = readLimits(options);
   const brokerOptions: BrokerOptions = {
     host,
     mqttPort: parsePort(options['mqtt-port'], 1883, 'mqtt-port'),
@@ -114,10 +117,15 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
       : null,
     allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
     allowedHosts: options['allowed-hosts'] ? options['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) : null,
-    limits: readLimits(options),
+    limits,
     id: options.id,
     // Loaded only when asked for: the Redis client and its adapters add about 20 MiB to every broker otherwise.
-    redis: options.redis ? await (await import('./redis')).connectRedis(options.redis, log) : null,
+    redis: options.redis
+      ? await (await import('./redis')).connectRedis(options.redis, log, {
+          ca: options['redis-ca'] ? await readPem(options['redis-ca'], 'redis-ca') : undefined,
+          limits: { ...DEFAULT_LIMITS, ...limits },
+        })
+      : null,
   };
   if (options['allow-anonymous'] && !isLoopback(host)) {
     log.warn(`WARNING: listening on ${host} with --allow-anonymous: anyone who can reach this address may connect${users ? " with a viewer's rights" : ' and read and write every topic'}`);

@@ -2,12 +2,22 @@
  * Scale-out: several broker instances share one Redis through the Aedes team's own modules, mqemitter-redis
  * (message fan-out between instances) and aedes-persistence-redis (retained messages, subscriptions, wills,
  * QoS 1 state). Aedes delivers across instances only when both are shared, so both are used.
+ *
+ * Redis is not trusted to hold only what instances wrote: every message from the pub/sub channel and every
+ * stored record is checked (redis-records.ts, redis-stored.ts); what fails is logged as `redis_bad_message` and
+ * dropped. Redis must still be private: a well-formed forged message cannot be told from a real one.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import type { EventEmitter } from 'node:events';
-import { LogLimiter, type Logger } from './log';
+import { LogLimiter, printable, type Logger } from './log';
+import { checkFromChannel, type RecordLimits } from './redis-records';
+import { guardStoredReads } from './redis-stored';
+import { redactedUrl, redisConnectionOptions, RedisUnreachableError } from './redis-url';
+import { DEFAULT_LIMITS } from './security/limits';
+
+export { RedisUnreachableError } from './redis-url';
 
 export interface RedisBackend {
   mq: unknown;
@@ -23,39 +33,30 @@ export interface RedisBackend {
   close(): Promise<void>;
 }
 
-export class RedisUnreachableError extends Error {
-  override name = 'RedisUnreachableError';
-}
-
-function redisOptions(url: string): RedisOptions {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RedisUnreachableError(`--redis ${url} is not a URL like redis://127.0.0.1:6379`);
-  }
-  if (u.protocol !== 'redis:') throw new RedisUnreachableError(`--redis ${url} must start with redis://`);
-  return {
-    host: u.hostname || '127.0.0.1',
-    port: Number(u.port || 6379),
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    // Keep retrying for ever, at most every 2 s: the broker serves local clients meanwhile.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  };
+export interface RedisConnectOptions {
+  /** PEM CA (or self-signed certificate) that a `rediss://` server's certificate must chain to. */
+  ca?: Buffer;
+  /** The topic and contract limits what comes from Redis is checked against (the broker's own). */
+  limits?: RecordLimits;
+  timeoutMs?: number;
 }
 
 /** Checks Redis answers (a clear error, not a hang, when it does not), then connects both modules. */
-export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): Promise<RedisBackend> {
-  const options = redisOptions(url);
+export async function connectRedis(url: string, log: Logger, connectOptions: RedisConnectOptions = {}): Promise<RedisBackend> {
+  const { ca, limits = DEFAULT_LIMITS, timeoutMs = 3000 } = connectOptions;
+  const options = redisConnectionOptions(url, ca);
+  const shown = redactedUrl(url);
   const probe = new Redis({ ...options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
+  // The cause (a refused password, an untrusted certificate) comes as an 'error' event; connect() itself then
+  // fails with only "Connection is closed".
+  let cause: Error | null = null;
+  probe.on('error', (error: Error) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new RedisUnreachableError(`cannot reach Redis at ${url}: ${(error as Error).message || 'no answer'}`);
+    const why = oneLine((cause ?? (error as Error)).message);
+    throw new RedisUnreachableError(`cannot reach Redis at ${shown}: ${why || 'no answer'}`);
   } finally {
     probe.disconnect();
   }
@@ -70,13 +71,13 @@ export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): 
       // Loud, but not once per retry: at most a line every 10 s per connection while it is down.
       if (!down.has(name) || Date.now() - (lastLog.get(name) ?? 0) > 10_000) {
         lastLog.set(name, Date.now());
-        log.error({ event: 'redis_down', redis: url, connection: name, err: error.message }, `Redis connection lost (${name}): ${error.message}; serving local clients, retrying`);
+        log.error({ event: 'redis_down', redis: shown, connection: name, err: error.message }, `Redis connection lost (${name}): ${error.message}; serving local clients, retrying`);
       }
       down.add(name);
     });
     redis.on('close', () => down.add(name));
     redis.on('ready', () => {
-      if (down.delete(name)) log.warn({ event: 'redis_back', redis: url, connection: name }, `Redis connection back (${name})`);
+      if (down.delete(name)) log.warn({ event: 'redis_back', redis: shown, connection: name }, `Redis connection back (${name})`);
     });
     return redis;
   };
@@ -85,15 +86,23 @@ export async function connectRedis(url: string, log: Logger, timeoutMs = 3000): 
   const failures = new LogLimiter(log, 1, 10_000);
   const failed = (what: string) => (error: Error) => {
     if (connectionErrors.has(error)) return; // already said by the connection itself
-    failures.error({ redis: url, err: error.message }, `Redis failure (${what}): ${error.message}; serving local clients`);
+    failures.error({ redis: shown, err: error.message }, `Redis failure (${what}): ${error.message}; serving local clients`);
   };
 
+  // What does not decode or check out: logged, at most 10 lines in 10 s, and dropped.
+  const badLines = new LogLimiter(log, 10, 10_000);
+  const bad = (where: string, reason: string) =>
+    badLines.warn({ event: 'redis_bad_message', redis: shown, channel: where, reason }, `Dropped what Redis gave on ${printable(where)}: ${reason}`);
+
   const db = connection('persistence');
-  const mq = mqemitterRedis({ subConn: connection('subscribe'), pubConn: connection('publish') }) as unknown as RedisEmitter;
+  guardStoredReads(db, limits, bad);
+  const subConn = connection('subscribe');
+  const mq = mqemitterRedis({ subConn, pubConn: connection('publish') }) as unknown as RedisEmitter;
   // mqemitter-redis re-emits its connections' errors and its failed publishes on `state`; with no listener
   // there, Node ends the process.
   mq.state.on('error', failed('emitter'));
-  deliverLocallyFirst(mq, failed('emitter'));
+  const checkedFromRedis = checkChannelMessages(subConn, limits, bad);
+  deliverLocallyFirst(mq, checkedFromRedis, failed('emitter'));
   const persistence = aedesPersistenceRedis({ conn: db });
   return {
     mq,
@@ -115,14 +124,14 @@ interface RedisEmitter {
   /** Publishes to Redis; every instance, this one included, delivers what comes back from Redis. */
   emit(packet: EmittedPacket, done?: (error?: Error) => void): void;
   /** mqemitter's own in-process delivery, which mqemitter-redis calls for each message from Redis. */
-  _emit(packet: EmittedPacket, done?: (error?: Error) => void): void;
+  _emit(packet: unknown, done?: (error?: Error) => void): void;
 }
 
 /** Aedes numbers every packet it publishes: `brokerCounter` counts per `brokerId`. */
 interface EmittedPacket {
   topic: string;
   brokerId?: string;
-  brokerCounter?: number;
+  brokerCounter?: number | string;
 }
 
 /** Messages remembered as sent from here, to skip when Redis brings them back. */
@@ -134,7 +143,7 @@ const SENT_HERE_MAX = 50_000;
  * subscriber connection's resubscribe lost them. Our own message coming back from Redis is recognised by its
  * Aedes numbering and skipped.
  */
-function deliverLocallyFirst(mq: RedisEmitter, onRedisError: (error: Error) => void): void {
+function deliverLocallyFirst(mq: RedisEmitter, fromRedis: (packet: unknown) => EmittedPacket | null, onRedisError: (error: Error) => void): void {
   // Sent to Redis and not back yet. Bounded (while Redis is away, or when no subscriber here brings a message
   // back, nothing returns): the oldest are forgotten first, through a ring of their keys. Taking a Set's first
   // entry instead (values().next()) walks past every entry deleted before it, and at 50,000 kept that took 44%
@@ -142,12 +151,18 @@ function deliverLocallyFirst(mq: RedisEmitter, onRedisError: (error: Error) => v
   const sentHere = new Set<string>();
   const ring: (string | undefined)[] = new Array<string | undefined>(SENT_HERE_MAX);
   let oldest = 0;
-  const keyOf = (p: EmittedPacket) => (p.brokerId && p.brokerCounter ? `${p.brokerId}/${p.brokerCounter}` : null);
+  const keyOf = (p: unknown) => {
+    const { brokerId, brokerCounter } = (typeof p === 'object' && p !== null ? p : {}) as EmittedPacket;
+    return typeof brokerId === 'string' && brokerId && brokerCounter ? `${brokerId}/${brokerCounter}` : null;
+  };
   const deliverHere = mq._emit.bind(mq);
   const sendToRedis = mq.emit.bind(mq);
-  mq._emit = (packet, done) => {
-    const key = keyOf(packet);
+  mq._emit = (received, done) => {
+    // Our own message back: skipped before it is checked (it was checked as a client's publish here).
+    const key = keyOf(received);
     if (key !== null && sentHere.delete(key)) return done?.();
+    const packet = fromRedis(received);
+    if (packet === null) return done?.();
     deliverHere(packet, done);
   };
   mq.emit = (packet, done) => {
@@ -163,5 +178,40 @@ function deliverLocallyFirst(mq: RedisEmitter, onRedisError: (error: Error) => v
     sendToRedis(packet, (error) => {
       if (error && !mq.closing) onRedisError(error);
     });
+  };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * mqemitter-redis decodes each message from the channel with msgpack and hands its `msg` to Aedes unchecked: bytes
+ * that were not msgpack threw out of the Redis connection's event and ended every instance. Its listeners on the
+ * subscribe connection run here inside a try, and remember the channel; the returned check, which `_emit` calls
+ * with what they decoded, lets through only a packet that passes redis-records.ts (rebuilt from its checked
+ * fields) and logs the rest.
+ */
+function checkChannelMessages(subConn: Redis, limits: RecordLimits, bad: (where: string, reason: string) => void): (packet: unknown) => EmittedPacket | null {
+  let channel = '';
+  for (const event of ['messageBuffer', 'pmessageBuffer'] as const) {
+    const decodeAndDeliver = subConn.listeners(event) as ((...args: Buffer[]) => void)[];
+    subConn.removeAllListeners(event);
+    subConn.on(event, (...args: Buffer[]) => {
+      channel = String(args[args.length - 2]); // (channel, message) or (pattern, channel, message)
+      try {
+        for (const listener of decodeAndDeliver) listener(...args);
+      } catch (error) {
+        bad(channel, `not a message (${oneLine((error as Error).message)})`);
+      } finally {
+        channel = '';
+      }
+    });
+  }
+  return (received) => {
+    const checked = checkFromChannel(received, channel, limits);
+    if ('ok' in checked) return checked.ok;
+    bad(channel, checked.problem);
+    return null;
   };
 }
