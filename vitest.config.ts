@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * Test files outside e2e/ that start real processes (the compiled mqlive, Mosquitto, Chromium, a stand-in hook
  * process): they run in the e2e tier with the rest, though they sit beside the code they test.
  */
-const PROCESS_TESTS = ['broker/cli.test.ts', 'broker/interop.test.ts', 'broker/host-check.test.ts', 'publisher/sources/uiohook-source.test.ts'];
+const PROCESS_TESTS = ['broker/cli.test.ts', 'broker/interop.test.ts', 'broker/host-check.test.ts', 'broker/redis-stored.test.ts', 'publisher/sources/uiohook-source.test.ts'];
 
 const shared = {
   testTimeout: 30_000,
