@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createAedesBroker } from './aedes-broker';
 import { installQoS0Delivery } from './qos0-delivery';
-import { useLeanParser, usePlainPacketNumbers } from './packet-memory';
+import { checkingParserAvailable, mqttPacketVersion, useLeanParser, usePlainPacketNumbers } from './packet-memory';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter, printable } from './log';
@@ -91,6 +91,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const metrics = new BrokerMetrics();
   usePlainPacketNumbers();
+  if (!checkingParserAvailable()) throw new Error(`mqtt-packet ${mqttPacketVersion()} is not the parser mqlive checks strings with (its bl BufferList was not found): install the version package-lock.json names (npm ci)`);
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
   const redis = options.redis ?? null;
@@ -136,7 +137,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = aedes.handle(conn, req);
-    useLeanParser(client);
+    // Without the checked parser, strings MQTT forbids would get through: refuse the connection rather than that.
+    if (!useLeanParser(client)) {
+      log.error({ event: 'parser_unavailable' }, `Closed a connection: mqtt-packet's parser is not as mqlive expects (mqtt-packet ${mqttPacketVersion()})`);
+      return void conn.destroy();
+    }
     installQoS0Delivery(client, conn);
   };
 

@@ -1,4 +1,5 @@
 import mqttPacket from 'mqtt-packet';
+import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 
 /**
@@ -11,6 +12,9 @@ import { createRequire } from 'node:module';
  * - Its parser holds each connection's unparsed bytes in a `bl` BufferListStream, a full Duplex stream (readable and
  *   writable state, event tables) of which it only uses the buffer-list methods; a plain BufferList has the same
  *   methods without the stream, and saves that per connection.
+ *
+ * The plain buffer list is also where the parser reads every string of a packet (client id, user name, topics,
+ * filters, will topic), so it is where mqlive refuses the strings MQTT forbids (see CheckedBufferList).
  */
 export function usePlainPacketNumbers(): void {
   mqttPacket.writeToStream.cacheNumbers = false;
@@ -26,6 +30,7 @@ interface BufferListLike {
   consume(bytes: number): unknown;
   readUInt8(offset: number): number;
   slice(start?: number, end?: number): Buffer;
+  toString(encoding?: BufferEncoding, start?: number, end?: number): string;
 }
 
 type BufferListClass = new () => BufferListLike;
@@ -42,6 +47,41 @@ const PlainBufferList: BufferListClass | null = (() => {
 })();
 
 /**
+ * A plain BufferList whose strings are checked as MQTT 3.1.1 §1.5.3 asks: a string with U+0000 or with bytes that
+ * are not well-formed UTF-8 reads as null, which mqtt-packet takes as a packet it cannot parse: it emits an error
+ * and Aedes closes the connection (MQTT-1.5.3-1, -2), so nothing of that packet is acted on. Decoding replaces
+ * ill-formed bytes with U+FFFD, so only a string holding U+FFFD needs its bytes checked.
+ */
+const CheckedBufferList: BufferListClass | null = PlainBufferList
+  ? class extends PlainBufferList {
+      override toString(encoding?: BufferEncoding, start?: number, end?: number): string {
+        const text = super.toString(encoding, start, end);
+        if (encoding !== 'utf8') return text;
+        if (text.includes('\u0000') || (text.includes('\ufffd') && !isUtf8(this.slice(start, end)))) return null as unknown as string;
+        return text;
+      }
+    }
+  : null;
+
+/** The version of mqtt-packet installed, for messages. */
+export function mqttPacketVersion(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require(require.resolve('mqtt-packet/package.json')) as { version: string }).version;
+  } catch {
+    return '(unknown version)';
+  }
+}
+
+/**
+ * Whether the parser can be swapped as below: checked once at start-up, so that a change in mqtt-packet or bl
+ * stops the broker with a clear reason instead of silently letting forbidden strings through.
+ */
+export function checkingParserAvailable(): boolean {
+  return CheckedBufferList !== null;
+}
+
+/**
  * Swaps a new client's parser buffer for a plain BufferList (see above). Only while the buffer is still empty
  * (before any byte arrived); false, with the parser left as it is, when Aedes's or mqtt-packet's internals are not
  * as expected. A parser that resets after a parse error builds its own BufferListStream again: correct, only
@@ -49,7 +89,7 @@ const PlainBufferList: BufferListClass | null = (() => {
  */
 export function useLeanParser(client: unknown): boolean {
   const parser = (client as ClientWithParser)._parser;
-  const List = PlainBufferList;
+  const List = CheckedBufferList;
   if (!List || !parser?._list || parser._list.length !== 0 || typeof parser._resetState !== 'function') return false;
   parser._list = new List();
   return true;

@@ -14,6 +14,14 @@ export interface PublishAdmitted {
 }
 
 /**
+ * A will topic is a topic name, as a PUBLISH's is: no wildcards (MQTT-3.3.2-2). Aedes checks a PUBLISH's topic
+ * but not a will's, and a will on `devices/x/#` would be published, and retained, where nobody can clear it.
+ */
+function willTopicName(topic: string): Refusal | null {
+  return /[+#]/.test(topic) ? { reason: 'bad_topic', why: 'a will topic may not hold the wildcards + or #', disconnect: true } : null;
+}
+
+/**
  * A client's PUBLISH goes through these steps in order; the first refusal decides:
  * reserved topic ($SYS/), topic shape (length, depth), rate, rights, contract (ids, payloads, size).
  * A new step is one more small module here, with its own test.
@@ -40,7 +48,7 @@ export class PublishAdmission {
 
   /** A will goes through the same steps as a publish, but the rate: refused here, the client may not leave it. */
   admitWill(client: Client, identity: Identity, will: PublishPacket): Refusal | null {
-    return this.firstRefusal(client, identity, will, false) ?? (contract(will, this.limits) as PublishAdmitted | { refusal: Refusal }).refusal;
+    return willTopicName(will.topic) ?? this.firstRefusal(client, identity, will, false) ?? (contract(will, this.limits) as PublishAdmitted | { refusal: Refusal }).refusal;
   }
 
   /** The steps before the contract, in order; the first refusal decides. */

@@ -1,0 +1,111 @@
+import mqttPacket from 'mqtt-packet';
+import { connect as tcpConnect } from 'node:net';
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadyEvent } from '../broker/cli';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
+
+// Issue 26: topic names as the specification says, against the compiled broker over TCP and WebSocket.
+// U+0000 or bytes that are not well-formed UTF-8 in a topic (or any string of a packet) close the connection
+// (MQTT-1.5.3-1, -2); a will topic is a topic name, so + and # in it refuse the CONNECT (MQTT-3.3.2-2).
+let broker: Spawned;
+let ready: ReadyEvent;
+let inbox: Inbox;
+const open: { end(force: boolean): unknown }[] = [];
+
+beforeAll(async () => {
+  broker = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
+  ready = await brokerReady(broker, 20_000);
+  const watcher = await connect(ready.mqtt, { clientId: 'watcher' });
+  open.push(watcher);
+  inbox = new Inbox(watcher);
+  await subscribe(watcher, ['#']);
+});
+
+afterAll(async () => {
+  for (const c of open) c.end(true);
+  await broker?.stop('SIGKILL');
+});
+
+const connectBytes = (clientId: string, will?: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }) =>
+  mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 30, ...(will && { will }) });
+
+/** A packet whose topic has `bytes` where the placeholder `@@` stands (the same length, so the framing holds). */
+function withTopicBytes(packet: mqttPacket.Packet, bytes: number[]): Buffer {
+  const generated = mqttPacket.generate(packet);
+  const at = generated.indexOf('@@');
+  generated[at] = bytes[0]!;
+  generated[at + 1] = bytes[1]!;
+  return generated;
+}
+
+const NUL = [0x61, 0x00]; // "a", U+0000
+const ILL_FORMED = [0xc3, 0x28]; // a lead byte followed by one that cannot continue it
+const cases = {
+  'a PUBLISH topic with U+0000': (id: string) => withTopicBytes({ cmd: 'publish', topic: `t/${id}/@@`, payload: Buffer.from('x'), qos: 1, messageId: 1, retain: true, dup: false }, NUL),
+  'a PUBLISH topic that is not UTF-8': (id: string) => withTopicBytes({ cmd: 'publish', topic: `t/${id}/@@`, payload: Buffer.from('x'), qos: 0, retain: false, dup: false }, ILL_FORMED),
+  'a SUBSCRIBE filter that is not UTF-8': (id: string) => withTopicBytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `t/${id}/@@`, qos: 0 }] }, ILL_FORMED),
+  'a will topic with U+0000': (id: string) => {
+    const bytes = connectBytes(id, { topic: `t/${id}/@@`, payload: Buffer.from('gone'), qos: 0, retain: false });
+    const at = bytes.indexOf('@@');
+    bytes[at] = NUL[0]!;
+    bytes[at + 1] = NUL[1]!;
+    return bytes;
+  },
+};
+
+/** Sends `bytes` (after a valid CONNECT unless they are one) and resolves with what came back once the broker closed. */
+function send(transport: 'tcp' | 'ws', id: string, bytes: Buffer): Promise<mqttPacket.Packet[]> {
+  const data = bytes[0] === 0x10 ? bytes : Buffer.concat([connectBytes(id), bytes]);
+  const received: mqttPacket.Packet[] = [];
+  const parser = mqttPacket.parser();
+  parser.on('packet', (p) => received.push(p));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the broker did not close ${id}'s connection within 5 s; got ${JSON.stringify(received)}`)), 5000);
+    const done = () => (clearTimeout(timer), resolve(received));
+    if (transport === 'tcp') {
+      const socket = tcpConnect(Number(new URL(ready.mqtt).port), '127.0.0.1', () => socket.write(data));
+      socket.on('data', (d) => parser.parse(d));
+      socket.on('error', () => {});
+      socket.on('close', done);
+    } else {
+      const ws = new WebSocket(ready.ws, 'mqtt');
+      ws.on('open', () => ws.send(data));
+      ws.on('message', (d: Buffer) => parser.parse(d));
+      ws.on('error', () => {});
+      ws.on('close', done);
+    }
+  });
+}
+
+async function barrier(name: string): Promise<void> {
+  const innocent = await connect(ready.mqtt, { clientId: `innocent-${name}` });
+  open.push(innocent);
+  await innocent.publishAsync(`barrier/${name}`, 'after', { qos: 1 });
+  await inbox.waitFor((m) => m.topic === `barrier/${name}`);
+}
+
+describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
+  for (const [name, bytesFor] of Object.entries(cases)) {
+    it(`closes the connection for ${name}, and delivers nothing of it`, async () => {
+      const id = `bad-${transport}-${name.replace(/\W+/g, '-')}`.slice(0, 60);
+      const received = await send(transport, id, bytesFor(id));
+      expect(received.filter((p) => p.cmd !== 'connack')).toEqual([]);
+      await barrier(id);
+      expect(inbox.messages.filter((m) => m.topic.startsWith(`t/${id}`))).toEqual([]);
+      expect(broker.hasEnded()).toBe(false);
+    });
+  }
+
+  it('refuses a CONNECT whose will topic has + or #, with a logged reason, and never publishes it', async () => {
+    for (const topic of ['devices/w/#', 'devices/+/status']) {
+      const id = `will-${transport}-${topic.includes('#') ? 'hash' : 'plus'}`;
+      const received = await send(transport, id, connectBytes(id, { topic, payload: Buffer.from('offline'), qos: 1, retain: true }));
+      expect(received).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 5 })]);
+      expect(broker.events('will_refused').filter((e) => e.clientId === id)).toEqual([expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard/) })]);
+    }
+    await barrier(`will-${transport}`);
+    expect(inbox.messages.filter((m) => /[+#]/.test(m.topic))).toEqual([]);
+  });
+});
