@@ -201,4 +201,11 @@ describe('recording limits (issue 26)', () => {
     const problemOf = (m: RecordedMessage) => (m.topic.startsWith('$') ? 'reserved' : null);
     expect((await refusal(() => collect(readRecordingStream(chunksOf(file), { problemOf })))).message).toBe('line 4: reserved');
   });
+
+  // Found by recording.fuzz.test.ts.
+  it('fuzz finds: a t of -0 is read as 0 (as it is written back); a whole text counts lines as a stream reader does', async () => {
+    expect(Object.is(parseMessage(line({ t: 0 }).replace('"t":0', '"t":-0'), 2).t, 0)).toBe(true);
+    expect(() => parseRecording('\n')).toThrow(/^line 1: empty: no header line$/);
+    expect((await refusal(() => collect(readRecordingStream(chunksOf('\n'))))).message).toBe('line 1: empty: no header line');
+  });
 });

@@ -102,7 +102,7 @@ export function parseHeader(line: string, lineNumber = 1): RecordingHeader {
   if (!Array.isArray(value.filters) || !value.filters.every((f) => typeof f === 'string')) {
     throw new RecordingError(lineNumber, '"filters" must be a list of strings');
   }
-  return { mqlive: 'recording', version: RECORDING_VERSION, startedAt: value.startedAt, broker: value.broker, filters: value.filters as string[] };
+  return { mqlive: 'recording', version: RECORDING_VERSION, startedAt: value.startedAt + 0, broker: value.broker, filters: value.filters as string[] };
 }
 
 /** Parses and checks one message line. */
@@ -133,7 +133,8 @@ export function parseMessage(line: string, lineNumber: number): RecordedMessage 
     if (!decoded) fail('"payloadBase64" must be base64');
     payload = decoded!;
   }
-  return { t: value.t as number, topic: topic as string, payload: payload!, qos: value.qos as 0 | 1 | 2, retain: value.retain as boolean };
+  // + 0 makes a -0 plain 0, as it is written back.
+  return { t: (value.t as number) + 0, topic: topic as string, payload: payload!, qos: value.qos as 0 | 1 | 2, retain: value.retain as boolean };
 }
 
 /**
@@ -263,7 +264,10 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
 export function parseRecording(text: string): { header: RecordingHeader; messages: RecordedMessage[] } {
   const reader = new RecordingReader();
   const messages: RecordedMessage[] = [];
-  for (const line of text.split('\n')) {
+  const lines = text.split('\n');
+  // The newline that ends the last line does not start another (line numbers as a stream reader counts them).
+  if (lines.length > 1 && lines.at(-1) === '') lines.pop();
+  for (const line of lines) {
     const message = reader.push(line.endsWith('\r') ? line.slice(0, -1) : line);
     if (message) messages.push(message);
   }
