@@ -203,8 +203,9 @@ describe('recording limits (issue 26)', () => {
   });
 
   // Found by recording.fuzz.test.ts.
-  it('fuzz finds: a t of -0 is read as 0 (as it is written back); a whole text counts lines as a stream reader does', async () => {
+  it('fuzz finds: a t or qos of -0 is read as 0 (as it is written back); a whole text counts lines as a stream reader does', async () => {
     expect(Object.is(parseMessage(line({ t: 0 }).replace('"t":0', '"t":-0'), 2).t, 0)).toBe(true);
+    expect(Object.is(parseMessage(line({ qos: 0 }).replace('"qos":0', '"qos":-0'), 2).qos, 0)).toBe(true);
     expect(() => parseRecording('\n')).toThrow(/^line 1: empty: no header line$/);
     expect((await refusal(() => collect(readRecordingStream(chunksOf('\n'))))).message).toBe('line 1: empty: no header line');
   });

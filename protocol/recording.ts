@@ -134,7 +134,7 @@ export function parseMessage(line: string, lineNumber: number): RecordedMessage 
     payload = decoded!;
   }
   // + 0 makes a -0 plain 0, as it is written back.
-  return { t: (value.t as number) + 0, topic: topic as string, payload: payload!, qos: value.qos as 0 | 1 | 2, retain: value.retain as boolean };
+  return { t: (value.t as number) + 0, topic: topic as string, payload: payload!, qos: ((value.qos as number) + 0) as 0 | 1 | 2, retain: value.retain as boolean };
 }
 
 /**
