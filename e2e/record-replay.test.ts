@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -305,4 +306,116 @@ describe('mqlive record and replay', () => {
     // At the end the device stays online and says in meta that the capture (the replay) has stopped.
     await inbox.waitFor((m) => m.topic === 'devices/replayed/meta' && JSON.parse(m.text).capture?.running === false, 10_000);
   }, 60_000);
+
+  describe('replay bounded (issue 26)', () => {
+    const header = encodeHeader({ startedAt: 1, broker: 'x', filters: ['#'] });
+    const line = (t: number, topic: string, payload: string, qos: 0 | 1 = 1) => encodeMessage({ t, topic, payload: Buffer.from(payload), qos, retain: false });
+
+    /** Replays `lines` (after a header) into broker B and expects the one-line refusal `problem` (exit code 1) and nothing sent. */
+    async function expectRefused(name: string, lines: string[], problem: string, ...extra: string[]) {
+      const file = join(dir, name);
+      writeFileSync(file, [header, ...lines, ''].join('\n'));
+      const watcher = await client(brokerB.mqtt);
+      const inbox = new Inbox(watcher);
+      await subscribe(watcher, ['lab/bounded/#', 'copy/#']);
+      const replay = spawnMqlive(['replay', '--in', file, '--url', brokerB.mqtt, '--speed', '0', ...extra]);
+      cleanup.push(() => replay.stop('SIGKILL'));
+      expect(await replay.exited, replay.output()).toBe(1);
+      expect(replay.output().trim()).toBe(`mqlive replay: ${file} ${problem}`);
+      await watcher.publishAsync('lab/bounded/marker', 'marker', { qos: 1 });
+      await inbox.waitFor((m) => m.text === 'marker');
+      expect(inbox.messages.map((m) => m.text)).toEqual(['marker']);
+      return file;
+    }
+
+    it('a line longer than the limit (1 MiB by default) stops replay before it sends anything, naming the line; --max-line-bytes sets the limit', async () => {
+      await expectRefused(
+        'long.jsonl',
+        [line(0, 'lab/bounded/a', 'first'), line(5, 'lab/bounded/a', 'x'.repeat(3_000_000), 0), line(9, 'lab/bounded/a', 'last')],
+        'line 3: longer than 1048576 bytes, the most a line may hold (--max-line-bytes raises it)',
+      );
+      // A 100 kB line: over a limit of 50,000 bytes, taken by default (and sent: the broker takes packets up to 256 KiB).
+      const lines = [line(0, 'lab/bounded/a', 'first'), line(5, 'lab/bounded/a', 'y'.repeat(100_000)), line(9, 'lab/bounded/a', 'last')];
+      const file = await expectRefused('medium.jsonl', lines, 'line 3: longer than 50000 bytes, the most a line may hold (--max-line-bytes raises it)', '--max-line-bytes', '50000');
+      const watcher = await client(brokerB.mqtt);
+      const inbox = new Inbox(watcher);
+      await subscribe(watcher, 'lab/bounded/#');
+      const replay = spawnMqlive(['replay', '--in', file, '--url', brokerB.mqtt, '--speed', '0']);
+      cleanup.push(() => replay.stop('SIGKILL'));
+      expect(await replay.exited, replay.output()).toBe(0);
+      await inbox.waitFor((m) => m.text === 'last');
+      expect(inbox.messages.map((m) => m.text.length)).toEqual([5, 100_000, 4]);
+    });
+
+    it('a time beyond 366 days (1e15 overflowed the timer) stops replay before it sends anything, naming the line', async () => {
+      await expectRefused(
+        'far.jsonl',
+        [line(0, 'lab/bounded/a', 'first'), line(1e15, 'lab/bounded/a', 'far')],
+        'line 3: "t" must be a number of milliseconds from 0 to 31622400000 (366 days)',
+      );
+    });
+
+    it('a $SYS/ or $mqlive/ topic (the broker never acknowledged one at QoS 1, and replay hung) stops replay before it sends anything, naming the line; under --topic-prefix it is an ordinary topic', async () => {
+      const sys = [line(0, 'lab/bounded/a', 'first'), line(1, 'lab/bounded/b', 'second'), line(2, '$SYS/broker/forged', 'sys')];
+      const file = await expectRefused('sys.jsonl', sys, 'line 4: topic "$SYS/broker/forged" is reserved for the broker (it starts with $); --topic-prefix replays it under another topic');
+      await expectRefused(
+        'notice.jsonl',
+        [line(0, '$mqlive/clients/someone/refused', '{}')],
+        'line 2: topic "$mqlive/clients/someone/refused" is reserved for the broker (it starts with $); --topic-prefix replays it under another topic',
+      );
+      const watcher = await client(brokerB.mqtt);
+      const inbox = new Inbox(watcher);
+      await subscribe(watcher, 'copy/#');
+      const prefixed = spawnMqlive(['replay', '--in', file, '--url', brokerB.mqtt, '--speed', '0', '--topic-prefix', 'copy/']);
+      cleanup.push(() => prefixed.stop('SIGKILL'));
+      expect(await prefixed.exited, prefixed.output()).toBe(0);
+      await inbox.waitFor((m) => m.topic === 'copy/$SYS/broker/forged');
+      const badPrefix = spawnMqlive(['replay', '--in', file, '--url', brokerB.mqtt, '--topic-prefix', '$SYS/']);
+      expect(await badPrefix.exited).toBe(2);
+      expect(badPrefix.output().trim()).toBe('mqlive replay: --topic-prefix must not start with $: such topics are the broker\'s own (got "$SYS/")');
+    });
+
+    /** A TCP proxy to `port` that passes the broker's first packet (the CONNACK) and then nothing from it: no PUBACK ever comes. */
+    async function ackSwallowingProxy(port: number) {
+      const sockets = new Set<Socket>();
+      const server = createServer((downstream) => {
+        const upstream = tcpConnect(port, '127.0.0.1');
+        for (const s of [downstream, upstream]) {
+          sockets.add(s);
+          s.on('error', () => {});
+          s.on('close', () => (downstream.destroy(), upstream.destroy()));
+        }
+        downstream.on('data', (d) => upstream.write(d));
+        upstream.once('data', (d) => downstream.write(d));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanup.push(async () => {
+        for (const s of sockets) s.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      });
+      return `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it(`${signal} ends replay at once while it waits for an acknowledgement the broker never sends`, async () => {
+        const file = join(dir, `hold-${signal}.jsonl`);
+        writeFileSync(file, [header, line(0, 'lab/bounded/held', 'acked never'), line(0, 'lab/bounded/after', 'never sent', 0), ''].join('\n'));
+        const watcher = await client(brokerB.mqtt);
+        const inbox = new Inbox(watcher);
+        await subscribe(watcher, 'lab/bounded/#');
+        const url = await ackSwallowingProxy(Number(new URL(brokerB.mqtt).port));
+        const replay = spawnMqlive(['replay', '--in', file, '--url', url]);
+        cleanup.push(() => replay.stop('SIGKILL'));
+        // The broker has the QoS 1 message (and acknowledged it): replay now waits for a PUBACK that never reaches it.
+        await inbox.waitFor((m) => m.text === 'acked never', 20_000);
+        replay.child.kill(signal);
+        const ended = await Promise.race([replay.exited, sleep(10_000).then(() => 'still running 10 s after the signal')]);
+        expect(ended, replay.output()).toBe(0);
+        expect(replay.output()).toMatch(new RegExp(`^replayed 1 messages in .*; stopped by ${signal}$`, 'm'));
+        await watcher.publishAsync('lab/bounded/marker', 'marker', { qos: 1 });
+        await inbox.waitFor((m) => m.text === 'marker');
+        expect(inbox.messages.map((m) => m.text)).toEqual(['acked never', 'marker']);
+      });
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeHeader, encodeMessage, fromBase64, parseHeader, parseMessage, parseRecording, RecordingError, RecordingReader, toBase64, type RecordedMessage } from './recording';
+import { encodeHeader, encodeMessage, fromBase64, parseHeader, parseMessage, parseRecording, readRecordingStream, RecordingError, RecordingReader, toBase64, type RecordedMessage } from './recording';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const text = (s: string) => new TextEncoder().encode(s);
@@ -94,5 +94,119 @@ describe('recording format', () => {
     expect(whole.header.filters).toEqual(['#']);
     expect(whole.messages.map((x) => x.t)).toEqual([0, 3]);
     expect(() => parseRecording(`${header}\n${m(0)}\n${m(3).slice(0, 20)}`)).toThrow(/line 3: not valid JSON/);
+  });
+});
+
+/** Byte chunks as a stream reader gets them. */
+async function* chunksOf(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield typeof part === 'string' ? text(part) : part;
+}
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of source) out.push(item);
+  return out;
+}
+
+async function refusal(run: () => Promise<unknown>): Promise<RecordingError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(RecordingError);
+    return error as RecordingError;
+  }
+  throw new Error('not refused');
+}
+
+describe('recording limits (issue 26)', () => {
+  const header = encodeHeader({ startedAt: 1, broker: 'mqtt://b', filters: ['#'] });
+  const line = (fields: Record<string, unknown>) => JSON.stringify({ t: 1, topic: 'lab/x', payload: 'p', qos: 0, retain: false, ...fields });
+  const DAYS_366 = 366 * 24 * 60 * 60 * 1000;
+
+  it('a time must be finite, at least 0 and at most 366 days (1e15 overflowed the timer)', () => {
+    for (const t of [1e15, 1e13, DAYS_366 + 1, Number.MAX_VALUE]) {
+      expect(() => parseMessage(line({ t }), 4), String(t)).toThrow(/line 4: "t" must be a number of milliseconds from 0 to 31622400000 \(366 days\)/);
+    }
+    expect(parseMessage(line({ t: DAYS_366 }), 4).t).toBe(DAYS_366);
+    expect(() => parseHeader(JSON.stringify({ mqlive: 'recording', version: 1, startedAt: 1e300, broker: 'b', filters: [] }))).toThrow(/line 1: "startedAt"/);
+  });
+
+  it('a refused value is never serialized whole: a version nested 100,000 deep is a RecordingError, not a RangeError', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(() => parseHeader(`{"mqlive":"recording","version":${deep},"startedAt":1,"broker":"b","filters":[]}`)).toThrow(/line 1: recording version a list; this mqlive reads version 1/);
+    const long = 'v'.repeat(100_000);
+    const error = (() => {
+      try {
+        parseHeader(JSON.stringify({ mqlive: 'recording', version: long, startedAt: 1, broker: 'b', filters: [] }));
+      } catch (e) {
+        return e as RecordingError;
+      }
+    })();
+    expect(error).toBeInstanceOf(RecordingError);
+    expect(error!.message.length).toBeLessThan(200);
+  });
+
+  it('a topic MQTT cannot carry is refused: longer than 65,535 bytes, or with a lone surrogate; so is a payload that would not be sent as written', () => {
+    expect(() => parseMessage(line({ topic: 'é'.repeat(40_000) }), 3)).toThrow(/line 3: "topic" is longer than MQTT allows \(65535 bytes\)/);
+    expect(() => parseMessage(line({ topic: 'lab/\ud800' }), 3)).toThrow(/line 3: "topic" is not valid Unicode/);
+    expect(() => parseMessage('{"t":1,"topic":"lab/x","payload":"a\\udc00b","qos":0,"retain":false}', 3)).toThrow(/line 3: "payload" is not valid Unicode/);
+    expect(parseMessage(line({ topic: 'lab/😀', payload: '😀' }), 3).payload).toEqual(text('😀'));
+  });
+
+  it('splits a byte stream into the same lines wherever the chunks break, "\\r\\n" included', async () => {
+    const file = `${header}\r\n${encodeMessage({ t: 0, topic: 'lab/é', payload: text('ü😀'), qos: 1, retain: false })}\n\n${line({ t: 5 })}`;
+    const bytes = text(file);
+    const whole = parseRecording(file);
+    for (let cut = 0; cut <= bytes.length; cut += 7) {
+      for (const size of [1, 5]) {
+        const parts = [bytes.subarray(0, cut), ...Array.from({ length: Math.ceil((bytes.length - cut) / size) }, (_, i) => bytes.subarray(cut + i * size, cut + (i + 1) * size))];
+        let seen: unknown;
+        const messages = await collect(readRecordingStream(chunksOf(...parts), { onHeader: (h) => (seen = h) }));
+        expect(messages).toEqual(whole.messages);
+        expect(seen).toEqual(whole.header);
+      }
+    }
+  });
+
+  it('a line longer than the limit is refused naming its line, after reading no more of it than the limit (a line that never ends included)', async () => {
+    let pulled = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      yield text(`${header}\n${line({ t: 0 })}\n{"t":1,"topic":"lab/x","payload":"`);
+      const chunk = new Uint8Array(64 * 1024).fill(0x61);
+      for (;;) {
+        pulled += 1;
+        yield chunk;
+      }
+    }
+    const error = await refusal(() => collect(readRecordingStream(endless(), { maxLineBytes: 1024 * 1024 })));
+    expect(error.message).toBe('line 3: longer than 1048576 bytes, the most a line may hold (--max-line-bytes raises it)');
+    expect(pulled).toBeLessThanOrEqual(17);
+    // The default is 1 MiB: exactly that is taken, one byte more is not; a "\r" before the newline does not count.
+    const payloadOf = (total: number) => 'x'.repeat(total - line({ payload: '' }).length);
+    const exact = line({ payload: payloadOf(1024 * 1024) });
+    expect(text(exact).length).toBe(1024 * 1024);
+    expect(await collect(readRecordingStream(chunksOf(`${header}\n${exact}\r\n`)))).toHaveLength(1);
+    const over = line({ payload: payloadOf(1024 * 1024 + 1) });
+    expect((await refusal(() => collect(readRecordingStream(chunksOf(`${header}\n${over}\n`))))).message).toMatch(/^line 2: longer than 1048576 bytes/);
+    expect((await refusal(() => collect(readRecordingStream(chunksOf(`${header}\n${line({})}\n`), { maxLineBytes: 20 })))).message).toMatch(/^line 1: longer than 20 bytes/);
+  });
+
+  it('bytes that are not UTF-8 are refused with the line', async () => {
+    const bad = Uint8Array.from([...text('{"t":1,"topic":"lab/x","payload":"'), 0xff, 0xfe, ...text('","qos":0,"retain":false}\n')]);
+    expect((await refusal(() => collect(readRecordingStream(chunksOf(`${header}\n`, bad))))).message).toBe('line 2: not UTF-8 text');
+  });
+
+  it("a caller's own rule refuses a message with its line number", async () => {
+    const file = `${header}\n${line({ topic: 'lab/a' })}\n\n${line({ topic: '$SYS/x' })}\n`;
+    const problemOf = (m: RecordedMessage) => (m.topic.startsWith('$') ? 'reserved' : null);
+    expect((await refusal(() => collect(readRecordingStream(chunksOf(file), { problemOf })))).message).toBe('line 4: reserved');
+  });
+
+  // Found by recording.fuzz.test.ts.
+  it('fuzz finds: a t or qos of -0 is read as 0 (as it is written back); a whole text counts lines as a stream reader does', async () => {
+    expect(Object.is(parseMessage(line({ t: 0 }).replace('"t":0', '"t":-0'), 2).t, 0)).toBe(true);
+    expect(Object.is(parseMessage(line({ qos: 0 }).replace('"qos":0', '"qos":-0'), 2).qos, 0)).toBe(true);
+    expect(() => parseRecording('\n')).toThrow(/^line 1: empty: no header line$/);
+    expect((await refusal(() => collect(readRecordingStream(chunksOf('\n'))))).message).toBe('line 1: empty: no header line');
   });
 });

@@ -6,15 +6,36 @@
  *   {"t":0,"topic":"devices/laptop/status","payload":"online","qos":1,"retain":true}
  *   {"t":12,"topic":"lab/blob","payloadBase64":"AAH/","qos":0,"retain":false}
  *
- * `t` is milliseconds since the recording started, never decreasing. A payload that is valid UTF-8 is stored as
+ * `t` is milliseconds since the recording started, never decreasing, at most MAX_RECORDING_MS. A payload that is valid UTF-8 is stored as
  * text in `payload`, anything else as `payloadBase64`; either way replay sends the same bytes. Retained messages
  * present when the recording started have `retain: true` and `t: 0`; they come first, or among the first live
  * messages (the broker sends them for the new subscription while live ones already flow).
+ *
+ * A reader takes lines of at most MAX_LINE_BYTES (readers of a stream never hold more than that of one line).
  *
  * Pure (no Node-only or DOM-only module): the viewer bundles it.
  */
 
 export const RECORDING_VERSION = 1;
+
+/**
+ * The longest line a reader takes by default: 1 MiB, without its newline. A message of the mqlive broker (4 KiB
+ * payloads by default) is far below it; a recording of bigger payloads from another broker needs a higher limit
+ * (`--max-line-bytes`). Reading never holds more than this of one line, however long the line in the file is.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * The latest `t` a message may have: 366 days. It bounds every gap between two messages too, and keeps the
+ * arithmetic of a schedule exact (1e15 overflowed Node's timers; a player waits in chunks below their limit).
+ */
+export const MAX_RECORDING_MS = 366 * 24 * 60 * 60 * 1000;
+
+/** The latest epoch milliseconds a Date can hold: a header's `startedAt` is at most this. */
+const MAX_EPOCH_MS = 8.64e15;
+
+/** MQTT's limit on a topic name: 65,535 bytes of UTF-8. */
+const MAX_TOPIC_BYTES = 65_535;
 
 export interface RecordingHeader {
   mqlive: 'recording';
@@ -74,14 +95,14 @@ export function parseHeader(line: string, lineNumber = 1): RecordingHeader {
   const value = parseObject(line, lineNumber);
   if (value.mqlive !== 'recording') throw new RecordingError(lineNumber, 'not an mqlive recording (the first line must be {"mqlive":"recording",...})');
   if (value.version !== RECORDING_VERSION) {
-    throw new RecordingError(lineNumber, `recording version ${JSON.stringify(value.version)}; this mqlive reads version ${RECORDING_VERSION}`);
+    throw new RecordingError(lineNumber, `recording version ${describeValue(value.version)}; this mqlive reads version ${RECORDING_VERSION}`);
   }
-  if (!isTime(value.startedAt)) throw new RecordingError(lineNumber, '"startedAt" must be epoch milliseconds');
+  if (!isTime(value.startedAt, MAX_EPOCH_MS)) throw new RecordingError(lineNumber, '"startedAt" must be epoch milliseconds');
   if (typeof value.broker !== 'string') throw new RecordingError(lineNumber, '"broker" must be a string');
   if (!Array.isArray(value.filters) || !value.filters.every((f) => typeof f === 'string')) {
     throw new RecordingError(lineNumber, '"filters" must be a list of strings');
   }
-  return { mqlive: 'recording', version: RECORDING_VERSION, startedAt: value.startedAt, broker: value.broker, filters: value.filters as string[] };
+  return { mqlive: 'recording', version: RECORDING_VERSION, startedAt: value.startedAt + 0, broker: value.broker, filters: value.filters as string[] };
 }
 
 /** Parses and checks one message line. */
@@ -90,10 +111,12 @@ export function parseMessage(line: string, lineNumber: number): RecordedMessage 
   const fail = (problem: string): never => {
     throw new RecordingError(lineNumber, problem);
   };
-  if (!isTime(value.t)) fail('"t" must be a number of milliseconds >= 0');
+  if (!isTime(value.t, MAX_RECORDING_MS)) fail(`"t" must be a number of milliseconds from 0 to ${MAX_RECORDING_MS} (366 days)`);
   const { topic } = value;
   if (typeof topic !== 'string' || topic.length === 0) fail('"topic" must be a non-empty string');
-  if (/[+#\u0000]/.test(topic as string)) fail(`"topic" ${JSON.stringify(topic)} has a wildcard or a NUL character`);
+  if (/[+#\u0000]/.test(topic as string)) fail(`"topic" ${describeValue(topic)} has a wildcard or a NUL character`);
+  if (LONE_SURROGATE.test(topic as string)) fail('"topic" is not valid Unicode (a lone surrogate)');
+  if (encoder.encode(topic as string).length > MAX_TOPIC_BYTES) fail(`"topic" is longer than MQTT allows (${MAX_TOPIC_BYTES} bytes)`);
   if (value.qos !== 0 && value.qos !== 1 && value.qos !== 2) fail('"qos" must be 0, 1 or 2');
   if (typeof value.retain !== 'boolean') fail('"retain" must be true or false');
   const hasText = 'payload' in value;
@@ -102,13 +125,16 @@ export function parseMessage(line: string, lineNumber: number): RecordedMessage 
   let payload: Uint8Array;
   if (hasText) {
     if (typeof value.payload !== 'string') fail('"payload" must be a string (binary payloads go in "payloadBase64")');
+    // Encoding would turn a lone surrogate into other bytes than the line says: binary goes in payloadBase64.
+    if (LONE_SURROGATE.test(value.payload as string)) fail('"payload" is not valid Unicode (a lone surrogate; binary payloads go in "payloadBase64")');
     payload = encoder.encode(value.payload as string);
   } else {
     const decoded = typeof value.payloadBase64 === 'string' ? fromBase64(value.payloadBase64) : null;
     if (!decoded) fail('"payloadBase64" must be base64');
     payload = decoded!;
   }
-  return { t: value.t as number, topic: topic as string, payload: payload!, qos: value.qos as 0 | 1 | 2, retain: value.retain as boolean };
+  // + 0 makes a -0 plain 0, as it is written back.
+  return { t: (value.t as number) + 0, topic: topic as string, payload: payload!, qos: ((value.qos as number) + 0) as 0 | 1 | 2, retain: value.retain as boolean };
 }
 
 /**
@@ -150,11 +176,98 @@ export class RecordingReader {
   }
 }
 
+/**
+ * Splits a byte stream into lines (UTF-8, without "\n" or a "\r" before it), holding at most `maxLineBytes` of
+ * one line: a longer line is refused as soon as its first `maxLineBytes + 1` bytes are in, not read to its end.
+ * Every line is yielded, blank ones too, so line numbers match RecordingReader's.
+ */
+export async function* recordingLines(chunks: AsyncIterable<Uint8Array>, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<string> {
+  let parts: Uint8Array[] = [];
+  let held = 0;
+  let lineNumber = 1;
+  const tooLong = () => new RecordingError(lineNumber, `longer than ${maxLineBytes} bytes, the most a line may hold (--max-line-bytes raises it)`);
+  const take = (piece: Uint8Array) => {
+    // One byte more than the limit may be the "\r" of a "\r\n"; the line's end says.
+    if (held + piece.length > maxLineBytes + 1) throw tooLong();
+    if (piece.length > 0) parts.push(piece);
+    held += piece.length;
+  };
+  const line = (): string => {
+    let bytes = parts.length === 1 ? parts[0]! : concat(parts, held);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, -1);
+    if (bytes.length > maxLineBytes) throw tooLong();
+    parts = [];
+    held = 0;
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      throw new RecordingError(lineNumber, 'not UTF-8 text');
+    }
+    lineNumber += 1;
+    return text;
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    while (start < chunk.length) {
+      const end = chunk.indexOf(10, start);
+      take(chunk.subarray(start, end === -1 ? chunk.length : end));
+      if (end === -1) break;
+      yield line();
+      start = end + 1;
+    }
+  }
+  if (held > 0) yield line();
+}
+
+export interface ReadOptions {
+  /** The longest line taken (default MAX_LINE_BYTES). */
+  maxLineBytes?: number | undefined;
+  /** Called once, with the header, before the first message. */
+  onHeader?: ((header: RecordingHeader) => void) | undefined;
+  /** A rule of the caller's own (replay's reserved topics): a problem it names is a RecordingError for the line. */
+  problemOf?: ((message: RecordedMessage) => string | null) | undefined;
+}
+
+/**
+ * The messages of a recording read from a byte stream (a file), in order; memory stays within one line of at
+ * most `maxLineBytes`, whatever the size of the file. Anything wrong is a RecordingError naming the line.
+ */
+export async function* readRecordingStream(chunks: AsyncIterable<Uint8Array>, options: ReadOptions = {}): AsyncGenerator<RecordedMessage> {
+  const reader = new RecordingReader();
+  let announced = false;
+  for await (const line of recordingLines(chunks, options.maxLineBytes)) {
+    const message = reader.push(line);
+    if (!announced && reader.header) {
+      announced = true;
+      options.onHeader?.(reader.header);
+    }
+    if (!message) continue;
+    const problem = options.problemOf?.(message);
+    if (problem) throw new RecordingError(reader.lines, problem);
+    yield message;
+  }
+  reader.end();
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /** A whole recording held as text (the viewer's opened file, tests). */
 export function parseRecording(text: string): { header: RecordingHeader; messages: RecordedMessage[] } {
   const reader = new RecordingReader();
   const messages: RecordedMessage[] = [];
-  for (const line of text.split('\n')) {
+  const lines = text.split('\n');
+  // The newline that ends the last line does not start another (line numbers as a stream reader counts them).
+  if (lines.length > 1 && lines.at(-1) === '') lines.pop();
+  for (const line of lines) {
     const message = reader.push(line.endsWith('\r') ? line.slice(0, -1) : line);
     if (message) messages.push(message);
   }
@@ -172,8 +285,19 @@ function parseObject(line: string, lineNumber: number): Record<string, unknown> 
   return value as Record<string, unknown>;
 }
 
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+function isTime(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max;
+}
+
+/** A UTF-16 surrogate without its other half: no UTF-8 encoding of it exists. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A refused value as an error message may show it: short, and never serialized whole (it may nest deeply). */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

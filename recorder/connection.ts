@@ -52,15 +52,21 @@ export async function connectBroker(role: string, settings: BrokerSettings, say:
     ...(settings.username && { username: settings.username, password: settings.password }),
   });
   await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => fail(error.message);
+    const onClose = () => fail('the connection closed');
     const fail = (why: string) => {
       client.end(true);
       reject(new CommandError(`cannot connect to ${withoutCredentials(url)}: ${why}`));
     };
-    client.once('connect', () => resolve());
-    client.once('error', (error) => fail(error.message));
-    client.once('close', () => fail('the connection closed'));
+    client.once('connect', () => {
+      // Only these two: MQTT.js has a 'close' listener of its own (it stops the keep-alive timer and sets up
+      // reconnecting); taking all of them away kept a timer alive after the end, and the process with it.
+      client.removeListener('error', onError).removeListener('close', onClose);
+      resolve();
+    });
+    client.once('error', onError);
+    client.once('close', onClose);
   });
-  client.removeAllListeners('error').removeAllListeners('close');
   client.options.reconnectPeriod = 1000;
   let lastError = '';
   client.on('error', (error) => {
@@ -75,10 +81,17 @@ export async function connectBroker(role: string, settings: BrokerSettings, say:
   return client;
 }
 
-/** Ends the connection cleanly (DISCONNECT), waiting at most `timeoutMs` for it. */
+/**
+ * Ends the connection cleanly (DISCONNECT, once what is in flight is acknowledged), waiting at most `timeoutMs`;
+ * then cuts it. (MQTT.js ignores a second, forced end() while the first one waits, so the socket is destroyed:
+ * a broker that never acknowledges must not keep the process alive.)
+ */
 export async function disconnect(client: MqttClient, timeoutMs = 3000): Promise<void> {
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => client.end(true, {}, () => resolve()), timeoutMs);
+    const timer = setTimeout(() => {
+      client.stream?.destroy();
+      resolve();
+    }, timeoutMs);
     client.end(false, {}, () => {
       clearTimeout(timer);
       resolve();

@@ -92,3 +92,54 @@ describe('the replay schedule', () => {
     expect(played).toBe(IN_FLIGHT + 10);
   });
 });
+
+describe('replay bounded (issue 26)', () => {
+  it("never asks for a sleep longer than Node's timers take (2^31-1 ms), and sends a message 40 days out at its time, not before", async () => {
+    const clock = lateClock(0);
+    const asked: number[] = [];
+    const sleep = clock.sleep;
+    clock.sleep = async (ms: number) => {
+      asked.push(ms);
+      await sleep(ms);
+    };
+    const sentAt: number[] = [];
+    const player = new Player(async () => sentAt.push(clock.now() - 1000), { speed: 1, prefix: '', keepRetain: true, say: () => {}, clock });
+    const fortyDays = 40 * 24 * 3600 * 1000;
+    await player.play(message(0));
+    await player.play(message(fortyDays));
+    expect(sentAt).toEqual([0, fortyDays]);
+    expect(asked.length).toBeGreaterThan(1);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+
+  it('a stop ends the wait for an acknowledgement that never comes, and for room among the publishes in flight; nothing more is sent', async () => {
+    const abort = new AbortController();
+    const sent: string[] = [];
+    // A broker that never acknowledges anything.
+    const publish = (topic: string) => {
+      sent.push(topic);
+      return new Promise<void>(() => {});
+    };
+    const player = new Player(publish, { speed: 0, prefix: '', keepRetain: true, say: () => {}, signal: abort.signal });
+    await player.play(message(0, 1));
+    let done = false;
+    const next = player.play(message(1, 0)).then(() => (done = true));
+    // A barrier: a timer queued now runs after every microtask the waiting play could take.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(done).toBe(false);
+    abort.abort();
+    await next;
+    await player.drain();
+    expect(sent).toEqual(['lab/0']);
+
+    // With IN_FLIGHT QoS 0 publishes unfinished, the next one waits for room, until the stop.
+    const full = new AbortController();
+    const player2 = new Player(publish, { speed: 0, prefix: '', keepRetain: true, say: () => {}, signal: full.signal });
+    for (let t = 0; t < IN_FLIGHT; t++) await player2.play(message(t));
+    const waiting = player2.play(message(IN_FLIGHT));
+    full.abort();
+    await waiting;
+    await player2.drain();
+    expect(player2.sent).toBe(IN_FLIGHT);
+  });
+});

@@ -12,10 +12,17 @@ export type Publish = (topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retai
 export interface Clock {
   /** Monotonic milliseconds. */
   now(): number;
-  sleep(ms: number): Promise<unknown>;
+  /** Resolves after `ms`, or at once when `signal` is aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<unknown>;
 }
 
-export const MONOTONIC: Clock = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
+export const MONOTONIC: Clock = { now: () => performance.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}) };
+
+/**
+ * The longest single sleep: Node's timers take at most 2^31-1 ms (24.8 days) and fire after 1 ms for anything
+ * longer, so a longer wait is slept in parts, each ending by looking at the clock again.
+ */
+export const MAX_SLEEP_MS = 2 ** 31 - 1;
 
 export interface PlayerOptions {
   /** 1 as recorded, 2 twice as fast, 0 as fast as the publishes are taken. */
@@ -25,8 +32,11 @@ export interface PlayerOptions {
   keepRetain: boolean;
   say(line: string): void;
   clock?: Clock;
-  /** Whether the run is being stopped: a message whose wait was cut short is then not sent. */
-  stopped?: () => boolean;
+  /**
+   * Aborted when the run is stopped (Ctrl-C, SIGTERM): every wait ends at once (for the schedule, for a broker's
+   * acknowledgement that may never come, for room among the publishes in flight), and nothing more is sent.
+   */
+  signal?: AbortSignal;
 }
 
 /** Publishes in flight at most: with --speed 0 this is the backpressure; on time it only bounds a slow broker. */
@@ -45,6 +55,7 @@ export class Player {
   private readonly inFlight: Promise<unknown>[] = [];
   private failures = 0;
   private awaitingAck: Promise<unknown> | undefined;
+  private readonly aborted: Promise<void>;
 
   constructor(
     private readonly publish: Publish,
@@ -52,6 +63,21 @@ export class Player {
   ) {
     this.clock = options.clock ?? MONOTONIC;
     this.firstStart = this.roundStart = this.clock.now();
+    const { signal } = options;
+    this.aborted = new Promise((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  private get stopped(): boolean {
+    return this.options.signal?.aborted ?? false;
+  }
+
+  /** Waits for `promise`, or less: until the run is stopped. */
+  private async until(promise: Promise<unknown> | undefined): Promise<void> {
+    await Promise.race([promise, this.aborted]);
   }
 
   /** Time starts again from here (a new round of --loop). */
@@ -63,17 +89,20 @@ export class Player {
     const { speed, prefix, keepRetain } = this.options;
     // A broker may forward a QoS 0 message before a QoS 1 one sent just ahead of it (the QoS 1 path has more
     // steps): the next message goes only once the broker has acknowledged the last QoS 1 or 2 one.
-    await this.awaitingAck;
+    await this.until(this.awaitingAck);
+    if (this.stopped) return;
     if (speed > 0) {
       const due = this.roundStart + message.t / speed;
-      const wait = due - this.clock.now();
-      if (wait > 0) await this.clock.sleep(wait);
-      if (this.options.stopped?.()) return;
+      for (let wait = due - this.clock.now(); wait > 0 && !this.stopped; wait = due - this.clock.now()) {
+        await this.until(this.clock.sleep(Math.min(wait, MAX_SLEEP_MS), this.options.signal));
+      }
+      if (this.stopped) return;
       const late = Math.max(0, this.clock.now() - due);
       this.windowLateMs = Math.max(this.windowLateMs, late);
       this.maxLateMs = Math.max(this.maxLateMs, late);
     }
-    while (this.inFlight.length >= IN_FLIGHT) await this.inFlight.shift();
+    while (this.inFlight.length >= IN_FLIGHT && !this.stopped) await this.until(this.inFlight.shift());
+    if (this.stopped) return;
     const topic = prefix + message.topic;
     const sending = this.publish(topic, message.payload, message.qos, keepRetain && message.retain).catch((error: Error) => {
       if (this.failures++ < 5) this.options.say(`could not publish on ${topic}: ${error.message}`);
@@ -84,9 +113,9 @@ export class Player {
     this.lastT = message.t;
   }
 
-  /** Waits for every publish still in flight. */
+  /** Waits for every publish still in flight (or until the run is stopped). */
   async drain(): Promise<void> {
-    await Promise.all(this.inFlight.splice(0));
+    await this.until(Promise.all(this.inFlight.splice(0)));
   }
 
   elapsedSeconds(): number {

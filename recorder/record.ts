@@ -7,7 +7,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CommandError, defineCommand, UsageError } from '../cli/command';
 import { parseWholeNumber, type OptionSpecs } from '../cli/options';
-import { encodeHeader, encodeMessage } from '../protocol/recording';
+import { encodeHeader, encodeMessage, MAX_RECORDING_MS } from '../protocol/recording';
 import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, formatBytes, onStopSignal, parseNumber, withoutCredentials } from './connection';
 
 const OPTIONS = {
@@ -96,6 +96,8 @@ export const recordCommand = defineCommand({
       if (stopped) return;
       const atStart = packet.retain && !reconnected;
       const t = atStart ? 0 : Math.max(lastT, Math.round(performance.now() - start));
+      // The format's longest recording: a line past it would be refused by every reader.
+      if (t > MAX_RECORDING_MS) return stop('366 days, the longest a recording may be');
       if (!atStart) lastT = t;
       const line = `${encodeMessage({ t, topic, payload, qos: packet.qos, retain: packet.retain })}\n`;
       try {

@@ -1,9 +1,11 @@
-/** Reads a recording file line by line (never whole), each line checked by protocol/recording.ts. */
+/**
+ * Reads a recording file line by line (never whole, and never more than one line's limit of it at once), each
+ * line checked by protocol/recording.ts.
+ */
 import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { CommandError, UsageError } from '../cli/command';
-import { RecordingError, RecordingReader, type RecordedMessage, type RecordingHeader } from '../protocol/recording';
+import { MAX_LINE_BYTES, readRecordingStream, RecordingError, type RecordedMessage, type RecordingHeader } from '../protocol/recording';
 
 export async function checkReadable(path: string): Promise<void> {
   try {
@@ -13,37 +15,48 @@ export async function checkReadable(path: string): Promise<void> {
   }
 }
 
+export interface FileReadOptions {
+  /** The longest line taken (default MAX_LINE_BYTES). */
+  maxLineBytes?: number | undefined;
+  /** Put before every topic when it is published (replay's --topic-prefix): the reserved-topic check sees the result. */
+  topicPrefix?: string | undefined;
+}
+
+/**
+ * Why a topic may not be published by replay, or null. `$` topics are the broker's own (`$SYS/…`, mqlive's
+ * `$mqlive/…`, MQTT 3.1.1 §4.7.2): a client's publish there is refused or never acknowledged.
+ */
+export function reservedTopicProblem(topic: string): string | null {
+  return topic.startsWith('$') ? `topic ${JSON.stringify(topic.slice(0, 80))} is reserved for the broker (it starts with $); --topic-prefix replays it under another topic` : null;
+}
+
 /** The messages of a recording, in order; a bad line stops with an error naming the file and the line. */
-export async function* readRecording(path: string, onHeader?: (header: RecordingHeader) => void): AsyncGenerator<RecordedMessage> {
-  const reader = new RecordingReader();
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  let announced = false;
+export async function* readRecording(path: string, onHeader?: (header: RecordingHeader) => void, options: FileReadOptions = {}): AsyncGenerator<RecordedMessage> {
+  // Chunks of 64 KiB: what is held is at most one line (up to the limit) plus one chunk.
+  const input = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const prefix = options.topicPrefix;
+  const problemOf = prefix === undefined ? undefined : (message: RecordedMessage) => reservedTopicProblem(prefix + message.topic);
   try {
-    for await (const line of lines) {
-      const message = reader.push(line);
-      if (message) yield message;
-      else if (reader.header && !announced) {
-        announced = true;
-        onHeader?.(reader.header);
-      }
-    }
-    reader.end();
+    yield* readRecordingStream(input, { maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES, onHeader, problemOf });
   } catch (error) {
     if (error instanceof RecordingError) throw new CommandError(`${path} ${error.message}`);
     throw error;
   } finally {
-    lines.close();
+    input.destroy();
   }
 }
 
-/** Reads the whole file once to check every line before anything is sent: its header, message count and length. */
-export async function scanRecording(path: string): Promise<{ header: RecordingHeader; messages: number; durationMs: number }> {
+/**
+ * Reads the whole file once to check every line before anything is sent (with replay's rules when given a
+ * topic prefix): its header, message count and length.
+ */
+export async function scanRecording(path: string, options: FileReadOptions = {}): Promise<{ header: RecordingHeader; messages: number; durationMs: number }> {
   let header: RecordingHeader | undefined;
   let messages = 0;
   let durationMs = 0;
-  for await (const message of readRecording(path, (h) => (header = h))) {
+  for await (const message of readRecording(path, (h) => (header = h), options)) {
     messages += 1;
-    durationMs = message.t;
+    durationMs = Math.max(durationMs, message.t);
   }
   return { header: header!, messages, durationMs };
 }

@@ -4,11 +4,11 @@
  * (no accumulated sleeps). Contract topics go through the broker's checks like any other publish.
  */
 import { defineCommand, UsageError } from '../cli/command';
-import type { OptionSpecs } from '../cli/options';
+import { parseWholeNumber, type OptionSpecs } from '../cli/options';
+import { MAX_LINE_BYTES } from '../protocol/recording';
 import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, onStopSignal, parseNumber, withoutCredentials } from './connection';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { MONOTONIC, Player, type Clock, type Publish } from './player';
-import { checkReadable, readRecording, scanRecording } from './recording-file';
+import { Player, type Publish } from './player';
+import { checkReadable, readRecording, reservedTopicProblem, scanRecording } from './recording-file';
 
 const OPTIONS = {
   in: { env: 'MQLIVE_IN', type: 'string', help: 'the recording to play (written by mqlive record or the viewer)' },
@@ -17,6 +17,7 @@ const OPTIONS = {
   loop: { env: 'MQLIVE_LOOP', type: 'flag', help: 'start over at the end, until Ctrl-C' },
   'topic-prefix': { env: 'MQLIVE_TOPIC_PREFIX', type: 'string', help: 'put this before every topic (e.g. replay/)' },
   retain: { env: 'MQLIVE_RETAIN', type: 'string', help: 'keep: publish retained messages retained (default); drop: publish every message unretained' },
+  'max-line-bytes': { env: 'MQLIVE_MAX_LINE_BYTES', type: 'string', help: `the longest line of the recording taken, in bytes (default ${MAX_LINE_BYTES}: 1 MiB)` },
 } satisfies OptionSpecs;
 
 export const replayCommand = defineCommand({
@@ -29,12 +30,16 @@ export const replayCommand = defineCommand({
     const speed = parseNumber(options.speed, 'speed', { allowZero: true }) ?? 1;
     const prefix = options['topic-prefix'] ?? '';
     if (/[+#\u0000]/.test(prefix)) throw new UsageError(`--topic-prefix must not hold +, # or NUL (got "${prefix}")`);
+    if (prefix && reservedTopicProblem(prefix)) throw new UsageError(`--topic-prefix must not start with $: such topics are the broker's own (got "${prefix}")`);
+    const maxLineBytes = parseWholeNumber(options['max-line-bytes'], 'max-line-bytes') ?? MAX_LINE_BYTES;
+    const reading = { maxLineBytes, topicPrefix: prefix };
     const retainMode = options.retain ?? 'keep';
     if (retainMode !== 'keep' && retainMode !== 'drop') throw new UsageError(`--retain must be keep or drop (got "${retainMode}")`);
     await checkReadable(file);
 
-    // Every line is checked before the first publish: a broken file sends nothing.
-    const { header, messages: total, durationMs } = await scanRecording(file);
+    // Every line is checked before the first publish: a broken file, or one with a topic replay may not
+    // publish, sends nothing.
+    const { header, messages: total, durationMs } = await scanRecording(file, reading);
     const say = (line: string) => console.log(line);
     const client = await connectBroker('replay', options, say);
     say(
@@ -43,23 +48,22 @@ export const replayCommand = defineCommand({
     );
 
     let stopping = '';
-    // Ctrl-C also cuts short a wait for the next message (a recording may hold long quiet stretches).
+    // Ctrl-C and SIGTERM end every wait at once: for the next message (a recording may hold long quiet
+    // stretches), and for an acknowledgement the broker may never send.
     const abort = new AbortController();
     const unhook = onStopSignal((signal) => {
       stopping = signal;
       abort.abort();
     });
-    // Ctrl-C aborts the sleep: it just ends early, and the player sees `stopped()`.
-    const clock: Clock = { now: MONOTONIC.now, sleep: (ms) => sleep(ms, undefined, { signal: abort.signal }).catch(() => {}) };
     const publish: Publish = (topic, payload, qos, retain) => client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, retain });
-    const player = new Player(publish, { speed, prefix, keepRetain: retainMode === 'keep', say, clock, stopped: () => stopping !== '' });
+    const player = new Player(publish, { speed, prefix, keepRetain: retainMode === 'keep', say, signal: abort.signal });
     const progress = setInterval(() => say(player.progressLine(total, durationMs)), 1000);
     let rounds = 0;
     try {
       do {
         rounds += 1;
         player.startRound();
-        for await (const message of readRecording(file)) {
+        for await (const message of readRecording(file, undefined, reading)) {
           if (stopping) break;
           await player.play(message);
         }
@@ -68,7 +72,8 @@ export const replayCommand = defineCommand({
     } finally {
       clearInterval(progress);
       unhook();
-      await disconnect(client);
+      // Stopped: what is still unacknowledged gets a second, not the usual three, before the connection is cut.
+      await disconnect(client, stopping ? 1000 : 3000);
     }
     const loops = options.loop ? ` in ${rounds} rounds` : '';
     const late = speed > 0 ? `, at most ${player.maxLateMs.toFixed(0)} ms behind schedule` : '';

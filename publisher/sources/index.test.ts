@@ -31,7 +31,7 @@ describe('the source registry', () => {
     expect(sourceChoices()).toEqual(['auto', 'uiohook', 'evdev', 'demo', 'replay:FILE']);
     const help = sourceHelp().split('\n');
     expect(help.map((l) => l.trim().split(/\s+/)[0])).toEqual(['auto', 'uiohook', 'evdev', 'demo', 'replay:FILE']);
-    expect(Object.keys(sourceFlags())).toEqual(['evdev-device', 'screen', 'evdev-abs-range', 'loop']);
+    expect(Object.keys(sourceFlags())).toEqual(['evdev-device', 'screen', 'evdev-abs-range', 'loop', 'max-line-bytes']);
   });
 
   it('refuses an unknown --source, listing the valid names', () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeHeader, encodeMessage } from '../../protocol/recording';
 import { readMouseEvents, ReplaySource } from './replay-source';
 import { SourceFlagError, type MouseInput, type SourceContext } from './source';
@@ -96,5 +96,79 @@ describe('--source replay:FILE', () => {
     const broken = join(dir, 'broken.jsonl');
     writeFileSync(broken, `${encodeHeader({ startedAt: 1, broker: 'x', filters: [] })}\n{"t":1,"topic":"devices/a/mo`);
     await expect(ReplaySource.open(context(), {}, broken)).rejects.toThrow(`--source replay: ${broken} line 2: not valid JSON`);
+  });
+
+  describe('bounded (issue 26)', () => {
+    afterEach(() => vi.restoreAllMocks());
+    const move = (x: number) => ({ x, y: 2, ts: 5, seq: x });
+
+    it('refuses a time beyond 366 days naming its line (a t of 1e13 spun a 1 ms timer loop)', async () => {
+      const file = recording('far.jsonl', [
+        [0, 'devices/a/mouse/move', move(1)],
+        [1e13, 'devices/a/mouse/move', move(2)],
+      ]);
+      await expect(ReplaySource.open(context(), {}, file)).rejects.toThrow(`--source replay: ${file} line 3: "t" must be a number of milliseconds from 0 to 31622400000 (366 days)`);
+    });
+
+    it("arms no timer beyond Node's limit (2^31-1 ms; a longer one fires after 1 ms): a wait of 30 days is armed in parts", async () => {
+      const file = recording('month.jsonl', [
+        [0, 'devices/a/mouse/move', move(1)],
+        [30 * 24 * 3600 * 1000, 'devices/a/mouse/move', move(2)],
+      ]);
+      const source = await ReplaySource.open(context(), {}, file);
+      const delays: number[] = [];
+      const realSetTimeout = globalThis.setTimeout;
+      vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+        delays.push(ms ?? 0);
+        return realSetTimeout(fn, Math.min(ms ?? 0, 2 ** 31 - 1));
+      }) as typeof setTimeout);
+      const inputs: MouseInput[] = [];
+      await source.start({ onInput: (i) => inputs.push(i), onCaptureState: () => {} });
+      await source.stop();
+      expect(inputs).toHaveLength(1);
+      expect(delays.length).toBeGreaterThan(0);
+      expect(Math.max(...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+    });
+
+    it('reads a recording of many devices in one pass, naming the first few: 3,000 devices with a meta and a move each', async () => {
+      const messages: [number, string, unknown][] = [];
+      const meta = (n: number) => ({ name: `d${n}`, kind: 'mouse', source: 'uiohook', screen: { width: 100 + n, height: 600 }, host: 'h', version: '1', schema: 1, startedAt: 1 });
+      for (let n = 0; n < 3000; n++) messages.push([n, `devices/d${n}/meta`, meta(n)], [n, `devices/d${n}/mouse/move`, move(n)]);
+      messages.push([4000, 'devices/d0/meta', meta(7)]);
+      const file = recording('many.jsonl', messages);
+      const { events, screen, devices, moreDevices } = await readMouseEvents(file);
+      expect(events).toEqual([{ at: 0, input: { type: 'move', x: 0, y: 2 } }]);
+      // The last meta of the replayed device gives its screen.
+      expect(screen).toEqual({ width: 107, height: 600 });
+      expect({ devices, moreDevices }).toEqual({ devices: ['d0', 'd1', 'd2', 'd3', 'd4'], moreDevices: true });
+      const lines: string[] = [];
+      await ReplaySource.open(context(lines), {}, file);
+      expect(lines[0]).toBe(`${file} has mouse events of d0, d1, d2, d3, d4 and more; replaying d0's`);
+    });
+
+    it('refuses a line longer than 1 MiB naming it, without reading it whole; --max-line-bytes takes a longer one', async () => {
+      const file = join(dir, 'long.jsonl');
+      const long = encodeMessage({ t: 5, topic: 'devices/a/mouse/move', payload: new TextEncoder().encode(JSON.stringify({ ...move(1), pad: 'x'.repeat(1_200_000) })), qos: 0, retain: false });
+      const first = encodeMessage({ t: 0, topic: 'devices/a/mouse/move', payload: new TextEncoder().encode(JSON.stringify(move(0))), qos: 0, retain: false });
+      writeFileSync(file, [encodeHeader({ startedAt: 1, broker: 'x', filters: ['#'] }), first, long, ''].join('\n'));
+      await expect(ReplaySource.open(context(), {}, file)).rejects.toThrow(`--source replay: ${file} line 3: longer than 1048576 bytes, the most a line may hold (--max-line-bytes raises it)`);
+      // Taken with a higher limit.
+      const source = await ReplaySource.open(context(), { 'max-line-bytes': '2000000' }, file);
+      expect(source.events.map((e) => e.at)).toEqual([0, 5]);
+      await expect(ReplaySource.open(context(), { 'max-line-bytes': '0' }, file)).rejects.toThrow('--max-line-bytes must be a whole number of at least 1 (got "0")');
+    });
+
+    it('a payload nested 30,000 deep on a mouse topic is skipped like any payload the contract refuses (the validator must not overflow)', async () => {
+      const deep = (field: string) => `{"${field}":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+      const file = recording('deep.jsonl', [
+        [0, 'devices/a/mouse/move', move(1)],
+        [1, 'devices/a/mouse/move', deep('x')],
+        [2, 'devices/a/mouse/click', deep('button')],
+        [3, 'devices/a/meta', deep('name')],
+        [4, 'devices/a/mouse/move', move(2)],
+      ]);
+      const { events } = await readMouseEvents(file);
+      expect(events.map((e) => e.at)).toEqual([0, 4]);
+    });
   });
 });

@@ -6,9 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { checkMessage, type ClickEvent, type DeviceMeta, type MoveEvent, type ScrollEvent, type ScreenSize } from '../../protocol';
-import { RecordingError, RecordingReader } from '../../protocol/recording';
+import { MAX_LINE_BYTES, readRecordingStream, RecordingError } from '../../protocol/recording';
 import { SourceFlagError, type MouseInput, type MouseSource, type SourceContext, type SourceEntry, type SourceFlagValues, type SourceHandlers } from './source';
 
 export const replaySource: SourceEntry = {
@@ -16,9 +15,24 @@ export const replaySource: SourceEntry = {
   argument: 'FILE',
   description: 'the mouse events of a recording (mqlive record), as this device with new seq and ts',
   auto: false,
-  flags: { loop: { env: 'MQLIVE_LOOP', type: 'flag', help: 'replay: start over at the end of the recording' } },
+  flags: {
+    loop: { env: 'MQLIVE_LOOP', type: 'flag', help: 'replay: start over at the end of the recording' },
+    'max-line-bytes': { env: 'MQLIVE_MAX_LINE_BYTES', type: 'string', help: `replay: the longest line of the recording taken, in bytes (default ${MAX_LINE_BYTES}: 1 MiB)` },
+  },
   open: (context, flags, file) => ReplaySource.open(context, flags, file),
 };
+
+/** The most mouse events a replay holds (they are held, for --loop): about 100 MB. mqlive replay streams any number. */
+export const MAX_REPLAY_EVENTS = 1_000_000;
+
+/** Node's timers take at most 2^31-1 ms and fire after 1 ms for anything longer: a longer wait is armed in parts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Screens from meta held at most before the device to replay is known (memory stays flat in the file size). */
+const MAX_SCREENS_HELD = 10_000;
+
+/** Device names listed at most when a recording holds several. */
+const DEVICES_NAMED = 5;
 
 /** A mouse input without its time: the replay stamps it when it plays it. */
 export type UntimedInput = { [K in MouseInput['type']]: Omit<Extract<MouseInput, { type: K }>, 'ts'> }[MouseInput['type']];
@@ -48,10 +62,18 @@ export class ReplaySource implements MouseSource {
     } catch (error) {
       throw new SourceFlagError(`--source replay: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
-    const { events, screen, devices } = await readMouseEvents(file);
+    const maxLineBytes = flags['max-line-bytes'];
+    let lineLimit = MAX_LINE_BYTES;
+    if (maxLineBytes !== undefined) {
+      lineLimit = Number(maxLineBytes);
+      if (typeof maxLineBytes !== 'string' || !/^\d+$/.test(maxLineBytes.trim()) || !Number.isSafeInteger(lineLimit) || lineLimit < 1) {
+        throw new SourceFlagError(`--max-line-bytes must be a whole number of at least 1 (got "${String(maxLineBytes)}")`);
+      }
+    }
+    const { events, screen, devices, moreDevices } = await readMouseEvents(file, lineLimit);
     if (events.length === 0) throw new SourceFlagError(`--source replay: ${file} has no mouse events (devices/{device}/mouse/move, click or scroll)`);
-    const [device, ...others] = devices;
-    if (others.length) context.say(`${file} has mouse events of ${devices.join(', ')}; replaying ${device}'s`);
+    const [device] = devices;
+    if (devices.length > 1) context.say(`${file} has mouse events of ${devices.join(', ')}${moreDevices ? ' and more' : ''}; replaying ${device}'s`);
     context.say(`Replaying ${events.length} mouse events of ${device} (${(events.at(-1)!.at / 1000).toFixed(1)} s) from ${file}${flags.loop ? ', looping' : ''}`);
     return new ReplaySource(events, screen, Boolean(flags.loop), context.say);
   }
@@ -78,7 +100,8 @@ export class ReplaySource implements MouseSource {
         start = now + 100;
         next = 0;
       }
-      this.timer = setTimeout(tick, Math.max(0, start + this.events[next]!.at - performance.now()));
+      // A wait beyond the timers' limit is armed in parts: tick finds the event not yet due and arms the next.
+      this.timer = setTimeout(tick, Math.min(MAX_TIMER_MS, Math.max(0, start + this.events[next]!.at - performance.now())));
     };
     tick();
   }
@@ -92,37 +115,59 @@ export class ReplaySource implements MouseSource {
 /**
  * The mouse events of the first device in a recording that has any, with offsets from its first event; the
  * screen from that device's recorded meta, if there is one. Messages the contract refuses are skipped.
+ * `devices` names the first few devices with mouse events (DEVICES_NAMED at most; `moreDevices` says there
+ * are others). Linear in the file: a message costs a look through those few names, however many devices the
+ * recording holds (it was a look through all of them, quadratic in the number of devices).
  */
-export async function readMouseEvents(file: string): Promise<{ events: TimedInput[]; screen: ScreenSize | null; devices: string[] }> {
-  const reader = new RecordingReader();
+export async function readMouseEvents(
+  file: string,
+  maxLineBytes = MAX_LINE_BYTES,
+): Promise<{ events: TimedInput[]; screen: ScreenSize | null; devices: string[]; moreDevices: boolean }> {
   const events: TimedInput[] = [];
   const devices: string[] = [];
-  const screens = new Map<string, ScreenSize | null>();
+  let moreDevices = false;
+  // Screens from meta seen before the chosen device is known; from then on only that device's.
+  let screens: Map<string, ScreenSize | null> | null = new Map();
+  let screen: ScreenSize | null = null;
   let firstT = 0;
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const input = createReadStream(file, { highWaterMark: 64 * 1024 });
   try {
-    for await (const line of lines) {
-      const message = reader.push(line);
-      if (!message) continue;
+    for await (const message of readRecordingStream(input, { maxLineBytes })) {
       const checked = checkMessage(message.topic, message.payload);
       if (!checked.ok || !checked.topic) continue;
       const { topic, payload } = checked;
-      if (topic.kind === 'meta' && !checked.cleared) screens.set(topic.device, (payload as DeviceMeta).screen ?? null);
+      const chosen = devices[0];
+      if (topic.kind === 'meta' && !checked.cleared) {
+        const metaScreen = (payload as DeviceMeta).screen ?? null;
+        if (screens) {
+          if (screens.size < MAX_SCREENS_HELD || screens.has(topic.device)) screens.set(topic.device, metaScreen);
+        }
+        else if (topic.device === chosen) screen = metaScreen;
+      }
       if (topic.kind !== 'mouse') continue;
-      if (!devices.includes(topic.device)) devices.push(topic.device);
+      if (!devices.includes(topic.device)) {
+        if (devices.length < DEVICES_NAMED) devices.push(topic.device);
+        else moreDevices = true;
+        if (screens) {
+          screen = screens.get(topic.device) ?? null;
+          screens = null;
+        }
+      }
       if (topic.device !== devices[0]) continue;
-      const input = toInput(topic.event, payload as MoveEvent | ClickEvent | ScrollEvent);
+      if (events.length >= MAX_REPLAY_EVENTS) {
+        throw new SourceFlagError(`--source replay: ${file} has more than ${MAX_REPLAY_EVENTS} mouse events of ${devices[0]}, the most it plays (mqlive replay plays any number)`);
+      }
+      const timed = toInput(topic.event, payload as MoveEvent | ClickEvent | ScrollEvent);
       if (events.length === 0) firstT = message.t;
-      events.push({ at: message.t - firstT, input });
+      events.push({ at: message.t - firstT, input: timed });
     }
-    reader.end();
   } catch (error) {
     if (error instanceof RecordingError) throw new SourceFlagError(`--source replay: ${file} ${error.message}`);
     throw error;
   } finally {
-    lines.close();
+    input.destroy();
   }
-  return { events, screen: devices[0] ? (screens.get(devices[0]) ?? null) : null, devices };
+  return { events, screen, devices, moreDevices };
 }
 
 function toInput(event: 'move' | 'click' | 'scroll', p: MoveEvent | ClickEvent | ScrollEvent): UntimedInput {
