@@ -3,31 +3,18 @@
  * JSON cannot hold exactly, reserved and ill-formed topics, random bytes, any chunking of the stream), reading
  * gives a checked message or a RecordingError naming the line: never another error, never a hang.
  *
- * `make test` runs it briefly: a fixed seed and one random seed (fast-check prints the seed and path of any
- * failure; MQLIVE_FUZZ_SEED=N replays a random seed). A long run: MQLIVE_FUZZ_RUNS=1000000 MQLIVE_FUZZ_SECONDS=600.
- * Each failure found becomes a plain test in recording.test.ts.
+ * `make test` runs it briefly, `make fuzz` for long (test-support/fuzz.ts). Each failure found becomes a plain test
+ * in recording.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
+import { fuzz } from '../test-support/fuzz';
 import { CommandError } from '../cli/command';
 import { readRecording } from '../recorder/recording-file';
 import { encodeHeader, encodeMessage, MAX_RECORDING_MS, parseHeader, parseMessage, parseRecording, readRecordingStream, RecordingError, type RecordedMessage } from './recording';
-
-const RUNS = Number(process.env.MQLIVE_FUZZ_RUNS ?? 150);
-const SECONDS = Number(process.env.MQLIVE_FUZZ_SECONDS ?? 2);
-const SEEDS = [26, Number(process.env.MQLIVE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))];
-/** Room for both seeds of one target, plus a slow machine. */
-const TEST_TIMEOUT = SEEDS.length * SECONDS * 1000 + 30_000;
-
-async function check<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncPropertyWithHooks<Ts> | fc.IPropertyWithHooks<Ts>): Promise<void> {
-  for (const seed of SEEDS) {
-    // fast-check's failure report starts with the seed and path to replay it.
-    await fc.assert(property as fc.IAsyncProperty<Ts>, { seed, numRuns: RUNS, interruptAfterTimeLimit: SECONDS * 1000 });
-  }
-}
 
 /** Numbers as JSON text, the ones JSON.parse turns into Infinity or rounds included. */
 const numberText = fc.oneof(
@@ -138,92 +125,83 @@ async function* streamOf(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
 }
 
 describe('fuzz: the recording reader', () => {
-  it(
+  fuzz(
     'parseMessage and parseHeader: a checked message or header, or a RecordingError',
-    async () => {
-      await check(
-        fc.property(anyLine, (line) => {
-          try {
-            expectChecked(parseMessage(line, 2));
-          } catch (error) {
-            refusedCleanly(error);
-          }
-          try {
-            const header = parseHeader(line);
-            expect(header.mqlive).toBe('recording');
-            expect(Number.isFinite(header.startedAt)).toBe(true);
-          } catch (error) {
-            refusedCleanly(error);
-          }
-        }),
-      );
+    anyLine,
+    (line) => {
+      try {
+        expectChecked(parseMessage(line, 2));
+      } catch (error) {
+        refusedCleanly(error);
+      }
+      try {
+        const header = parseHeader(line);
+        expect(header.mqlive).toBe('recording');
+        expect(Number.isFinite(header.startedAt)).toBe(true);
+      } catch (error) {
+        refusedCleanly(error);
+      }
     },
-    TEST_TIMEOUT,
+    150,
   );
 
-  it(
+  fuzz(
     'readRecordingStream, any chunking, any line limit: checked messages in time order, or a RecordingError; the same as parseRecording on the same text',
-    async () => {
-      await check(
-        fc.asyncProperty(recordingBytes, fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 300 })), async ({ bytes, chunks }, maxLineBytes) => {
-          const messages: RecordedMessage[] = [];
-          let failure: RecordingError | undefined;
-          try {
-            for await (const message of readRecordingStream(streamOf(chunks), { maxLineBytes })) messages.push(message);
-          } catch (error) {
-            refusedCleanly(error);
-            failure = error as RecordingError;
-          }
-          for (const message of messages) expectChecked(message);
-          const live = messages.filter((m) => !(m.retain && m.t === 0)).map((m) => m.t);
-          expect(live).toEqual([...live].sort((a, b) => a - b));
-          // Without a line limit, a stream of valid UTF-8 reads as the same text read whole.
-          let text: string | undefined;
-          try {
-            text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-          } catch {
-            text = undefined;
-          }
-          if (text === undefined || maxLineBytes !== undefined) return;
-          let whole: ReturnType<typeof parseRecording> | undefined;
-          let wholeFailure: RecordingError | undefined;
-          try {
-            whole = parseRecording(text);
-          } catch (error) {
-            refusedCleanly(error);
-            wholeFailure = error as RecordingError;
-          }
-          expect(failure?.message).toEqual(wholeFailure?.message);
-          if (whole) expect(messages).toEqual(whole.messages);
-        }),
-      );
+    fc.tuple(recordingBytes, fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 300 }))),
+    async ([{ bytes, chunks }, maxLineBytes]) => {
+      const messages: RecordedMessage[] = [];
+      let failure: RecordingError | undefined;
+      try {
+        for await (const message of readRecordingStream(streamOf(chunks), { maxLineBytes })) messages.push(message);
+      } catch (error) {
+        refusedCleanly(error);
+        failure = error as RecordingError;
+      }
+      for (const message of messages) expectChecked(message);
+      const live = messages.filter((m) => !(m.retain && m.t === 0)).map((m) => m.t);
+      expect(live).toEqual([...live].sort((a, b) => a - b));
+      // Without a line limit, a stream of valid UTF-8 reads as the same text read whole.
+      let text: string | undefined;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+      } catch {
+        text = undefined;
+      }
+      if (text === undefined || maxLineBytes !== undefined) return;
+      let whole: ReturnType<typeof parseRecording> | undefined;
+      let wholeFailure: RecordingError | undefined;
+      try {
+        whole = parseRecording(text);
+      } catch (error) {
+        refusedCleanly(error);
+        wholeFailure = error as RecordingError;
+      }
+      expect(failure?.message).toEqual(wholeFailure?.message);
+      if (whole) expect(messages).toEqual(whole.messages);
     },
-    TEST_TIMEOUT,
+    150,
   );
 
   const dir = mkdtempSync(join(tmpdir(), 'mqlive-fuzz-recording-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it(
+  let n = 0;
+  fuzz(
     "the recorder's file reader: messages, or one CommandError naming the file and the line",
-    async () => {
-      let n = 0;
-      await check(
-        fc.asyncProperty(recordingBytes, async ({ bytes }) => {
-          const file = join(dir, `r${n++ % 4}.jsonl`);
-          writeFileSync(file, bytes);
-          try {
-            for await (const message of readRecording(file, undefined, { maxLineBytes: 200, topicPrefix: '' })) {
-              expectChecked(message);
-              expect(message.topic.startsWith('$')).toBe(false);
-            }
-          } catch (error) {
-            refusedCleanly(error, CommandError);
-            expect((error as Error).message.startsWith(`${file} line `)).toBe(true);
-          }
-        }),
-      );
+    recordingBytes,
+    async ({ bytes }) => {
+      const file = join(dir, `r${n++ % 4}.jsonl`);
+      writeFileSync(file, bytes);
+      try {
+        for await (const message of readRecording(file, undefined, { maxLineBytes: 200, topicPrefix: '' })) {
+          expectChecked(message);
+          expect(message.topic.startsWith('$')).toBe(false);
+        }
+      } catch (error) {
+        refusedCleanly(error, CommandError);
+        expect((error as Error).message.startsWith(`${file} line `)).toBe(true);
+      }
     },
-    TEST_TIMEOUT,
+    150,
   );
 });
