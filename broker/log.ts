@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
+import { INVISIBLE_CLASS, printable, unicodeEscape } from '../protocol/printable';
+
+export { printable };
 
 export type LogFormat = 'auto' | 'pretty' | 'json';
 export type { Logger };
@@ -17,29 +20,12 @@ export function createLogger(format: LogFormat = 'auto', level = process.env.MQL
   );
 }
 
-/** Characters that reorder or hide text on a terminal (bidi controls, zero-width marks) and line separators. */
-const INVISIBLE_CLASS = '\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff';
 const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, 'g');
-const UNPRINTABLE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_CLASS}]`, 'g');
 
 /**
- * A string from the wire made safe for a one-line log message: control characters (newlines, escapes), bidi
- * controls and zero-width marks are written as JSON escapes, so a client id, user name or reply cannot forge
- * log lines, terminal codes or a line that reads as something else.
- */
-export function printable(text: string): string {
-  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  return text.replace(UNPRINTABLE, (c) => named[c] ?? unicodeEscape(c));
-}
-
-function unicodeEscape(c: string): string {
-  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-}
-
-/**
- * A JSON log line with those characters written as \u escapes: the same JSON to a parser (they can only stand
- * inside strings), but a client id or topic cannot make the line read as something else on a terminal.
- * (JSON.stringify already escapes the control characters.)
+ * A JSON log line with bidi controls and zero-width marks written as \u escapes: the same JSON to a parser (they
+ * can only stand inside strings), but a client id or topic cannot make the line read as something else on a
+ * terminal. (JSON.stringify already escapes the control characters.)
  */
 export function escapeInvisible(line: string): string {
   return line.replace(INVISIBLE, unicodeEscape);

@@ -71,6 +71,17 @@ describe('the replay schedule', () => {
     expect(calls).toEqual(['copy/lab/0 0 q1', 'copy/lab/1 1 q0']);
   });
 
+  it('says a failed publish with its topic and reason escaped: a recording cannot write terminal codes', async () => {
+    const said: string[] = [];
+    const publish = async () => {
+      throw new Error('refused\u001b[2J');
+    };
+    const player = new Player(publish, { speed: 0, prefix: 'evil\u202e/', keepRetain: true, say: (line) => said.push(line) });
+    await player.play(message(0, 0));
+    await player.drain();
+    expect(said).toEqual(['could not publish on evil\\u202e/lab/0: refused\\u001b[2J']);
+  });
+
   it('holds at most IN_FLIGHT publishes unfinished (the backpressure of --speed 0)', async () => {
     const pending: (() => void)[] = [];
     const player = new Player(() => new Promise<void>((resolve) => pending.push(resolve)), { speed: 0, prefix: '', keepRetain: true, say: () => {} });

@@ -3,6 +3,7 @@
  * timer that fires late never pushes the rest back (no accumulated sleeps). The publish function and the clock
  * come in from outside, so the schedule is tested without a broker or real time.
  */
+import { printable } from '../protocol/printable';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedMessage } from '../protocol/recording';
@@ -105,7 +106,7 @@ export class Player {
     if (this.stopped) return;
     const topic = prefix + message.topic;
     const sending = this.publish(topic, message.payload, message.qos, keepRetain && message.retain).catch((error: Error) => {
-      if (this.failures++ < 5) this.options.say(`could not publish on ${topic}: ${error.message}`);
+      if (this.failures++ < 5) this.options.say(`could not publish on ${printable(topic)}: ${printable(error.message)}`);
     });
     this.inFlight.push(sending);
     if (message.qos > 0) this.awaitingAck = sending;
