@@ -32,6 +32,17 @@ describe('broker CLI', () => {
     }
   });
 
+  it('escapes its --id in /metrics as the Prometheus text format asks (a quote or backslash cannot break the page)', async () => {
+    const broker = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--id', 'a"b\\c']);
+    try {
+      const { http } = await brokerReady(broker);
+      const metrics = await (await fetch(new URL('/metrics', http))).text();
+      expect(metrics.split('\n')).toContain('mqlive_instance_info{id="a\\"b\\\\c"} 1');
+    } finally {
+      await broker.stop('SIGKILL');
+    }
+  });
+
   it('takes the caps and --allowed-hosts from flags and MQLIVE_* variables', async () => {
     const broker = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--allowed-hosts', 'dash.example'], {
       MQLIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: '2',

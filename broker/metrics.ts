@@ -63,9 +63,9 @@ export class BrokerMetrics {
       for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
     };
     const perTransport = (r: Record<TransportName, number>): [string, number][] =>
-      (Object.keys(r) as TransportName[]).map((t) => [`{transport="${t}"}`, r[t]]);
+      (Object.keys(r) as TransportName[]).map((t) => [label('transport', t), r[t]]);
 
-    metric('mqlive_instance_info', 'gauge', 'This broker instance (its id is in the label).', [[`{id="${this.instanceId}"}`, 1]]);
+    metric('mqlive_instance_info', 'gauge', 'This broker instance (its id is in the label).', [[label('id', this.instanceId), 1]]);
     metric('mqlive_clients_connected', 'gauge', 'MQTT clients connected now, by transport.', perTransport(this.clientsConnected));
     metric('mqlive_connections_total', 'counter', 'MQTT sessions accepted since start, by transport.', perTransport(this.connectionsTotal));
     metric('mqlive_messages_in_total', 'counter', 'PUBLISH packets received from clients.', [['', this.messagesIn]]);
@@ -84,14 +84,19 @@ export class BrokerMetrics {
       'mqlive_caps_hit_total',
       'counter',
       'Times a cap on broker state was hit: a retained message not retained, a queued message dropped, a subscription refused.',
-      (Object.keys(this.capsHit) as CapName[]).map((c) => [`{cap="${c}"}`, this.capsHit[c]]),
+      (Object.keys(this.capsHit) as CapName[]).map((c) => [label('cap', c), this.capsHit[c]]),
     );
     metric(
       'mqlive_publishes_rejected_total',
       'counter',
       'PUBLISH packets the broker refused to forward, by reason.',
-      (Object.keys(this.rejectedPublishes) as RejectReason[]).map((r) => [`{reason="${r}"}`, this.rejectedPublishes[r]]),
+      (Object.keys(this.rejectedPublishes) as RejectReason[]).map((r) => [label('reason', r), this.rejectedPublishes[r]]),
     );
     return lines.join('\n') + '\n';
   }
+}
+
+/** One label as the Prometheus text format writes it: backslash, double quote and newline escaped. */
+function label(name: string, value: string): string {
+  return `{${name}="${value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"}`;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
@@ -34,6 +35,38 @@ describe('OfflineQueue', () => {
     q.push({ topic: 'move', payload: 'b', qos: 0, retain: false });
     q.push({ topic: 'other', payload: 'x', qos: 0, retain: false });
     expect(q.drain().map((m) => m.payload)).toEqual(['1', 'b', 'x']);
+  });
+
+  it('holds what a plain list would, whatever the limit and the order of pushes and drains (a ring: O(1) to drop)', () => {
+    const step = fc.oneof(fc.record({ qos: fc.constantFrom(0 as const, 1 as const), topic: fc.constantFrom('a', 'b') }), fc.constant('drain' as const));
+    fc.assert(
+      fc.property(fc.nat(6), fc.array(step, { maxLength: 60 }), (limit, steps) => {
+        const q = new OfflineQueue(limit);
+        let reliable: string[] = [];
+        const latest = new Map<string, string>();
+        let dropped = 0;
+        steps.forEach((s, i) => {
+          if (s === 'drain') {
+            expect(q.drain().map((m) => m.payload)).toEqual([...reliable, ...latest.values()]);
+            reliable = [];
+            latest.clear();
+            return;
+          }
+          q.push({ topic: s.topic, payload: String(i), qos: s.qos, retain: false });
+          if (s.qos === 0) latest.set(s.topic, String(i));
+          else {
+            reliable = [...reliable, String(i)];
+            if (reliable.length > limit) {
+              reliable = reliable.slice(1);
+              dropped += 1;
+            }
+          }
+          expect(q.size).toBe(reliable.length + latest.size);
+        });
+        expect(q.dropped).toBe(dropped);
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
   });
 });
 

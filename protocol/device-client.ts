@@ -50,7 +50,10 @@ export class InvalidPayloadError extends Error {
  * of QoS 0 messages only the latest per topic is kept, since a newer position makes an older one useless.
  */
 export class OfflineQueue {
-  private reliable: Pending[] = [];
+  /** QoS 1 messages in a ring: `count` of them from `head`, so dropping the oldest is O(1) at any size. */
+  private reliable: (Pending | undefined)[] = [];
+  private head = 0;
+  private count = 0;
   private latest = new Map<string, Pending>();
   dropped = 0;
 
@@ -61,21 +64,32 @@ export class OfflineQueue {
       this.latest.set(message.topic, message);
       return;
     }
-    this.reliable.push(message);
-    if (this.reliable.length > this.limit) {
-      this.reliable.shift();
+    if (this.limit <= 0) {
       this.dropped += 1;
+      return;
     }
+    if (this.count < this.limit) {
+      this.reliable[(this.head + this.count) % this.limit] = message;
+      this.count += 1;
+      return;
+    }
+    this.reliable[this.head] = message; // over the limit: the oldest gives way
+    this.head = (this.head + 1) % this.limit;
+    this.dropped += 1;
   }
 
   get size(): number {
-    return this.reliable.length + this.latest.size;
+    return this.count + this.latest.size;
   }
 
   /** Everything queued, oldest first; the latest-only messages last. Empties the queue. */
   drain(): Pending[] {
-    const all = [...this.reliable, ...this.latest.values()];
+    const all: Pending[] = [];
+    for (let i = 0; i < this.count; i++) all.push(this.reliable[(this.head + i) % this.limit]!);
+    all.push(...this.latest.values());
     this.reliable = [];
+    this.head = 0;
+    this.count = 0;
     this.latest.clear();
     return all;
   }
