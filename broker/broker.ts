@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createAedesBroker } from './aedes-broker';
 import { installQoS0Delivery } from './qos0-delivery';
-import { checkingParserAvailable, mqttPacketVersion, useLeanParser, usePlainPacketNumbers } from './packet-memory';
+import { checkClientInternals } from './client-internals';
+import { checkPinnedVersions, installedVersion, requireInternal } from './library-internals';
+import { checkingParserAvailable, useLeanParser, usePlainPacketNumbers } from './packet-memory';
 import { ClientConnection, DEFAULT_CONNECTION_LIMITS, type CutOffHandler, type ConnectionLimits } from './client-connection';
 import type { Logger } from './log';
 import { LogLimiter, printable } from './log';
@@ -90,8 +92,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const viewerDir = options.viewerDir ?? DEFAULT_VIEWER_DIR;
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const metrics = new BrokerMetrics();
+  checkPinnedVersions();
   usePlainPacketNumbers();
-  if (!checkingParserAvailable()) throw new Error(`mqtt-packet ${mqttPacketVersion()} is not the parser mqlive checks strings with (its bl BufferList was not found): install the version package-lock.json names (npm ci)`);
+  requireInternal(checkingParserAvailable(), 'mqtt-packet', "bl's BufferList (the parser's buffer, packet-memory.ts)");
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
   const redis = options.redis ?? null;
@@ -101,6 +104,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
     { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
   );
+  checkClientInternals(aedes);
   redis?.watch(aedes);
   // One listener for all clients (not one per client: an idle connection stays light).
   aedes.on('clientReady', (client) => {
@@ -139,7 +143,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const client = aedes.handle(conn, req);
     // Without the checked parser, strings MQTT forbids would get through: refuse the connection rather than that.
     if (!useLeanParser(client)) {
-      log.error({ event: 'parser_unavailable' }, `Closed a connection: mqtt-packet's parser is not as mqlive expects (mqtt-packet ${mqttPacketVersion()})`);
+      log.error({ event: 'parser_unavailable' }, `Closed a connection: mqtt-packet's parser is not as mqlive expects (mqtt-packet ${installedVersion('mqtt-packet')})`);
       return void conn.destroy();
     }
     installQoS0Delivery(client, conn);

@@ -2,6 +2,7 @@ import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CommandError, defineCommand, settingWith, UsageError } from '../cli/command';
 import { parsePort, parseWholeNumber, type OptionSpecs, type OptionValues } from '../cli/options';
+import { LibraryMismatchError } from './library-internals';
 import { PortInUseError, startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
 import { createLogger, type LogFormat, type Logger } from './log';
 import { DEFAULT_LIMITS, type Limits } from './security/limits';
@@ -52,6 +53,7 @@ export const brokerCommand = defineCommand({
     }
     const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
     const broker = await startBroker(await brokerOptions(options, log)).catch((error: unknown) => {
+      if (error instanceof LibraryMismatchError) throw new CommandError(error.message);
       if (!(error instanceof PortInUseError)) throw error;
       throw new CommandError(`port ${error.port} on ${error.host} is already in use: stop what holds it, or choose another with ${settingWith(error.flag, 'N')} (0 picks a free one)`);
     });

@@ -1,6 +1,7 @@
 import mqttPacket from 'mqtt-packet';
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
+import { requireInternal } from './library-internals';
 
 /**
  * mqtt-packet (which Aedes writes every packet through, and parses with) keeps memory the broker has no use for:
@@ -17,6 +18,7 @@ import { createRequire } from 'node:module';
  * filters, will topic), so it is where mqlive refuses the strings MQTT forbids (see CheckedBufferList).
  */
 export function usePlainPacketNumbers(): void {
+  requireInternal('cacheNumbers' in mqttPacket.writeToStream, 'mqtt-packet', 'writeToStream.cacheNumbers');
   mqttPacket.writeToStream.cacheNumbers = false;
 }
 
@@ -63,16 +65,6 @@ const CheckedBufferList: BufferListClass | null = PlainBufferList
     }
   : null;
 
-/** The version of mqtt-packet installed, for messages. */
-export function mqttPacketVersion(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    return (require(require.resolve('mqtt-packet/package.json')) as { version: string }).version;
-  } catch {
-    return '(unknown version)';
-  }
-}
-
 /**
  * Whether the parser can be swapped as below: checked once at start-up, so that a change in mqtt-packet or bl
  * stops the broker with a clear reason instead of silently letting forbidden strings through.
@@ -88,9 +80,13 @@ export function checkingParserAvailable(): boolean {
  * not lean, and Aedes closes that connection anyway.
  */
 export function useLeanParser(client: unknown): boolean {
-  const parser = (client as ClientWithParser)._parser;
-  const List = CheckedBufferList;
-  if (!List || !parser?._list || parser._list.length !== 0 || typeof parser._resetState !== 'function') return false;
-  parser._list = new List();
+  if (!leanParserFits(client)) return false;
+  (client as ClientWithParser)._parser!._list = new CheckedBufferList!();
   return true;
+}
+
+/** Whether useLeanParser can swap this client's parser buffer (it changes nothing). */
+export function leanParserFits(client: unknown): boolean {
+  const parser = (client as ClientWithParser)._parser;
+  return !!CheckedBufferList && !!parser?._list && parser._list.length === 0 && typeof parser._resetState === 'function';
 }

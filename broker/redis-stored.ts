@@ -5,6 +5,7 @@
  * wraps the reads it makes on its own connection: each record is decoded and checked here (redis-records.ts), and
  * one that fails is logged and reads as absent; one that passes reads as its checked fields, encoded again.
  */
+import { requireInternal } from './library-internals';
 import type { Redis } from 'ioredis';
 import msgpack from 'msgpack-lite';
 import { Readable } from 'node:stream';
@@ -46,6 +47,7 @@ export function guardStoredReads(db: Redis, limits: RecordLimits, onBad: OnBadRe
 
   const target = db as unknown as Record<string, Reader>;
   const wrap = (name: string, guard: (result: unknown, args: unknown[]) => unknown) => {
+    requireInternal(typeof target[name] === 'function', 'aedes-persistence-redis', `its Redis connection's ${name}`);
     const original = target[name]!.bind(db);
     target[name] = async (...args: unknown[]) => guard(await original(...args), args);
   };

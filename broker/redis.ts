@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import type { EventEmitter } from 'node:events';
+import { requireInternal } from './library-internals';
 import { LogLimiter, printable, type Logger } from './log';
 import { checkFromChannel, type RecordLimits } from './redis-records';
 import { guardStoredReads } from './redis-stored';
@@ -155,6 +156,7 @@ function deliverLocallyFirst(mq: RedisEmitter, fromRedis: (packet: unknown) => E
     const { brokerId, brokerCounter } = (typeof p === 'object' && p !== null ? p : {}) as EmittedPacket;
     return typeof brokerId === 'string' && brokerId && brokerCounter ? `${brokerId}/${brokerCounter}` : null;
   };
+  requireInternal(typeof mq._emit === 'function', 'mqemitter-redis', 'MQEmitterRedis#_emit');
   const deliverHere = mq._emit.bind(mq);
   const sendToRedis = mq.emit.bind(mq);
   mq._emit = (received, done) => {

@@ -1,4 +1,5 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
+import { requireInternal } from '../library-internals';
 
 type PublishFn = (packet: PublishPacket, client: Client | null, done: (error?: Error) => void) => void;
 
@@ -15,6 +16,7 @@ export class DropAfterAck {
   /** Patches this broker's publish(); call once, right after creating it. */
   install(aedes: Aedes): void {
     const mutable = aedes as unknown as { publish: PublishFn };
+    requireInternal(typeof mutable.publish === 'function', 'aedes', 'Aedes#publish');
     const publish = mutable.publish.bind(aedes);
     mutable.publish = (packet, client, done) => {
       if (typeof client === 'function') return publish(packet, null, client);

@@ -1,4 +1,5 @@
 import type { Aedes, Client, Subscription } from 'aedes';
+import { requireInternal } from '../library-internals';
 import type { Limits } from '../security/limits';
 import type { Identity, Rights } from '../security/rights';
 import { BROKER_TOPICS, RefusalNotices } from './refusal-notice';
@@ -50,6 +51,7 @@ export class SubscribeAdmission {
   /** Wraps Aedes's persistence so a persistent session keeps only the filters granted to it. */
   keepOnlyGranted(aedes: Aedes): void {
     const persistence = (aedes as unknown as { persistence: { addSubscriptions: AddSubscriptions } }).persistence;
+    requireInternal(typeof persistence?.addSubscriptions === 'function', 'aedes', 'Aedes#persistence.addSubscriptions');
     const add = persistence.addSubscriptions.bind(persistence);
     // Aedes stores the list once for each granted filter in it: once is enough.
     const stored = new WeakSet<Subscription[]>();

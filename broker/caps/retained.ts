@@ -1,3 +1,4 @@
+import { requireInternal } from '../library-internals';
 import type { Aedes, PublishPacket } from 'aedes';
 import type { LogLimiter } from '../log';
 import { printable } from '../log';
@@ -28,6 +29,7 @@ export class RetainedCap {
 
   async install(aedes: Aedes): Promise<void> {
     const { persistence } = aedes as unknown as { persistence: RetainedStore }; // not in Aedes 1.x's types
+    requireInternal(typeof persistence?.storeRetained === 'function' && typeof persistence.createRetainedStreamCombi === 'function', 'aedes', 'Aedes#persistence.storeRetained');
     for await (const packet of persistence.createRetainedStreamCombi(['#'])) this.set(packet.topic, packet.payload.length);
     const store = persistence.storeRetained.bind(persistence);
     // Not an async function: a retained publish takes no more turns than without the cap.
