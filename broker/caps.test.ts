@@ -71,7 +71,7 @@ describe('finding 8: caps on broker state', () => {
       await sleep(200);
       expect(received).toEqual(['3', '4', '5', '6', '7']);
       expect(await metrics()).toContain('mqlive_caps_hit_total{cap="queued_messages"} 3');
-      expect(env.logs.messages()).toContain('Dropped the oldest queued message for offline session q1 (limit 5, --max-queued-messages)');
+      expect(env.logs.messages()).toContain('Dropping the oldest messages kept for session q1, unacknowledged or queued (limit 5, --max-queued-messages); counted in /metrics');
     });
 
     it(`subscriptions beyond --max-subscriptions-per-client get SUBACK 0x80 (${transport})`, async () => {
