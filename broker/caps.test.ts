@@ -74,6 +74,18 @@ describe('finding 8: caps on broker state', () => {
       expect(env.logs.messages()).toContain('Dropping the oldest messages kept for session q1, unacknowledged or queued (limit 5, --max-queued-messages); counted in /metrics');
     });
 
+    it(`a persistent session that acknowledges loses nothing to --max-queued-messages, in order, even in a burst past it (${transport})`, async () => {
+      await start({ limits: { maxQueuedMessages: 2 } });
+      const session = await env.connect(transport, { clientId: `burst-${transport}`, clean: false });
+      const inbox = new Inbox(session);
+      await subscribe(session, 'home/burst', 1);
+      const publisher = await env.connect('tcp');
+      await Promise.all(Array.from({ length: 50 }, (_, i) => publisher.publishAsync('home/burst', String(i), { qos: 1 })));
+      const got = await inbox.waitForCount('home/burst', 50);
+      expect(got.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+      expect(session.connected).toBe(true);
+    });
+
     it(`subscriptions beyond --max-subscriptions-per-client get SUBACK 0x80 (${transport})`, async () => {
       await start({ limits: { maxSubscriptionsPerClient: 3 } });
       const c = await env.connect(transport);

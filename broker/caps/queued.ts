@@ -34,6 +34,8 @@ interface Ledger {
 
 /** The packet id a dropped message that was never sent gets just before it is cleared (see clear). */
 const DROP_ID = 65535;
+/** Dropped messages remembered per online session until their sending comes by (see markDropped). */
+const DROPPED_KEPT = 10_000;
 const METHODS = ['outgoingEnqueue', 'outgoingEnqueueCombi', 'outgoingStream', 'outgoingUpdate', 'outgoingClearMessageId'] as const;
 
 const keyOf = (packet: { brokerId?: string; brokerCounter?: number }) => `${packet.brokerId}:${packet.brokerCounter}`;
@@ -53,8 +55,10 @@ const payloadBytes = (packet: Queued) => (typeof packet.payload === 'string' ? B
  */
 export class QueuedCap {
   private readonly sessions = new Map<string, Ledger>();
-  /** Per session, dropped messages whose sending may be under way: their update must not fail the client. */
+  /** Per session online here, dropped messages whose sending may be under way: their update must not fail the client. */
   private readonly dropped = new Map<string, Set<string>>();
+  /** Sessions online at this instance. */
+  private readonly here = new Set<string>();
 
   private readonly warnings: LogLimiter;
 
@@ -119,7 +123,9 @@ export class QueuedCap {
         if (this.dropped.get(client.id)?.delete(keyOf(packet))) return;
         throw error;
       });
-      return drops.length === 0 ? updated : updated.then(() => this.clearAll(drops));
+      // Not awaited: the message being sent must not wait for the drop, or the next one could overtake it.
+      if (drops.length > 0) void updated.then(() => this.clearAll(drops), () => this.clearAll(drops));
+      return updated;
     };
 
     // Acknowledged (PUBACK, PUBCOMP) or cleared by Aedes.
@@ -132,6 +138,11 @@ export class QueuedCap {
     // A clean session with this id ends the persistent one (Aedes clears its queue).
     aedes.on('client', (client) => {
       if (client.clean) this.forget(client.id);
+      else this.here.add(client.id);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      this.here.delete(client.id);
+      this.dropped.delete(client.id);
     });
   }
 
@@ -174,11 +185,12 @@ export class QueuedCap {
   }
 
   private markDropped(id: string, key: string): void {
+    if (!this.here.has(id)) return; // offline: nothing is on its way
     let keys = this.dropped.get(id);
     if (!keys) this.dropped.set(id, (keys = new Set()));
     keys.add(key);
-    // Only the newest few can still be on their way: keep this as small as the session's cap.
-    if (keys.size > this.limits.maxQueuedMessages) keys.delete(keys.values().next().value!);
+    // Each is taken out as its sending comes by, a moment later; the bound is for one that never does.
+    if (keys.size > DROPPED_KEPT) keys.delete(keys.values().next().value!);
   }
 
   private forget(id: string): void {
