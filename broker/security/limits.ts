@@ -55,10 +55,11 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueuedMessages: 1_000,
   // 1,000 of the contract's mouse events are about 100 KiB: 1 MiB never binds for them, and keeps 256 KiB payloads to 4.
   maxQueuedBytes: 1024 * 1024,
-  // Per user: a viewer in a few browsers and devices with persistent sessions; 10 x 2.6 MiB (see README, Limits) at most.
-  maxSessionsPerUser: 10,
-  // A QoS 2 publisher waits for PUBREC before it sends PUBREL; 100 outstanding is far more than a pipelined one needs.
-  maxAwaitingPubrel: 100,
+  // mqlive's own clients use clean sessions; 5 leaves room for a few third-party ones per user, and keeps one
+  // account's state that outlives its connections near 45 MiB (README, Security, "Limits").
+  maxSessionsPerUser: 5,
+  // Mosquitto's max_inflight_messages default; what a QoS 2 publisher that waits for PUBREC ever has outstanding.
+  maxAwaitingPubrel: 20,
   maxSubscriptionsPerClient: 1_000,
   httpHeadersTimeoutMs: 10_000,
   httpRequestTimeoutMs: 30_000,
