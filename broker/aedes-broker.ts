@@ -3,8 +3,10 @@ import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
 import { BROKER_TOPICS, RefusalNotices } from './admission/refusal-notice';
 import { SubscribeAdmission } from './admission/subscribe-admission';
+import { AwaitingPubrelCap } from './caps/awaiting-pubrel';
 import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
+import { SessionCap } from './caps/sessions';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
 import { guardHooks } from './hook-guard';
@@ -33,7 +35,7 @@ export interface Security extends LoginPolicy {
  *   after its acknowledgement (admission/drop-after-ack.ts), with a notice to a client that listens
  *   (admission/refusal-notice.ts), or ends the connection;
  * - what it may subscribe to: topic shape, rights and the subscription cap, else SUBACK 0x80;
- * - how much state it may leave: caps/retained.ts, caps/queued.ts;
+ * - how much state it may leave: caps/retained.ts, caps/queued.ts, caps/sessions.ts, caps/awaiting-pubrel.ts;
  * - what it may receive: its rights at every delivery (security/rights.ts canRead), whatever it subscribed to;
  * - what a persistent session keeps: only granted filters (admission/subscribe-admission.ts);
  * - what is counted and logged: events.ts.
@@ -109,11 +111,16 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     connectTimeout: limits.connectTimeoutMs,
     maxTopicLevels: Math.min(100, limits.maxTopicLevels),
     maxClientsIdLength: 64,
+    // A backstop only: caps/awaiting-pubrel.ts counts first (across a session's reconnects) and logs.
+    maxInflightInbound: limits.maxAwaitingPubrel + 1,
     ...hooks,
   });
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
-  new QueuedCap(limits, metrics, warnings).install(aedes);
+  // Each cap logs through its own limiter, so one flooded cap cannot hide another's line.
+  new QueuedCap(limits, metrics, log).install(aedes);
+  new AwaitingPubrelCap(limits, metrics, log).install(aedes);
+  new SessionCap(limits, metrics, log, (client) => identities.get(client)).install(aedes);
   subscribeAdmission.keepOnlyGranted(aedes);
   aedes.on('unsubscribe', (filters, client) => subscribeAdmission.forget(client, filters));
   logAndCountEvents(aedes, log, metrics, identities);

@@ -71,7 +71,19 @@ describe('finding 8: caps on broker state', () => {
       await sleep(200);
       expect(received).toEqual(['3', '4', '5', '6', '7']);
       expect(await metrics()).toContain('mqlive_caps_hit_total{cap="queued_messages"} 3');
-      expect(env.logs.messages()).toContain('Dropped the oldest queued message for offline session q1 (limit 5, --max-queued-messages)');
+      expect(env.logs.messages()).toContain('Dropping the oldest messages kept for session q1, unacknowledged or queued (limit 5, --max-queued-messages); counted in /metrics');
+    });
+
+    it(`a persistent session that acknowledges loses nothing to --max-queued-messages, in order, even in a burst past it (${transport})`, async () => {
+      await start({ limits: { maxQueuedMessages: 2 } });
+      const session = await env.connect(transport, { clientId: `burst-${transport}`, clean: false });
+      const inbox = new Inbox(session);
+      await subscribe(session, 'home/burst', 1);
+      const publisher = await env.connect('tcp');
+      await Promise.all(Array.from({ length: 50 }, (_, i) => publisher.publishAsync('home/burst', String(i), { qos: 1 })));
+      const got = await inbox.waitForCount('home/burst', 50);
+      expect(got.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+      expect(session.connected).toBe(true);
     });
 
     it(`subscriptions beyond --max-subscriptions-per-client get SUBACK 0x80 (${transport})`, async () => {

@@ -37,7 +37,10 @@ const OPTIONS = {
   'max-publish-rate': { env: 'MQLIVE_MAX_PUBLISH_RATE', type: 'string', help: `publishes a second per client, burst twice that (default ${DEFAULT_LIMITS.publishRate})` },
   'max-retained-messages': { env: 'MQLIVE_MAX_RETAINED_MESSAGES', type: 'string', help: `retained topics; a new one beyond is not retained (default ${DEFAULT_LIMITS.maxRetainedMessages})` },
   'max-retained-bytes': { env: 'MQLIVE_MAX_RETAINED_BYTES', type: 'string', help: `payload bytes of retained messages (default ${DEFAULT_LIMITS.maxRetainedBytes})` },
-  'max-queued-messages': { env: 'MQLIVE_MAX_QUEUED_MESSAGES', type: 'string', help: `messages kept for one offline session, the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedMessages})` },
+  'max-queued-messages': { env: 'MQLIVE_MAX_QUEUED_MESSAGES', type: 'string', help: `QoS 1/2 messages one persistent session holds, queued or unacknowledged; the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedMessages})` },
+  'max-queued-bytes': { env: 'MQLIVE_MAX_QUEUED_BYTES', type: 'string', help: `their payload bytes; the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedBytes})` },
+  'max-sessions-per-user': { env: 'MQLIVE_MAX_SESSIONS_PER_USER', type: 'string', help: `persistent sessions one user (anonymous: one address) holds; CONNACK 3 beyond (default ${DEFAULT_LIMITS.maxSessionsPerUser})` },
+  'max-awaiting-pubrel': { env: 'MQLIVE_MAX_AWAITING_PUBREL', type: 'string', help: `QoS 2 messages one client has not released; disconnected beyond (default ${DEFAULT_LIMITS.maxAwaitingPubrel})` },
   'max-subscriptions-per-client': { env: 'MQLIVE_MAX_SUBSCRIPTIONS_PER_CLIENT', type: 'string', help: `subscriptions one client may hold (default ${DEFAULT_LIMITS.maxSubscriptionsPerClient})` },
 } satisfies OptionSpecs;
 
@@ -162,6 +165,9 @@ function readLimits(o: OptionValues<typeof OPTIONS>): Partial<Limits> {
     maxRetainedMessages: positive(s('max-retained-messages'), 'max-retained-messages'),
     maxRetainedBytes: positive(s('max-retained-bytes'), 'max-retained-bytes'),
     maxQueuedMessages: positive(s('max-queued-messages'), 'max-queued-messages'),
+    maxQueuedBytes: positive(s('max-queued-bytes'), 'max-queued-bytes'),
+    maxSessionsPerUser: positive(s('max-sessions-per-user'), 'max-sessions-per-user'),
+    maxAwaitingPubrel: positive(s('max-awaiting-pubrel'), 'max-awaiting-pubrel'),
     maxSubscriptionsPerClient: positive(s('max-subscriptions-per-client'), 'max-subscriptions-per-client'),
     ...(rate !== undefined && { publishRate: rate, publishBurst: rate * 2 }),
   };

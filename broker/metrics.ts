@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 
 /** The listener a client came in on (TLS counts as tcp). */
 export type TransportName = 'tcp' | 'ws';
-export type CapName = 'retained_messages' | 'retained_bytes' | 'queued_messages' | 'subscriptions';
+export type CapName = 'retained_messages' | 'retained_bytes' | 'queued_messages' | 'queued_bytes' | 'sessions_per_user' | 'awaiting_pubrel' | 'subscriptions';
 export type RejectReason = 'invalid_payload' | 'reserved_topic' | 'not_authorized' | 'too_large' | 'bad_topic' | 'rate_limited';
 
 /** Counters behind /metrics, rendered in the Prometheus text format (version 0.0.4). */
@@ -27,7 +27,15 @@ export class BrokerMetrics {
   subscriptionsRefused = 0;
   retainedMessages = 0;
   retainedBytes = 0;
-  readonly capsHit: Record<CapName, number> = { retained_messages: 0, retained_bytes: 0, queued_messages: 0, subscriptions: 0 };
+  readonly capsHit: Record<CapName, number> = {
+    retained_messages: 0,
+    retained_bytes: 0,
+    queued_messages: 0,
+    queued_bytes: 0,
+    sessions_per_user: 0,
+    awaiting_pubrel: 0,
+    subscriptions: 0,
+  };
   failedLogins = 0;
   connectionsRefused = 0;
 
@@ -83,7 +91,7 @@ export class BrokerMetrics {
     metric(
       'mqlive_caps_hit_total',
       'counter',
-      'Times a cap on broker state was hit: a retained message not retained, a queued message dropped, a subscription refused.',
+      'Times a cap on broker state was hit: a retained message not retained, a queued message dropped, a persistent session refused, a client disconnected for QoS 2 messages it did not release, a subscription refused.',
       (Object.keys(this.capsHit) as CapName[]).map((c) => [label('cap', c), this.capsHit[c]]),
     );
     metric(

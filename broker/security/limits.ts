@@ -21,8 +21,14 @@ export interface Limits {
   /** Retained topics, and their payload bytes, beyond which a new retained topic is not retained. */
   maxRetainedMessages: number;
   maxRetainedBytes: number;
-  /** Messages queued for one offline persistent session; beyond, the oldest is dropped. */
+  /** QoS 1 and 2 messages one persistent session holds, queued or in flight (sent, not acknowledged); beyond, the oldest is dropped. */
   maxQueuedMessages: number;
+  /** Their payload bytes; beyond, the oldest is dropped. */
+  maxQueuedBytes: number;
+  /** Persistent sessions (clean=false) one user holds, or one address for anonymous clients; beyond, CONNACK 3. */
+  maxSessionsPerUser: number;
+  /** QoS 2 messages one client has sent and not yet released (PUBREL), its persistent session's included; beyond, it is disconnected. */
+  maxAwaitingPubrel: number;
   /** Subscriptions one client may hold; beyond, SUBACK 0x80. */
   maxSubscriptionsPerClient: number;
   /** HTTP: time for a request's head, for a whole request, and before an idle keep-alive connection is closed. */
@@ -47,6 +53,13 @@ export const DEFAULT_LIMITS: Limits = {
   maxRetainedMessages: 10_000,
   maxRetainedBytes: 64 * 1024 * 1024,
   maxQueuedMessages: 1_000,
+  // 1,000 of the contract's mouse events are about 100 KiB: 1 MiB never binds for them, and keeps 256 KiB payloads to 4.
+  maxQueuedBytes: 1024 * 1024,
+  // mqlive's own clients use clean sessions; 5 leaves room for a few third-party ones per user, and keeps one
+  // account's state that outlives its connections near 45 MiB (README, Security, "Limits").
+  maxSessionsPerUser: 5,
+  // Mosquitto's max_inflight_messages default; what a QoS 2 publisher that waits for PUBREC ever has outstanding.
+  maxAwaitingPubrel: 20,
   maxSubscriptionsPerClient: 1_000,
   httpHeadersTimeoutMs: 10_000,
   httpRequestTimeoutMs: 30_000,

@@ -1,0 +1,93 @@
+import { HOOK_FAILED } from '../hook-guard';
+import { requireInternal } from '../library-internals';
+import type { Aedes, AuthenticateError, Client } from 'aedes';
+import { remoteAddressOf } from '../client-info';
+import { LogLimiter, printable, quoted, type Logger } from '../log';
+import type { BrokerMetrics } from '../metrics';
+import type { Limits } from '../security/limits';
+import type { Identity } from '../security/rights';
+
+/**
+ * Bounds the persistent sessions (clean=false) one user holds to `maxSessionsPerUser`; anonymous clients are
+ * counted per remote address (they have no other name, and an address is what the connection caps count too).
+ * A session is counted from its first CONNECT until a clean CONNECT with its id ends it (MQTT 3.1.1 has no
+ * session expiry). Past the cap a CONNECT for a new persistent session is refused with CONNACK 3 "server
+ * unavailable": the login was right, the broker just keeps no more sessions for it (5 "not authorized" would
+ * read as a bad password), and the sessions it has, and reconnects to them, are untouched. Counted in /metrics
+ * (mqlive_caps_hit_total{cap="sessions_per_user"}), logged as cap_hit. Per instance with --redis.
+ */
+export class SessionCap {
+  /** Session id → its owner ("user NAME" or "address A"); owner → its session ids. */
+  private readonly ownerOf = new Map<string, string>();
+  private readonly sessionsOf = new Map<string, Set<string>>();
+
+  private readonly warnings: LogLimiter;
+
+  constructor(
+    private readonly limits: Pick<Limits, 'maxSessionsPerUser'>,
+    private readonly metrics: BrokerMetrics,
+    log: Logger,
+    private readonly identityOf: (client: Client) => Identity | undefined,
+  ) {
+    this.warnings = new LogLimiter(log);
+  }
+
+  /** Checks each CONNECT once mqlive's authenticate hook has let it in. */
+  install(aedes: Aedes): void {
+    const authenticate = aedes.authenticate;
+    requireInternal(typeof authenticate === 'function', 'aedes', 'Aedes#authenticate (to cap sessions per user)');
+    aedes.authenticate = (client, username, password, done) =>
+      authenticate.call(aedes, client, username, password, (error, ok) => {
+        if (error || !ok) return done(error, ok);
+        let refused: string | null;
+        try {
+          refused = this.admit(client);
+        } catch (fault) {
+          refused = 'the session could not be counted';
+          this.metrics.hookFaults += 1;
+          this.warnings.warn({ event: HOOK_FAILED, hook: 'authenticate (sessions per user)', clientId: client.id, err: String(fault) }, `Refused a persistent session: ${printable(String(fault))}`);
+        }
+        if (!refused) return done(null, true);
+        done(Object.assign(new Error(refused), { returnCode: 3 }) as AuthenticateError, false);
+      });
+  }
+
+  /** Counts the session a client asks for; returns why it is refused, or null. */
+  admit(client: Client): string | null {
+    const id = client.id;
+    if (client.clean) {
+      this.end(id); // Aedes clears that session now
+      return null;
+    }
+    const identity = this.identityOf(client);
+    const remote = remoteAddressOf(client)?.replace(/^::ffff:(?=\d+\.)/, '') ?? 'unknown';
+    const owner = identity?.username != null ? `user ${identity.username}` : `address ${remote}`;
+    if (this.ownerOf.get(id) === owner) return null; // its own session, back
+    const held = this.sessionsOf.get(owner)?.size ?? 0;
+    if (held >= this.limits.maxSessionsPerUser) {
+      this.metrics.capsHit.sessions_per_user += 1;
+      const who = identity?.username != null ? `user ${printable(identity.username)}` : `anonymous clients from ${remote}`;
+      const why = `${who} already holds ${held} persistent sessions (limit ${this.limits.maxSessionsPerUser}, --max-sessions-per-user)`;
+      this.warnings.warn(
+        { event: 'cap_hit', cap: 'sessions_per_user', clientId: id, username: identity?.username ?? null, remote },
+        `Refused a persistent session for ${quoted(id)}: ${why}`,
+      );
+      return why;
+    }
+    this.end(id); // another owner's session with this id (an admin may take any id over) is now this one's
+    this.ownerOf.set(id, owner);
+    let sessions = this.sessionsOf.get(owner);
+    if (!sessions) this.sessionsOf.set(owner, (sessions = new Set()));
+    sessions.add(id);
+    return null;
+  }
+
+  private end(id: string): void {
+    const owner = this.ownerOf.get(id);
+    if (owner === undefined) return;
+    this.ownerOf.delete(id);
+    const sessions = this.sessionsOf.get(owner)!;
+    sessions.delete(id);
+    if (sessions.size === 0) this.sessionsOf.delete(owner);
+  }
+}
