@@ -218,7 +218,10 @@ describe('startup and shutdown', () => {
     const tcp = await client('tcp');
     const ws = await client('ws');
     const closes = [tcp, ws].map(closed);
+    expect(env.broker.aedes.connectedClients).toBe(2);
     await env.broker.close();
     await Promise.all(closes);
+    expect([tcp.connected, ws.connected]).toEqual([false, false]);
+    expect(env.broker.aedes.connectedClients).toBe(0);
   });
 });

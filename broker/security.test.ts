@@ -77,6 +77,8 @@ describe('rights by role, over every transport', () => {
     const gone = closed(viewer);
     for (let i = 0; i < 3; i++) viewer.publish('devices/laptop/status', 'online', { qos: 0 });
     await gone;
+    expect(broker.metrics.rejectedPublishes.not_authorized).toBe(3);
+    expect(env.logs.events('client_disconnected_by_broker')).toEqual([expect.objectContaining({ topic: 'devices/laptop/status', reason: 'alice may not publish there' })]);
   });
 
   it('lets an admin read $SYS, and nobody publish there', async () => {
@@ -202,6 +204,10 @@ describe('limits', () => {
     const socket = tcpConnect(broker.mqttPort, '127.0.0.1');
     socket.on('error', () => {});
     await new Promise((resolve) => socket.once('close', resolve));
+    // Closed by the broker (this side never ends it), before a byte came either way.
+    expect(socket.bytesWritten).toBe(0);
+    expect(socket.bytesRead).toBe(0);
+    expect(broker.aedes.connectedClients).toBe(0);
   });
 
   it('disconnects a client that publishes faster than its rate allows', async () => {
