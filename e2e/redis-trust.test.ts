@@ -46,6 +46,18 @@ function forger(redis: RedisServer) {
     );
 }
 
+/** A message published on instance A reaches a subscriber on instance B. */
+async function carriesAcross(a: { mqtt: string }, b: { mqtt: string }, text: string): Promise<void> {
+  const viewer = await connect(b.mqtt);
+  cleanup.push(() => viewer.end(true));
+  const inbox = new Inbox(viewer);
+  await subscribe(viewer, 'free/#');
+  const publisher = await connect(a.mqtt);
+  cleanup.push(() => publisher.end(true));
+  await publisher.publishAsync('free/across', text, { qos: 1 });
+  await inbox.waitFor((m) => m.topic === 'free/across' && m.text === text, 10_000);
+}
+
 function alive(...processes: Spawned[]): void {
   for (const p of processes) expect(p.hasEnded(), `still running\n${p.output()}`).toBe(false);
 }
@@ -171,14 +183,7 @@ describe('a private Redis: password and TLS', () => {
 
     const { a, b } = await twoInstances(redis);
     expect(a.process.output()).not.toContain('right');
-    const viewer = await connect(b.mqtt);
-    cleanup.push(() => viewer.end(true));
-    const inbox = new Inbox(viewer);
-    await subscribe(viewer, 'free/#');
-    const publisher = await connect(a.mqtt);
-    cleanup.push(() => publisher.end(true));
-    await publisher.publishAsync('free/across', 'with a password', { qos: 1 });
-    await inbox.waitFor((m) => m.topic === 'free/across', 10_000);
+    await carriesAcross(a, b, 'with a password');
   }, 60_000);
 
   it('rediss:// with --redis-ca: without the CA it is refused at start, with it A reaches B over TLS', async () => {
@@ -191,13 +196,6 @@ describe('a private Redis: password and TLS', () => {
 
     const a = await brokerOn(redis, 'broker-a', ['--redis-ca', redis.caFile!]);
     const b = await brokerOn(redis, 'broker-b', ['--redis-ca', redis.caFile!]);
-    const viewer = await connect(b.mqtt);
-    cleanup.push(() => viewer.end(true));
-    const inbox = new Inbox(viewer);
-    await subscribe(viewer, 'free/#');
-    const publisher = await connect(a.mqtt);
-    cleanup.push(() => publisher.end(true));
-    await publisher.publishAsync('free/across', 'over TLS', { qos: 1 });
-    await inbox.waitFor((m) => m.topic === 'free/across', 10_000);
+    await carriesAcross(a, b, 'over TLS');
   }, 60_000);
 });

@@ -1,7 +1,7 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadyEvent } from '../broker/cli';
-import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { connect, connectWithInbox, Inbox, subscribe } from '../test-support/mqtt';
 import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
 
@@ -30,16 +30,7 @@ async function login(name: string, url: string, extra: Parameters<typeof connect
 }
 
 /** Logs in with an Inbox attached before the CONNECT goes out, so messages queued for the session are all seen. */
-async function loginWithInbox(name: string, url: string, extra: IClientOptions): Promise<Inbox> {
-  const client = mqtt.connect(url, { username: name, password: `${name}-password`, reconnectPeriod: 0, ...extra });
-  open.push(client);
-  const inbox = new Inbox(client);
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return inbox;
-}
+const loginWithInbox = (name: string, url: string, extra: IClientOptions) => connectWithInbox(url, { username: name, password: `${name}-password`, ...extra }, open);
 
 const reply = (text: string) => JSON.stringify({ text, ts: Date.now() });
 

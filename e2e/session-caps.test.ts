@@ -4,7 +4,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadyEvent } from '../broker/cli';
-import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { connect, connectWithInbox, Inbox, subscribe } from '../test-support/mqtt';
 import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
 
@@ -50,16 +50,7 @@ async function loginClient(url: string, options: IClientOptions): Promise<MqttCl
 }
 
 /** Connects an MQTT.js client with an Inbox attached before its CONNECT goes out, so a resent queue is all seen. */
-async function withInbox(url: string, options: IClientOptions): Promise<Inbox> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, ...options });
-  open.push(client);
-  const inbox = new Inbox(client);
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  return inbox;
-}
+const withInbox = (url: string, options: IClientOptions) => connectWithInbox(url, options, open);
 
 /** Counts in mqlive_caps_hit_total for one cap. */
 async function capsHit(cap: string): Promise<number> {

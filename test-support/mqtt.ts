@@ -16,6 +16,21 @@ export async function connect(url: string, options: IClientOptions = {}, timeout
   return client;
 }
 
+/**
+ * Connects with an Inbox attached before the CONNECT goes out, so messages the broker sends right after the
+ * CONNACK (a persistent session's queue) are all seen; `open` collects the client for the test to end.
+ */
+export async function connectWithInbox(url: string, options: IClientOptions, open: { end(force?: boolean): unknown }[] = []): Promise<Inbox> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, ...options });
+  open.push(client);
+  const inbox = new Inbox(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return inbox;
+}
+
 export interface Received {
   topic: string;
   text: string;

@@ -40,6 +40,12 @@ export async function readAcl(file: string): Promise<AclRule[]> {
   return rules as AclRule[];
 }
 
+/** What each role may read (subscribe to, and be delivered), besides what the ACL allows; an admin reads all. */
+const READS: Record<Exclude<Role, 'admin'>, string[]> = {
+  device: ['clients/+/messages'],
+  viewer: ['devices/#', 'clients/+/messages'],
+};
+
 /**
  * Who may publish and subscribe to what: ACL rules first (the first that applies decides), then the role's
  * own rights. Anonymous clients get everything only when the broker has no users (loopback development).
@@ -73,16 +79,7 @@ export class Rights {
 
   canSubscribe(id: Identity, filter: string): boolean {
     // A deny rule refuses a subscription it covers whole; one that only overlaps filters at delivery.
-    const rule = this.firstRule(id, 'subscribe', (pattern) => filterCovers(pattern, filter));
-    if (rule) return rule.effect === 'allow';
-    switch (this.effectiveRole(id)) {
-      case 'admin':
-        return true;
-      case 'device':
-        return filterCovers('clients/+/messages', filter);
-      case 'viewer':
-        return filterCovers('devices/#', filter) || filterCovers('clients/+/messages', filter);
-    }
+    return this.mayRead(id, (pattern) => filterCovers(pattern, filter));
   }
 
   /**
@@ -91,16 +88,15 @@ export class Rights {
    * a queued message) never reads more than the client's rights allow today.
    */
   canRead(id: Identity, topic: string): boolean {
-    const rule = this.firstRule(id, 'subscribe', (pattern) => topicMatches(pattern, topic));
+    return this.mayRead(id, (pattern) => topicMatches(pattern, topic));
+  }
+
+  /** The first subscribe rule whose pattern `covers` decides, else what the role reads (READS). */
+  private mayRead(id: Identity, covers: (pattern: string) => boolean): boolean {
+    const rule = this.firstRule(id, 'subscribe', covers);
     if (rule) return rule.effect === 'allow';
-    switch (this.effectiveRole(id)) {
-      case 'admin':
-        return true;
-      case 'device':
-        return topicMatches('clients/+/messages', topic);
-      case 'viewer':
-        return topicMatches('devices/#', topic) || topicMatches('clients/+/messages', topic);
-    }
+    const role = this.effectiveRole(id);
+    return role === 'admin' || READS[role].some(covers);
   }
 
   private effectiveRole(id: Identity): Role {
