@@ -1,32 +1,13 @@
 import mqttPacket from 'mqtt-packet';
 import { connect as tcpConnect } from 'node:net';
 import { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReadyEvent } from '../broker/cli';
-import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
+import { describe, expect, it } from 'vitest';
+import { watchedBroker } from '../test-support/watched-broker';
 
 // Issue 26: topic names as the specification says, against the compiled broker over TCP and WebSocket.
 // U+0000 or bytes that are not well-formed UTF-8 in a topic (or any string of a packet) close the connection
 // (MQTT-1.5.3-1, -2); a will topic is a topic name, so + and # in it refuse the CONNECT (MQTT-3.3.2-2).
-let broker: Spawned;
-let ready: ReadyEvent;
-let inbox: Inbox;
-const open: { end(force: boolean): unknown }[] = [];
-
-beforeAll(async () => {
-  broker = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']);
-  ready = await brokerReady(broker, 20_000);
-  const watcher = await connect(ready.mqtt, { clientId: 'watcher' });
-  open.push(watcher);
-  inbox = new Inbox(watcher);
-  await subscribe(watcher, ['#']);
-});
-
-afterAll(async () => {
-  for (const c of open) c.end(true);
-  await broker?.stop('SIGKILL');
-});
+const env = watchedBroker([], ['#']);
 
 const connectBytes = (clientId: string, will?: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }) =>
   mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 30, ...(will && { will }) });
@@ -65,12 +46,12 @@ function send(transport: 'tcp' | 'ws', id: string, bytes: Buffer): Promise<mqttP
     const timer = setTimeout(() => reject(new Error(`the broker did not close ${id}'s connection within 5 s; got ${JSON.stringify(received)}`)), 5000);
     const done = () => (clearTimeout(timer), resolve(received));
     if (transport === 'tcp') {
-      const socket = tcpConnect(Number(new URL(ready.mqtt).port), '127.0.0.1', () => socket.write(data));
+      const socket = tcpConnect(Number(new URL(env.ready.mqtt).port), '127.0.0.1', () => socket.write(data));
       socket.on('data', (d) => parser.parse(d));
       socket.on('error', () => {});
       socket.on('close', done);
     } else {
-      const ws = new WebSocket(ready.ws, 'mqtt');
+      const ws = new WebSocket(env.ready.ws, 'mqtt');
       ws.on('open', () => ws.send(data));
       ws.on('message', (d: Buffer) => parser.parse(d));
       ws.on('error', () => {});
@@ -79,12 +60,6 @@ function send(transport: 'tcp' | 'ws', id: string, bytes: Buffer): Promise<mqttP
   });
 }
 
-async function barrier(name: string): Promise<void> {
-  const innocent = await connect(ready.mqtt, { clientId: `innocent-${name}` });
-  open.push(innocent);
-  await innocent.publishAsync(`barrier/${name}`, 'after', { qos: 1 });
-  await inbox.waitFor((m) => m.topic === `barrier/${name}`);
-}
 
 describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
   for (const [name, bytesFor] of Object.entries(cases)) {
@@ -92,9 +67,9 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
       const id = `bad-${transport}-${name.replace(/\W+/g, '-')}`.slice(0, 60);
       const received = await send(transport, id, bytesFor(id));
       expect(received.filter((p) => p.cmd !== 'connack')).toEqual([]);
-      await barrier(id);
-      expect(inbox.messages.filter((m) => m.topic.startsWith(`t/${id}`))).toEqual([]);
-      expect(broker.hasEnded()).toBe(false);
+      await env.barrier(id);
+      expect(env.inbox.messages.filter((m) => m.topic.startsWith(`t/${id}`))).toEqual([]);
+      expect(env.broker.hasEnded()).toBe(false);
     });
   }
 
@@ -103,9 +78,9 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
       const id = `will-${transport}-${topic.includes('#') ? 'hash' : 'plus'}`;
       const received = await send(transport, id, connectBytes(id, { topic, payload: Buffer.from('offline'), qos: 1, retain: true }));
       expect(received).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 5 })]);
-      expect(broker.events('will_refused').filter((e) => e.clientId === id)).toEqual([expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard/) })]);
+      expect(env.broker.events('will_refused').filter((e) => e.clientId === id)).toEqual([expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard/) })]);
     }
-    await barrier(`will-${transport}`);
-    expect(inbox.messages.filter((m) => /[+#]/.test(m.topic))).toEqual([]);
+    await env.barrier(`will-${transport}`);
+    expect(env.inbox.messages.filter((m) => /[+#]/.test(m.topic))).toEqual([]);
   });
 });
