@@ -35,4 +35,26 @@ describe('against Mosquitto', () => {
       viewer.end(true);
     }
   });
+
+  it('the publisher speaks MQTT 5 to it (auto): JSON says its content type, a move expires after a second', async () => {
+    const viewer = await connect(`mqtt://127.0.0.1:${mosquitto.mqttPort}`, { protocolVersion: 5 });
+    const received: { topic: string; properties: Record<string, unknown> }[] = [];
+    viewer.on('message', (topic, _payload, packet) => received.push({ topic, properties: { ...packet.properties } }));
+    await subscribe(viewer, 'devices/five/#');
+    const p = spawnMqlive(['publisher', '--url', `mqtt://127.0.0.1:${mosquitto.mqttPort}`, '--device', 'five', '--source', 'demo']);
+    try {
+      await expect.poll(() => received.some((m) => m.topic === 'devices/five/mouse/move'), { timeout: 15_000 }).toBe(true);
+      await expect.poll(() => received.some((m) => m.topic === 'devices/five/meta')).toBe(true);
+      const meta = received.find((m) => m.topic === 'devices/five/meta')!;
+      expect(meta.properties).toMatchObject({ contentType: 'application/json', payloadFormatIndicator: true });
+      const move = received.find((m) => m.topic === 'devices/five/mouse/move')!;
+      expect(move.properties).toMatchObject({ contentType: 'application/json', messageExpiryInterval: expect.any(Number) });
+      expect(move.properties.messageExpiryInterval).toBeLessThanOrEqual(1);
+      expect(received.find((m) => m.topic === 'devices/five/status')!.properties).not.toHaveProperty('contentType');
+      expect(p.output()).not.toContain('refused MQTT 5');
+    } finally {
+      await p.stop('SIGKILL');
+      viewer.end(true);
+    }
+  });
 });

@@ -90,6 +90,8 @@ describe('publisher with the demo source', () => {
     try {
       await p.waitForOutput(/Connected to/);
       const lines = p.output().split('\n');
+      // mqlive's broker speaks MQTT 3.1.1: the publisher (--protocol auto) says once that it falls back.
+      expect(lines.filter((l) => l.includes('MQTT 5'))).toEqual([`The broker at ${env.broker.mqttUrl} refused MQTT 5: speaking MQTT 3.1.1 to it`]);
       // evdev's reason depends on the machine's /dev/input (CI has none).
       expect(lines[0]).toMatch(
         /^Cannot capture with uiohook \(no X display: DISPLAY is not set \(uiohook needs X11 or XWayland\)\) or evdev \(.+\); using the demo source instead\.$/,
@@ -106,5 +108,8 @@ describe('publisher with the demo source', () => {
     const flag = spawnMqlive(['publisher', '--source', 'pynput']);
     expect(await flag.exited).toBe(2);
     expect(flag.output().trim()).toBe('mqlive publisher: --source must be one of auto, uiohook, evdev, demo, replay:FILE (got "pynput")');
+    const protocol = spawnMqlive(['publisher', '--protocol', '4']);
+    expect(await protocol.exited).toBe(2);
+    expect(protocol.output().trim()).toBe('mqlive publisher: --protocol must be one of auto, 5, 3.1.1 (got "4")');
   });
 });

@@ -90,13 +90,49 @@ describe('DeviceClient against a real broker', () => {
     return d;
   }
 
+  it('auto: MQTT 5 first; a broker that refuses it gets MQTT 3.1.1 on the same client, said once, with one accepted connection', async () => {
+    const env = await startTestBroker(); // mqlive's broker speaks MQTT 3.1.1 only
+    cleanup.push(() => env.close());
+    const { inbox } = await viewerOn(env.broker.wsUrl);
+    let fallbacks = 0;
+    const d = device(env.broker.mqttUrl, { onFallback: () => (fallbacks += 1) });
+    await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'online');
+    expect(d.client.options.protocolVersion).toBe(4);
+    expect(fallbacks).toBe(1);
+    expect(env.logs.events('client_connected').filter((e) => e.clientId === 'device-pi')).toHaveLength(1);
+    // A reconnect stays on 3.1.1: nothing more is refused, nothing more is said.
+    const refusedBefore = env.logs.events('connection_refused').length;
+    d.client.stream.destroy();
+    await expect.poll(() => env.logs.events('client_connected').filter((e) => e.clientId === 'device-pi').length).toBe(2);
+    expect(env.logs.events('connection_refused')).toHaveLength(refusedBefore);
+    expect(fallbacks).toBe(1);
+  });
+
+  it('--protocol 5 does not fall back, --protocol 3.1.1 never tries 5', async () => {
+    const env = await startTestBroker();
+    cleanup.push(() => env.close());
+    let fallbacks = 0;
+    const five = device(env.broker.mqttUrl, { protocol: '5', onFallback: () => (fallbacks += 1), mqtt: { reconnectPeriod: 0 } });
+    await new Promise((resolve) => five.client.once('close', resolve));
+    expect([five.online, five.client.options.protocolVersion, fallbacks]).toEqual([false, 5, 0]);
+    const refused = env.logs.events('connection_refused').length;
+    const old = connectDevice({ url: env.broker.mqttUrl, device: 'old', meta: () => null, protocol: '3.1.1' });
+    cleanup.push(() => old.client.end(true));
+    await new Promise((resolve) => old.client.once('connect', resolve));
+    expect(env.logs.events('connection_refused')).toHaveLength(refused);
+  });
+
   it('announces online and meta (retained), and publishes offline on close', async () => {
     const { broker } = await startTestBroker();
     cleanup.push(() => broker.close());
     const d = device(broker.mqttUrl);
     const { inbox } = await viewerOn(broker.wsUrl);
-    expect(await inbox.waitFor((m) => m.topic === 'devices/pi/status')).toMatchObject({ text: 'online', retain: true });
-    const metaMsg = await inbox.waitFor((m) => m.topic === 'devices/pi/meta');
+    await inbox.waitFor((m) => m.topic === 'devices/pi/meta');
+    // Retained: a viewer that comes later gets both.
+    const { inbox: late } = await viewerOn(broker.wsUrl);
+    expect(await late.waitFor((m) => m.topic === 'devices/pi/status')).toMatchObject({ text: 'online', retain: true });
+    const metaMsg = await late.waitFor((m) => m.topic === 'devices/pi/meta');
+    expect(metaMsg.retain).toBe(true);
     expect(JSON.parse(metaMsg.text)).toEqual(meta);
     await d.close();
     await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'offline');

@@ -7,8 +7,9 @@
  *   await device.publish('devices/pi/system/load', '0.42');
  *   await device.close();
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { checkMessage, deliveryFor, encodePayload, type PayloadFor } from './contract';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { checkMessage, deliveryFor, encodePayload, matchContract, type PayloadFor } from './contract';
+import { fallBackTo311, protocolVersionFor, type ProtocolChoice } from './mqtt-version';
 import { assertId } from './ids';
 import type { DeviceMeta } from './payloads';
 import { metaTopic, statusTopic } from './topics';
@@ -22,6 +23,9 @@ export interface DeviceClientOptions {
   queueLimit?: number;
   /** Extra MQTT.js options (credentials, keepalive, reconnectPeriod, ...). */
   mqtt?: IClientOptions;
+  /** `auto` (the default): MQTT 5, and 3.1.1 once a broker refuses 5 (then `onFallback` is called). */
+  protocol?: ProtocolChoice;
+  onFallback?: () => void;
 }
 
 /** Defaults: the contract's QoS and retain flag for a contract topic, QoS 0 and not retained for any other. */
@@ -93,6 +97,20 @@ export class OfflineQueue {
     this.latest.clear();
     return all;
   }
+}
+
+/** A move older than this is worth nothing: with MQTT 5 the broker drops it rather than deliver it late. */
+export const MOVE_EXPIRY_S = 1;
+
+/**
+ * What MQTT 5 lets a publish say about itself: a contract payload in JSON says so (content type, and that it is
+ * UTF-8), and a move expires after MOVE_EXPIRY_S. Nothing for a free-form topic (its publisher knows best).
+ */
+export function mqtt5Properties(topic: string): IClientPublishOptions['properties'] | undefined {
+  const match = matchContract(topic);
+  if (!match) return undefined;
+  const json = match.rule.format === 'json' ? { contentType: 'application/json', payloadFormatIndicator: true } : { payloadFormatIndicator: true };
+  return match.pattern === 'devices/+/mouse/move' ? { ...json, messageExpiryInterval: MOVE_EXPIRY_S } : json;
 }
 
 /** How long close() waits for a connection to send what is queued before it gives up. */
@@ -200,14 +218,17 @@ export class DeviceClient {
   }
 
   private send(m: Pending): Promise<void> {
-    return this.client.publishAsync(m.topic, typeof m.payload === 'string' ? m.payload : Buffer.from(m.payload), { qos: m.qos, retain: m.retain }).then(() => {});
+    const properties = this.client.options.protocolVersion === 5 ? mqtt5Properties(m.topic) : undefined;
+    return this.client.publishAsync(m.topic, typeof m.payload === 'string' ? m.payload : Buffer.from(m.payload), { qos: m.qos, retain: m.retain, ...(properties && { properties }) }).then(() => {});
   }
 }
 
 /** Connects a device with its last will set, and returns its DeviceClient. */
 export function connectDevice(options: DeviceClientOptions): DeviceClient {
   const device = assertId(options.device);
+  const protocol = options.protocol ?? 'auto';
   const client = mqtt.connect(options.url, {
+    protocolVersion: protocolVersionFor(protocol),
     clientId: `device-${device}`.slice(0, 64),
     reconnectPeriod: RECONNECT_PERIOD_MS,
     connectTimeout: 5000,
@@ -216,5 +237,6 @@ export function connectDevice(options: DeviceClientOptions): DeviceClient {
     ...options.mqtt,
     will: { topic: statusTopic(device), payload: Buffer.from('offline'), ...deliveryFor(statusTopic(device))! },
   });
+  if (protocol === 'auto') fallBackTo311(client, options.onFallback ?? (() => {}));
   return new DeviceClient(client, device, options.meta, options.queueLimit);
 }

@@ -3,3 +3,4 @@ export * from './topics';
 export * from './payloads';
 export * from './contract';
 export * from './topic-filter';
+export * from './mqtt-version';

@@ -3,6 +3,7 @@ import { assertId, sanitizeId } from '../protocol';
 import { CommandError, defineCommand, EXIT, settingName, UsageError, userValue } from '../cli/command';
 import type { OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
+import { fallbackLine, isProtocolChoice, PROTOCOLS } from '../protocol/mqtt-version';
 import { readCa, CA_OPTION } from './ca';
 import { MousePublisher } from './publisher';
 import { openSource, sourceFlags, sourceHelp } from './sources';
@@ -19,6 +20,7 @@ const OPTIONS = {
   keepalive: { env: 'MQLIVE_KEEPALIVE', type: 'string', help: 'MQTT keep-alive in seconds (default 10)' },
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
+  protocol: { env: 'MQLIVE_PROTOCOL', type: 'string', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)' },
   ...(sourceFlags() satisfies OptionSpecs),
 } satisfies OptionSpecs;
 
@@ -55,13 +57,16 @@ export const publisherCommand = defineCommand({
     if (!Number.isFinite(moveHz) || moveHz < 0) throw new UsageError(`--move-hz must be a number >= 0 (got "${options['move-hz']}")`);
     const keepalive = Number(options.keepalive ?? 10);
     if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65535) throw new UsageError(`--keepalive must be whole seconds from 1 to 65535 (got "${options.keepalive}")`);
+    const protocol = options.protocol ?? 'auto';
+    if (!isProtocolChoice(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')} (got "${protocol}")`);
 
     const source = await open(options.source ?? 'auto', options);
     // Under auto, the line that says why the demo runs says so already.
     if (options.source === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
     const ca = readCa(options.ca);
     const mqtt = { keepalive, ...(ca && { ca }), ...(options.username && { username: options.username, password: options.password }) };
-    const client = connectDevice({ url, device, mqtt, meta: () => publisher.meta() });
+    const onFallback = () => console.log(fallbackLine(url));
+    const client = connectDevice({ url, device, mqtt, protocol, onFallback, meta: () => publisher.meta() });
     const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz });
 
     let stopping = false;
