@@ -113,12 +113,12 @@ describe('DeviceClient against a real broker', () => {
     cleanup.push(() => env.close());
     let fallbacks = 0;
     const five = device(env.broker.mqttUrl, { protocol: '5', onFallback: () => (fallbacks += 1), mqtt: { reconnectPeriod: 0 } });
-    await new Promise((resolve) => five.client.once('close', resolve));
+    await new Promise<void>((resolve) => five.client.once('close', () => resolve()));
     expect([five.online, five.client.options.protocolVersion, fallbacks]).toEqual([false, 5, 0]);
     const refused = env.logs.events('connection_refused').length;
     const old = connectDevice({ url: env.broker.mqttUrl, device: 'old', meta: () => null, protocol: '3.1.1' });
     cleanup.push(() => old.client.end(true));
-    await new Promise((resolve) => old.client.once('connect', resolve));
+    await new Promise<void>((resolve) => old.client.once('connect', () => resolve()));
     expect(env.logs.events('connection_refused')).toHaveLength(refused);
   });
 
