@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClientIdOwners } from './security/client-ids';
-import { FailedLogins } from './security/limits';
+import { FailedLogins } from './security/failed-logins';
 import { Rights } from './security/rights';
 import { type TestBroker, type TestBrokerOptions, brokersWithUsers } from '../test-support/broker';
 import { subscribe } from '../test-support/mqtt';

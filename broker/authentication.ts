@@ -4,7 +4,8 @@ import { LogLimiter, printable, quoted, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
 import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
-import { FailedLogins, type Limits } from './security/limits';
+import { FailedLogins } from './security/failed-logins';
+import type { Limits } from './security/limits';
 import type { Identity } from './security/rights';
 import { verifyPassword, type UsersFile } from './security/users';
 

@@ -2,7 +2,7 @@ import mqttPacket from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientConnection, type Channel } from './client-connection';
-import { PacketSizeGuard } from './security/limits';
+import { PacketSizeGuard } from './packet-size-guard';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
 

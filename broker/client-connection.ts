@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { PacketSizeGuard } from './security/limits';
+import { PacketSizeGuard } from './packet-size-guard';
 import { wsBinaryFrame } from './ws-frame';
 
 /** Per-connection bounds: what a client may send at once, and what the broker holds for one that reads slowly or not at all. */

@@ -1,5 +1,6 @@
 import type { Client } from 'aedes';
-import { TokenBucket, type Limits } from '../security/limits';
+import type { Limits } from '../security/limits';
+import { TokenBucket } from '../security/token-bucket';
 import type { Refusal } from './refusal';
 
 /** Each client's publish rate, one token bucket per client; past it, the client is disconnected. */

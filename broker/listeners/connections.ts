@@ -8,7 +8,8 @@ import { LogLimiter, printable, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import { useLeanParser } from '../packet-memory';
 import { installQoS0Delivery } from '../qos0-delivery';
-import { ConnectionCounter, type Limits } from '../security/limits';
+import { ConnectionCounter } from '../security/connection-counter';
+import type { Limits } from '../security/limits';
 
 /**
  * What every listener does with a new connection: count it against the connection caps, then hand it to Aedes
