@@ -19,11 +19,12 @@ export default defineConfig({
     projects: [
       {
         // `npm run test:unit`: no process of its own beyond openssl for a test certificate; brokers run in the
-        // test's process on real sockets. Files run two at a time (this machine has 2 cores).
+        // test's process on real sockets. Files run two at a time (this machine has 2 cores). test-support/ holds
+        // the tests of the helpers and of the documentation (its links), which start nothing.
         test: {
           ...shared,
           name: 'unit',
-          include: ['{protocol,broker,publisher,recorder,cli,viewer/src}/**/*.test.ts'],
+          include: ['{protocol,broker,publisher,recorder,cli,viewer/src,test-support}/**/*.test.ts'],
           exclude: PROCESS_TESTS,
           sequence: { groupOrder: 0 },
         },

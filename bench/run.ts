@@ -270,7 +270,7 @@ function ratios(rows: Row[]): Row[] {
   return out;
 }
 
-/** The medians table as Markdown, for the README: each cell is mqlive's median (spread) / Mosquitto's = ratio. */
+/** The medians table as Markdown, for docs/performance.md: each cell is mqlive's median (spread) / Mosquitto's = ratio. */
 function markdownSummary(medians: Row[], when: string): string {
   const columns: [string, string][] = [
     ['cleanRuns', 'unflagged runs (mqlive / Mosquitto)'],

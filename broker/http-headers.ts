@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
  * The viewer's Content-Security-Policy, sent with every response of the HTTP port. Only the built viewer's own
  * files run or style the page (Svelte sets dynamic styles through the CSSOM, which 'self' allows, so there is no
  * 'unsafe-inline'); no page of another origin may frame it (clickjacking); connect-src allows this broker and any
- * ws:/wss: broker, because the person may type another broker's address in the connection form (README, Security).
+ * ws:/wss: broker, because the person may type another broker's address in the connection form (docs/broker.md, Security).
  * The same policy also governs the viewer's Web Worker, which gets it with its script and opens the WebSocket.
  */
 export function contentSecurityPolicy(extraStyleSources: string[] = []): string {

@@ -4,7 +4,7 @@
  * can throw inside Aedes and stop the process), never carries a `$mqlive/` notice (those are decided and written
  * by an instance to its own client only), and on a contract topic passes the contract again. What they cannot
  * tell: a well-formed message that another instance could have sent (a forged `offline`, a forged `$SYS/`
- * heartbeat or subscription broadcast). Only a private Redis prevents those (README: Scaling out).
+ * heartbeat or subscription broadcast). Only a private Redis prevents those (docs/scaling-out.md).
  */
 import { checkMessage } from '../protocol';
 import { isPlainValidMove } from './admission/plain-move';

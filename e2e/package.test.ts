@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokenLinks, docFiles, repoTree, type DocTree } from '../test-support/docs';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { brokerReady, ROOT, spawnProcess, type Spawned } from '../test-support/processes';
 
@@ -31,16 +32,22 @@ afterAll(async () => {
 });
 
 describe('the packed mqlive', () => {
-  it('holds the compiled command, the built viewer, README and LICENSE, and no sources or tests', () => {
+  it('holds the compiled command, the built viewer, README, CHANGELOG, LICENSE and docs/, and no sources or tests', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
     expect(files).toContain('package/dist/mqlive.js');
     expect(files).toContain('package/dist/types/device-client.d.ts');
     expect(files).toContain('package/viewer/dist/index.html');
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/LICENSE');
-    const unexpected = files.filter((f) => !/^package\/(dist\/|viewer\/dist\/|package\.json$|README\.md$|LICENSE$)/.test(f));
+    expect(files).toContain('package/CHANGELOG.md');
+    const unexpected = files.filter((f) => !/^package\/(dist\/|viewer\/dist\/|docs\/[\w.-]+\.(md|png|svg)$|package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/.test(f));
     expect(unexpected).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    // What the README links to (docs/ pages, the screenshot, the changelog) comes with it.
+    const shipped: DocTree = { read: repoTree().read, exists: (path) => files.some((f) => f === `package/${path}` || f.startsWith(`package/${path}/`)) };
+    const docs = docFiles().filter((f) => shipped.exists(f));
+    expect(docs).toEqual(docFiles());
+    expect(brokenLinks(docs, shipped).problems).toEqual([]);
   });
 
   it('installs as one command: --version, help, and a usage error', async () => {

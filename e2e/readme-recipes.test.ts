@@ -7,18 +7,20 @@ import { startMosquitto } from '../test-support/mosquitto';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
 import { brokerReady, repeatUntil, ROOT, spawnMqlive, spawnProcess, type Spawned } from '../test-support/processes';
+import { docFiles } from '../test-support/docs';
 import { readmeBlocks, readmeRecipe } from '../test-support/readme';
 import { copyRepo } from '../test-support/repo-copy';
 import { makeUsers } from '../test-support/security';
 import { requireTool } from '../test-support/tools';
 import { waitUntilAnswers } from '../test-support/wait';
 
-// Every README recipe, taken from README.md as it is now and run as a user would: in a fresh copy of the
-// repository (node_modules and the viewer build linked in, as after `make install build`), against real
-// processes. A block is found by the `<!-- recipe: NAME -->` comment written before it; a block a user runs
-// (`sh`, `ts`) that has no such comment, or `<!-- recipe: skip — REASON -->`, fails the first test.
+// Every recipe of the documentation, taken from README.md and docs/*.md as they are now, wherever it stands, and
+// run as a user would: in a fresh copy of the repository (node_modules and the viewer build linked in, as after
+// `make install build`), against real processes. A block is found by the `<!-- recipe: NAME -->` comment written
+// before it; a block a user runs (`sh`, `ts`) that has no such comment, or `<!-- recipe: skip — REASON -->`,
+// fails the first test, with its file and line.
 //
-// Ports: the README shows the defaults (1883, 8080, ...); the tests run on free ports. Each recipe's text is
+// Ports: the documentation shows the defaults (1883, 8080, ...); the tests run on free ports. Each recipe's text is
 // run with every default port number in it replaced by the free port standing in for it (`withPorts`), and
 // nothing else changed. A command that names no port (`make up`, `make broker`, `npm run broker` without port
 // flags) gets the free ports through the variables it documents (MQTT_PORT and HTTP_PORT for make,
@@ -116,20 +118,31 @@ async function listening(port: number, timeoutMs = 20_000, context?: () => strin
 /** The recipes this file runs, by the name in their marker. */
 const RECIPES = ['quick-start', 'banner', 'publisher', 'sensor', 'device-client', 'any-tool', 'clear-retained', 'mosquitto-conf', 'make-broker', 'users', 'acl', 'tls', 'scale-out', 'record-replay', 'record-replay-mosquitto'];
 
-describe('README recipes', () => {
+describe('README and docs/ recipes', () => {
+  it('reads README.md and every docs/ page', () => {
+    const files = new Set(readmeBlocks().map((b) => b.file));
+    expect(files).toContain('README.md');
+    for (const page of docFiles().filter((f) => f.startsWith('docs/'))) {
+      if (readFileSync(join(ROOT, page), 'utf8').includes('```')) expect(files, page).toContain(page);
+    }
+  });
+
   it('every block a user runs is marked as a recipe this file runs, or skipped with a reason', () => {
     const problems: string[] = [];
     for (const block of readmeBlocks()) {
       const runnable = block.lang === 'sh' || block.lang === 'ts';
       if (block.marker === null) {
-        if (runnable) problems.push(`README.md:${block.line}: a ${block.lang} block with no <!-- recipe: NAME --> or <!-- recipe: skip — REASON --> before it`);
+        if (runnable) problems.push(`${block.file}:${block.line}: a ${block.lang} block with no <!-- recipe: NAME --> or <!-- recipe: skip — REASON --> before it`);
       } else if (block.marker.startsWith('skip')) {
-        if (!/^skip\s*[—:-]\s*\S.{10,}/.test(block.marker)) problems.push(`README.md:${block.line}: a skip needs its reason: <!-- recipe: skip — REASON -->`);
+        if (!/^skip\s*[—:-]\s*\S.{10,}/.test(block.marker)) problems.push(`${block.file}:${block.line}: a skip needs its reason: <!-- recipe: skip — REASON -->`);
       } else if (!RECIPES.includes(block.marker)) {
-        problems.push(`README.md:${block.line}: recipe "${block.marker}" is not run by e2e/readme-recipes.test.ts`);
+        problems.push(`${block.file}:${block.line}: recipe "${block.marker}" is not run by e2e/readme-recipes.test.ts`);
       }
     }
-    for (const name of RECIPES) if (!readmeBlocks().some((b) => b.marker === name)) problems.push(`no README block is marked <!-- recipe: ${name} -->`);
+    for (const name of RECIPES) {
+      const marked = readmeBlocks().filter((b) => b.marker === name);
+      if (marked.length !== 1) problems.push(`${marked.length} blocks in README.md and docs/*.md are marked <!-- recipe: ${name} --> (expected 1)`);
+    }
     expect(problems).toEqual([]);
   });
 
@@ -271,9 +284,10 @@ describe('README recipes', () => {
     const mosquitto = sh('mosquitto -c mosquitto.conf');
     await listening(ports[1883]);
     await listening(ports[9001]);
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const inline = /then `(npm run publisher -- --url mqtt:\/\/127\.0\.0\.1:1883)` and open the viewer with\s+`\?broker=(ws:\/\/127\.0\.0\.1:9001\/mqtt)`/.exec(readme);
-    expect(inline, 'the README names the publisher command and the viewer URL after mosquitto.conf').not.toBeNull();
+    const page = readmeRecipe('mosquitto-conf').file;
+    const text = readFileSync(join(ROOT, page), 'utf8');
+    const inline = /then `(npm run publisher -- --url mqtt:\/\/127\.0\.0\.1:1883)` and open the viewer with\s+`\?broker=(ws:\/\/127\.0\.0\.1:9001\/mqtt)`/.exec(text);
+    expect(inline, `${page} names the publisher command and the viewer URL after mosquitto.conf`).not.toBeNull();
     const { inbox } = await watch(withPorts(inline![2]!, ports), 'devices/+/status');
     sh(withPorts(inline![1]!, ports));
     await inbox.waitFor((m) => m.text === 'online', 30_000);

@@ -76,7 +76,7 @@ function byTopic(list: RecordedMessage[]): Record<string, ReturnType<typeof esse
  * within 50 ms of their recorded time (relative to the typical shift), 95% within 400 ms, and a drift of at most
  * 200 ms over the 2 s (with accumulated sleeps the last moves would be a second late or more). Wide because this
  * 2-core machine runs several test suites at once (load averages of 10 to 15 while this was written); the
- * schedule itself is pinned exactly, without real time, by recorder/player.test.ts. Figures measured: README.
+ * schedule itself is pinned exactly, without real time, by recorder/player.test.ts. Figures measured: docs/record-replay.md.
  */
 const BOUND = { p50: 50, p95: 400, drift: 200 };
 

@@ -5,7 +5,7 @@ const bytes = (...values: number[]) => new Uint8Array(values);
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('recording format', () => {
-  it('writes the header the README shows and reads it back', () => {
+  it('writes the header docs/record-replay.md shows and reads it back', () => {
     const line = encodeHeader({ startedAt: 1764120000000, broker: 'mqtt://127.0.0.1:1883', filters: ['devices/#', 'lab/+'] });
     expect(JSON.parse(line)).toEqual({ mqlive: 'recording', version: 1, startedAt: 1764120000000, broker: 'mqtt://127.0.0.1:1883', filters: ['devices/#', 'lab/+'] });
     expect(parseHeader(line)).toEqual(JSON.parse(line));

@@ -29,7 +29,7 @@ export function clientMessagesTopic(clientId: string): `clients/${string}/messag
 }
 
 /**
- * Where the broker tells a client that one of its publishes was refused (broker-sent; see README's contract).
+ * Where the broker tells a client that one of its publishes was refused (broker-sent; see the README's contract and docs/broker.md).
  * `$` topics are never matched by a leading `#` or `+` (MQTT-4.7.2-1), and the broker lets a client subscribe
  * only to its own.
  */

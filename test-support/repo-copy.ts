@@ -20,9 +20,12 @@ export function copyRepo(prefix: string, options: { linkInstalled?: boolean } = 
   }
   if (options.linkInstalled) {
     // make would run `npm ci` through the link and reinstall this checkout's node_modules under running tests.
+    // The Makefile reinstalls when node_modules is older than either file (its install target depends on both).
     const installed = statSync(join(ROOT, 'node_modules/.package-lock.json'), { throwIfNoEntry: false });
-    if (!installed || installed.mtimeMs < statSync(join(ROOT, 'package-lock.json')).mtimeMs) {
-      throw new Error('node_modules is older than package-lock.json: run npm ci (make install) first');
+    for (const file of ['package-lock.json', 'package.json']) {
+      if (!installed || installed.mtimeMs < statSync(join(ROOT, file)).mtimeMs) {
+        throw new Error(`node_modules is older than ${file}: run npm ci (make install) first`);
+      }
     }
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     symlinkSync(join(ROOT, 'viewer/dist'), join(dir, 'viewer/dist'));

@@ -56,7 +56,7 @@ export const DEFAULT_LIMITS: Limits = {
   // 1,000 of the contract's mouse events are about 100 KiB: 1 MiB never binds for them, and keeps 256 KiB payloads to 4.
   maxQueuedBytes: 1024 * 1024,
   // mqlive's own clients use clean sessions; 5 leaves room for a few third-party ones per user, and keeps one
-  // account's state that outlives its connections near 45 MiB (README, Security, "Limits").
+  // account's state that outlives its connections near 45 MiB (docs/broker.md, "Limits").
   maxSessionsPerUser: 5,
   // Mosquitto's max_inflight_messages default; what a QoS 2 publisher that waits for PUBREC ever has outstanding.
   maxAwaitingPubrel: 20,
