@@ -22,16 +22,20 @@ function version(): string {
   return pkg.version;
 }
 
+async function usage(): Promise<string> {
+  const lines = ['usage: mqlive COMMAND [options]', '', 'commands:'];
+  for (const [command, load] of Object.entries(COMMANDS)) lines.push(`  ${command.padEnd(11)} ${(await load()).summary}`);
+  lines.push('', 'mqlive help COMMAND (or mqlive COMMAND --help) lists its options; mqlive --version prints the version.');
+  return lines.join('\n');
+}
+
 async function help(name?: string): Promise<number> {
   if (name) {
     const load = COMMANDS[name];
     if (!load) return unknown(name);
     return runCommand(await load(), { argv: ['--help'] });
   }
-  const lines = ['usage: mqlive COMMAND [options]', '', 'commands:'];
-  for (const [command, load] of Object.entries(COMMANDS)) lines.push(`  ${command.padEnd(11)} ${(await load()).summary}`);
-  lines.push('', 'mqlive help COMMAND (or mqlive COMMAND --help) lists its options; mqlive --version prints the version.');
-  console.log(lines.join('\n'));
+  console.log(await usage());
   return EXIT.ok;
 }
 
@@ -41,7 +45,12 @@ function unknown(name: string): number {
 }
 
 async function main([name, ...rest]: string[]): Promise<number> {
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return help(name === 'help' ? rest[0] : undefined);
+  if (name === undefined) {
+    // No command is a mistake (the usage says what to type), not a request for help.
+    console.error(await usage());
+    return EXIT.usage;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') return help(name === 'help' ? rest[0] : undefined);
   if (name === '--version' || name === '-v' || name === 'version') {
     console.log(version());
     return EXIT.ok;
@@ -50,6 +59,15 @@ async function main([name, ...rest]: string[]): Promise<number> {
   if (!load) return unknown(name);
   return runCommand(await load(), { argv: rest });
 }
+
+// Output cut short (`mqlive publisher | head -3`): stop as on Ctrl-C, each command its own way, without a stack trace.
+let stdoutGone = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  if (stdoutGone) return;
+  stdoutGone = true;
+  process.kill(process.pid, 'SIGTERM');
+});
 
 const code = await main(process.argv.slice(2));
 // A long-running command returns 0 once it is up and stays up on its listeners; a failure ends the process

@@ -19,7 +19,7 @@ const OPTIONS = {
   'redis-ca': { env: 'MQLIVE_REDIS_CA', type: 'string', help: 'PEM CA file a rediss:// server\'s certificate must chain to (default: the system\'s CAs)' },
   'ready-fd': { env: 'MQLIVE_READY_FD', type: 'string', help: 'file descriptor to write the JSON ready line to (for supervisors)' },
   id: { env: 'MQLIVE_ID', type: 'string', help: 'this instance\'s id, in logs, /metrics and $SYS (default: random)' },
-  users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (npm run users): logins and per-role topic rights' },
+  users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (mqlive users): logins and per-role topic rights' },
   acl: { env: 'MQLIVE_ACL', type: 'string', help: 'ACL file: extra allow/deny rules by topic, user or role' },
   'allow-anonymous': { env: 'MQLIVE_ALLOW_ANONYMOUS', type: 'flag', help: 'accept clients without credentials beyond loopback (or, with --users, as viewers)' },
   'tls-cert': { env: 'MQLIVE_TLS_CERT', type: 'string', help: 'PEM certificate: turns on mqtts and serves the viewer and /mqtt over https/wss' },

@@ -78,7 +78,7 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
     });
     redis.on('close', () => down.add(name));
     redis.on('ready', () => {
-      if (down.delete(name)) log.warn({ event: 'redis_back', redis: shown, connection: name }, `Redis connection back (${name})`);
+      if (down.delete(name)) log.info({ event: 'redis_back', redis: shown, connection: name }, `Redis connection back (${name})`);
     });
     return redis;
   };

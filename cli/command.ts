@@ -81,7 +81,8 @@ export function defineCommand<S extends OptionSpecs>(command: Command<S>): Comma
   return command;
 }
 
-const HELP = { help: { env: 'MQLIVE_HELP', type: 'flag', help: 'print this help' } } as const satisfies OptionSpecs;
+/** --help has no variable: MQLIVE_HELP=1 in an environment would turn every command into its help. */
+const HELP = { help: { env: '', type: 'flag', help: 'print this help' } } as const satisfies OptionSpecs;
 
 export function usageOf(command: Command<OptionSpecs>, program = 'mqlive'): string {
   const synopsis = command.synopsis ?? ['[options]'];

@@ -38,7 +38,7 @@ export function parseArgs<S extends OptionSpecs>(
 ): ParsedArgs<S> {
   const values: Record<string, string | boolean | string[]> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    const fromEnv = env[spec.env];
+    const fromEnv = spec.env ? env[spec.env] : undefined;
     if (fromEnv === undefined || fromEnv === '') continue;
     if (spec.type === 'flag') values[name] = !/^(0|false|no|off)$/i.test(fromEnv);
     else if (spec.type === 'list') values[name] = fromEnv.split(',').map((v) => v.trim()).filter(Boolean);
@@ -99,7 +99,7 @@ export function optionLines(specs: OptionSpecs): string {
   return Object.entries(specs)
     .map(([name, spec]) => {
       const flag = spec.type === 'flag' ? `--${name}` : `--${name} VALUE`;
-      return `  ${flag.padEnd(30)} ${spec.help}${spec.type === 'list' ? ' (repeatable)' : ''} (env ${spec.env})`;
+      return `  ${flag.padEnd(30)} ${spec.help}${spec.type === 'list' ? ' (repeatable)' : ''}${spec.env ? ` (env ${spec.env})` : ''}`;
     })
     .join('\n');
 }

@@ -58,6 +58,9 @@ describe('make up', () => {
     process.kill(-up.child.pid!, 'SIGINT');
     expect(['SIGINT', 0]).toContain(await up.exited);
     expect(up.output()).toContain('mqlive stopped: publisher and broker have exited.');
+    // Each part says what stopped it: the Ctrl-C, not a SIGTERM the person never sent.
+    expect(up.output()).toMatch(/\[publisher\] SIGINT: publishing offline and stopping/);
+    expect(up.output()).not.toMatch(/SIGTERM/);
     await inbox.waitFor((m) => m.topic === 'devices/uptest/status' && m.text === 'offline');
     viewer.end(true);
     await expect.poll(() => processesIn(dir)).toEqual([]);

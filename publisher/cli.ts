@@ -4,7 +4,7 @@ import { CommandError, defineCommand, EXIT, settingName, UsageError, userValue }
 import type { OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
 import { fallbackLine, isProtocolChoice, PROTOCOLS } from '../protocol/mqtt-version';
-import { readCa, CA_OPTION } from './ca';
+import { readCa, CA_OPTION } from '../cli/ca';
 import { MousePublisher } from './publisher';
 import { openSource, sourceFlags, sourceHelp } from './sources';
 import { runCommand } from './sources/platform';

@@ -5,16 +5,20 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CommandError, UsageError } from '../cli/command';
+import { CA_OPTION, readCa } from '../cli/ca';
 import type { OptionSpecs } from '../cli/options';
 
 export const BROKER_OPTIONS = {
   url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws:// or wss:// (default mqtt://127.0.0.1:1883)' },
+  ca: CA_OPTION,
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
 } satisfies OptionSpecs;
 
 export interface BrokerSettings {
   url?: string | undefined;
+  /** PEM file to trust for mqtts:// and wss:// (--ca). */
+  ca?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
 }
@@ -43,7 +47,9 @@ export function withoutCredentials(url: string): string {
  */
 export async function connectBroker(role: string, settings: BrokerSettings, say: (line: string) => void): Promise<MqttClient> {
   const url = brokerUrl(settings);
+  const ca = readCa(settings.ca);
   const client = mqtt.connect(url, {
+    ...(ca && { ca }),
     clientId: `mqlive-${role}-${randomBytes(4).toString('hex')}`,
     protocolVersion: 4,
     clean: true,

@@ -11,7 +11,9 @@ export async function checkReadable(path: string): Promise<void> {
   try {
     await access(path, constants.R_OK);
   } catch (error) {
-    throw new UsageError(`cannot read --in ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'no permission to read it' : (error as Error).message;
+    throw new UsageError(`cannot read --in ${path}: ${why}`);
   }
 }
 

@@ -13,11 +13,11 @@ import { CommandError, defineCommand, EXIT, settingName, settingWith, userValue 
 import { parsePort, type OptionSpecs } from '../cli/options';
 
 const OPTIONS = {
-  host: { env: 'MQLIVE_HOST', type: 'string', help: 'address the broker binds to' },
-  'mqtt-port': { env: 'MQLIVE_MQTT_PORT', type: 'string', help: 'MQTT over TCP port' },
-  'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer and MQTT over WebSocket port' },
-  device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id of the publisher' },
-  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'capture source of the publisher: auto (the default), or one that `mqlive publisher --help` lists' },
+  host: { env: 'MQLIVE_HOST', type: 'string', help: 'address the broker binds to (default 127.0.0.1)' },
+  'mqtt-port': { env: 'MQLIVE_MQTT_PORT', type: 'string', help: 'MQTT over TCP port (default 1883, 0 = any free port)' },
+  'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer and MQTT over WebSocket port (default 8080, 0 = any free port)' },
+  device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id of the publisher (default: this host name)' },
+  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'capture source of the publisher: auto, or one that `mqlive publisher --help` lists (default auto)' },
 } satisfies OptionSpecs;
 
 const EXIT_CODES = { broker: EXIT.brokerDied, publisher: EXIT.publisherDied } as const;
@@ -79,12 +79,15 @@ function start(name: Part, args: string[], extraStdio: 'pipe' | 'ignore' = 'igno
   return part;
 }
 
-/** Stops the publisher before the broker, each by its PID, and exits with `code`. */
-async function stopAll(code: number): Promise<never> {
+/**
+ * Stops the publisher before the broker, each by its PID, with the signal this process got (so their logs say
+ * SIGINT after a Ctrl-C, not SIGTERM), and exits with `code`.
+ */
+async function stopAll(code: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<never> {
   stopping = true;
   for (const part of [...running].reverse()) {
     if (part.child.exitCode !== null || part.child.signalCode !== null) continue;
-    part.child.kill('SIGTERM');
+    part.child.kill(signal);
     const timer = setTimeout(() => part.child.kill('SIGKILL'), 4000);
     await part.exited;
     clearTimeout(timer);
@@ -111,7 +114,7 @@ export const upCommand = defineCommand({
     await checkPortFree(host, mqttPort, 'mqtt-port');
     await checkPortFree(host, httpPort, 'http-port');
 
-    process.once('SIGINT', () => void stopAll(0));
+    process.once('SIGINT', () => void stopAll(0, 'SIGINT'));
     process.once('SIGTERM', () => void stopAll(0));
 
     const broker = start('broker', ['--host', host, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'pretty', '--ready-fd', '3'], 'pipe');

@@ -12,7 +12,7 @@ import { assertId, sanitizeId, SCHEMA_VERSION } from '../../protocol';
 import { defineCommand, runCommand, UsageError, userValue } from '../../cli/command';
 import type { OptionSpecs } from '../../cli/options';
 import { connectDevice } from '../../protocol/device-client';
-import { CA_OPTION, readCa } from '../ca';
+import { CA_OPTION, readCa } from '../../cli/ca';
 import { reportConnection } from '../connection-report';
 
 const OPTIONS = {

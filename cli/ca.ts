@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../cli/command';
+import { UsageError } from './command';
 
 /** The PEM file given with --ca (MQLIVE_CA): the certificate, or its CA, to trust for mqtts:// and wss://. */
 export function readCa(file: string | undefined): Buffer | undefined {
