@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { refusedTopic } from '../protocol';
 import { brokersWithUsers, startTestBrokerFor } from '../test-support/broker';
-import { closed, Inbox, sleep, subscribe } from '../test-support/mqtt';
+import { closed, Inbox, retainedOn, subscribe } from '../test-support/mqtt';
 import { teardownAfterEach } from '../test-support/teardown';
 
 const brokers = brokersWithUsers({ laptop: 'device', alice: 'viewer', root: 'admin' });
@@ -9,10 +9,7 @@ const teardown = teardownAfterEach();
 
 const retained = async (env: Awaited<ReturnType<typeof brokers.start>>, filter: string) => {
   const late = await env.login('root', 'tcp', { clientId: `late-${Math.random().toString(16).slice(2, 8)}` });
-  const inbox = new Inbox(late);
-  await subscribe(late, filter);
-  await sleep(200); // retained messages come right after the SUBACK; give them time to show up if any
-  return inbox.messages.filter((m) => m.retain).map((m) => `${m.topic}=${m.text}`);
+  return (await retainedOn(late, filter)).map((m) => `${m.topic}=${m.text}`);
 };
 
 describe('refusal notices ($mqlive/clients/{clientId}/refused)', () => {
@@ -54,7 +51,9 @@ describe('refusal notices ($mqlive/clients/{clientId}/refused)', () => {
     const viewer = await env.login('alice', 'tcp', { clientId: 'viewer-a' });
     await subscribe(viewer, refusedTopic('viewer-a'));
     await viewer.publishAsync('devices/laptop/status', 'online', { qos: 1 });
-    await sleep(200);
+    // The notice went out before the PUBACK: a barrier published after that reaches the spy after any copy.
+    await root.publishAsync('barrier/notices', 'after', { qos: 1 });
+    await spy.waitFor((m) => m.topic === 'barrier/notices');
     expect(spy.messages.filter((m) => m.topic.startsWith('$mqlive'))).toEqual([]);
   });
 
@@ -70,13 +69,16 @@ describe('refusal notices ($mqlive/clients/{clientId}/refused)', () => {
     const env = await brokers.start();
     const viewer = await env.login('alice', 'tcp', { clientId: 'viewer-a' });
     const inbox = new Inbox(viewer);
-    await subscribe(viewer, refusedTopic('viewer-a'));
+    await subscribe(viewer, [refusedTopic('viewer-a'), 'clients/+/messages']);
     const root = await env.login('root');
     const gone = closed(root);
     root.publish(refusedTopic('viewer-a'), JSON.stringify({ topic: 'x', reason: 'not_authorized', why: 'fake' }));
     await gone;
-    await sleep(200);
-    expect(inbox.messages).toEqual([]);
+    // The fake was refused (root is gone for it) before this barrier was sent: had it gone through, it came first.
+    const barrier = await env.login('root', 'tcp', { clientId: 'barrier' });
+    await barrier.publishAsync('clients/barrier/messages', JSON.stringify({ text: 'after', ts: 1 }), { qos: 1 });
+    await inbox.waitFor((m) => m.topic === 'clients/barrier/messages');
+    expect(inbox.messages.map((m) => m.topic)).toEqual(['clients/barrier/messages']);
     expect(env.broker.metrics.rejectedPublishes.reserved_topic).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunningBroker } from './broker';
 import type { AclRule } from './security/rights';
 import { TRANSPORTS, type TestBroker, type TestBrokerOptions, type TransportCase, brokersWithUsers } from '../test-support/broker';
-import { closed, connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
+import { closed, connect, Inbox, subscribe } from '../test-support/mqtt';
 
 const brokers = brokersWithUsers({ laptop: 'device', alice: 'viewer', root: 'admin' });
 let env: TestBroker;
@@ -62,10 +62,10 @@ describe('rights by role, over every transport', () => {
       expect(await subscribe(viewer, ['devices/#', 'devices/laptop/mouse/+', 'clients/+/messages', '#', '$SYS/#'])).toEqual([1, 1, 1, 128, 128]);
       await viewer.publishAsync('clients/viewer-a/messages', JSON.stringify({ text: 'mine', ts: 1 }), { qos: 1 });
       await viewer.publishAsync('clients/someone/messages', JSON.stringify({ text: 'not mine', ts: 1 }), { qos: 1 });
+      await viewer.publishAsync('clients/viewer-a/messages', JSON.stringify({ text: 'barrier', ts: 1 }), { qos: 1 });
 
-      await inbox.waitFor((m) => m.topic === 'clients/viewer-a/messages');
-      await sleep(100);
-      expect(inbox.messages.map((m) => m.topic).filter((t) => !t.startsWith('$SYS'))).toEqual(['devices/laptop/mouse/click', 'clients/viewer-a/messages']);
+      await inbox.waitFor((m) => m.text.includes('barrier'));
+      expect(inbox.messages.map((m) => m.topic).filter((t) => !t.startsWith('$SYS'))).toEqual(['devices/laptop/mouse/click', 'clients/viewer-a/messages', 'clients/viewer-a/messages']);
       expect(broker.metrics.rejectedPublishes.not_authorized).toBe(2);
       expect(broker.metrics.subscriptionsRefused).toBe(4);
     });
@@ -106,9 +106,8 @@ describe('ACL rules', () => {
     await device.publishAsync('devices/secret/x', 'hidden', { qos: 1 });
     await device.publishAsync('devices/open/x', 'shown', { qos: 1 });
     await viewer.publishAsync('devices/v9/note', 'allowed by the ACL', { qos: 1 });
-    await inbox.waitFor((m) => m.topic === 'devices/v9/note');
-    await sleep(100);
-    expect(inbox.messages.map((m) => m.topic).sort()).toEqual(['devices/open/x', 'devices/v9/note']);
+    await inbox.waitFor((m) => m.topic === 'devices/v9/note'); // sent last: the barrier
+    expect(inbox.messages.map((m) => m.topic)).toEqual(['devices/open/x', 'devices/v9/note']);
   });
 });
 

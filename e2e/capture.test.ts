@@ -26,10 +26,10 @@ beforeAll(async () => {
   viewer = await connect(env.broker.mqttUrl);
   inbox = new Inbox(viewer);
   await subscribe(viewer, 'devices/#');
-  publisher = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'xtest', '--source', 'uiohook', '--move-hz', '0'], {
+  publisher = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'xtest', '--source', 'uiohook', '--move-hz', '0', '--log-format', 'json'], {
     DISPLAY: xvfb.display,
   });
-  await publisher.waitForOutput(/Connected to .* \(source: uiohook\)/);
+  await publisher.waitForEvent('connected', { where: { source: 'uiohook' } });
   await inbox.waitFor((m) => m.topic === 'devices/xtest/meta');
   // The X RECORD hook starts a moment after the capture process does: wiggle (bounded) until it reports.
   for (let i = 0; i < 100 && events('move').length === 0; i++) {
@@ -59,8 +59,8 @@ describe('real capture under Xvfb', () => {
       expect.objectContaining({ x: 100, y: 200, button: 'left', pressed: true }),
       expect.objectContaining({ x: 100, y: 200, button: 'left', pressed: false }),
     ]);
-    await publisher.waitForOutput(/Pressed left at \(100, 200\)/);
-    expect(publisher.output()).not.toMatch(/Released/); // one line per click
+    // Said once, at the press (one line per click, not per press and release: publisher/publisher.test.ts).
+    await publisher.waitForEvent('click', { where: { button: 'left', x: 100, y: 200 } });
   });
 
   it('names the right button (X button 3) and gives scroll notches pynput signs', async () => {
@@ -125,10 +125,14 @@ describe('uiohook-napi with no build for this machine', () => {
   const noBuild = { npm_config_arch: 'arm', ARM_VERSION: '7' };
 
   it('auto says why and captures with the next source', async () => {
-    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'nobuild'], { DISPLAY: xvfb.display, ...noBuild });
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'nobuild', '--log-format', 'json'], { DISPLAY: xvfb.display, ...noBuild });
     try {
-      await p.waitForOutput(/Connected to .* as device "nobuild" \(source: demo\)/, 20_000);
-      expect(p.output()).toMatch(/Cannot capture with uiohook \(uiohook-napi does not load on this machine \(linux-x64\): No native build was found for platform=linux arch=arm /);
+      await p.waitForEvent('connected', { where: { device: 'nobuild', source: 'demo' }, timeoutMs: 20_000 });
+      const [source] = p.events('source');
+      expect(source).toMatchObject({ source: 'demo', why: 'auto' });
+      // Then evdev, whose reason depends on the machine's /dev/input.
+      expect((source!.unavailable as unknown[])[0]).toEqual({ source: 'uiohook', problem: expect.stringMatching(/^uiohook-napi does not load on this machine \(linux-x64\): No native build was found for platform=linux arch=arm /) });
+      expect(source!.msg).toMatch(/^Cannot capture with uiohook \(uiohook-napi does not load/); // the same line people read
     } finally {
       await p.stop('SIGTERM');
     }

@@ -60,9 +60,9 @@ beforeAll(async () => {
   execFileSync('mkfifo', [fifo]);
   publisher = spawnMqlive(['publisher', 
     ...['--url', env.broker.mqttUrl, '--device', 'fifo', '--move-hz', '0'],
-    ...['--source', 'evdev', '--evdev-device', fifo, '--screen', '800x600'],
+    ...['--source', 'evdev', '--evdev-device', fifo, '--screen', '800x600', '--log-format', 'json'],
   ]);
-  await publisher.waitForOutput(/Connected to .* as device "fifo" \(source: evdev\)/);
+  await publisher.waitForEvent('connected', { where: { device: 'fifo', source: 'evdev' } });
   sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(env.broker.mqttPort), '-t', 'devices/#', '-v']);
   await sub.waitForOutput(/^devices\/fifo\/meta /m); // retained: mosquitto_sub is subscribed
   writer = await openWriter();
@@ -120,20 +120,21 @@ describe('--source evdev through a named pipe', () => {
 
   it('recovers when the pipe closes and a writer comes back, with meta saying so meanwhile', async () => {
     writer.end();
-    await publisher.waitForOutput(/evdev: .*mouse\.fifo went away \(it closed\); trying again in 1 s/);
+    expect((await publisher.waitForEvent('capture_stopped')).problem).toMatch(/^evdev: .*mouse\.fifo went away \(it closed\); trying again in 1 s$/);
     await sub.waitForOutput(/devices\/fifo\/meta .*"capture":\{"running":false,"problem":"evdev: [^"]*went away/);
     writer = await openWriter(); // blocks until the publisher opens the pipe again
-    await publisher.waitForOutput(/evdev: .*mouse\.fifo is back; capture runs again/);
+    await publisher.waitForEvent('capture_running', { where: { source: 'evdev' } });
+    // The meta that says so goes out before the move below is even written: it comes first.
+    await sub.waitForOutput(/devices\/fifo\/meta .*"capture":\{"running":true,"problem":null\}.*"screenFrom":"flag"/);
     writer.write(frame(100, [EV.REL, REL.Y, -1000])); // to the top edge
     await sub.waitForOutput(/devices\/fifo\/mouse\/move \{"x":799,"y":0,/);
-    await sub.waitForOutput(/devices\/fifo\/meta .*"capture":\{"running":true,"problem":null\}.*"screenFrom":"flag"/);
   });
 
   it('stops on SIGTERM while its pipe has no writer (an open that waits for one must not hold the process)', async () => {
     const lonely = join(dir, 'lonely.fifo');
     execFileSync('mkfifo', [lonely]);
-    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'lonely', '--source', 'evdev', '--evdev-device', lonely, '--screen', '800x600']);
-    await p.waitForOutput(/Connected to .* as device "lonely" \(source: evdev\)/);
+    const p = spawnMqlive(['publisher', '--url', env.broker.mqttUrl, '--device', 'lonely', '--source', 'evdev', '--evdev-device', lonely, '--screen', '800x600', '--log-format', 'json']);
+    await p.waitForEvent('connected', { where: { device: 'lonely', source: 'evdev' } });
     // stop() sends SIGKILL if SIGTERM has not ended it within 5 s: that would be the hang, reported as SIGKILL.
     expect(await p.stop('SIGTERM', 5000)).toBe(0);
   });

@@ -289,9 +289,9 @@ describe('mqlive record and replay', () => {
     const inbox = new Inbox(watcher);
     await subscribe(watcher, 'devices/replayed/#');
     const started = Date.now();
-    const publisher = spawnMqlive(['publisher', '--url', brokerB.mqtt, '--device', 'replayed', '--source', `replay:${file}`, '--move-hz', '0']);
+    const publisher = spawnMqlive(['publisher', '--url', brokerB.mqtt, '--device', 'replayed', '--source', `replay:${file}`, '--move-hz', '0', '--log-format', 'json']);
     cleanup.push(() => publisher.stop());
-    await publisher.waitForOutput(/The recording has ended \(5 mouse events replayed\)/, 20_000);
+    expect(await publisher.waitForEvent('capture_stopped', { timeoutMs: 20_000 })).toMatchObject({ source: 'replay', problem: 'The recording has ended (5 mouse events replayed)' });
     const events = (await inbox.waitFor(() => inbox.messages.filter((m) => m.topic.includes('/mouse/')).length >= 5, 10_000).then(() => inbox.messages))
       .filter((m) => m.topic.includes('/mouse/'))
       .map((m) => ({ topic: m.topic, ...JSON.parse(m.text) }));

@@ -28,7 +28,7 @@ async function xvfbWithXdotool(display?: string) {
 }
 
 function startPublisher(url: string, device: string, display: string, extra: string[] = []): Spawned {
-  const p = spawnMqlive(['publisher', '--url', url, '--device', device, '--source', 'uiohook', '--move-hz', '0', ...extra], { DISPLAY: display });
+  const p = spawnMqlive(['publisher', '--url', url, '--device', device, '--source', 'uiohook', '--move-hz', '0', '--log-format', 'json', ...extra], { DISPLAY: display });
   cleanup.push(() => p.stop('SIGKILL'));
   return p;
 }
@@ -62,11 +62,11 @@ describe('faults', () => {
     await warmUp(xdotool, inbox, 'rel');
 
     expect(await broker.stop('SIGTERM')).toBe(0);
-    await publisher.waitForOutput(/unreachable; clicks and scrolls wait in a queue/);
+    await publisher.waitForEvent('connection_problem', { where: { reason: 'unreachable' } });
     xdotool('mousemove', '100', '100', 'click', '1');
     xdotool('mousemove', '200', '200', 'click', '3');
     xdotool('mousemove', '300', '300', 'click', '1');
-    await publisher.waitForOutput(/Pressed left at \(300, 300\)/);
+    await publisher.waitForEvent('click', { where: { button: 'left', x: 300, y: 300 } });
     proxy.setMode('refuse');
 
     inbox.messages.length = 0;
@@ -104,14 +104,14 @@ describe('faults', () => {
     cleanup.push(() => viewer.end(true));
     const inbox = new Inbox(viewer);
     await subscribe(viewer, 'devices/+/status');
-    const publisher = spawnMqlive(['publisher', '--url', `mqtt://127.0.0.1:${proxy.port}`, '--device', 'cut', '--source', 'demo', '--keepalive', '2']);
+    const publisher = spawnMqlive(['publisher', '--url', `mqtt://127.0.0.1:${proxy.port}`, '--device', 'cut', '--source', 'demo', '--keepalive', '2', '--log-format', 'json']);
     cleanup.push(() => publisher.stop('SIGKILL'));
     await inbox.waitFor((m) => m.topic === 'devices/cut/status' && m.text === 'online', 15_000);
 
     proxy.setMode('blackhole');
     // The broker gives a client 1.5 keep-alive periods (3 s here), then publishes its will.
     await inbox.waitFor((m) => m.topic === 'devices/cut/status' && m.text === 'offline', 10_000);
-    await publisher.waitForOutput(/unreachable; clicks and scrolls wait in a queue/, 15_000);
+    await publisher.waitForEvent('connection_problem', { where: { reason: 'unreachable' }, timeoutMs: 15_000 });
 
     inbox.messages.length = 0;
     proxy.setMode('forward');
@@ -134,9 +134,9 @@ describe('faults', () => {
     // 1. The capture child dies.
     const child = execFileSync('pgrep', ['-P', String(publisher.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]!;
     process.kill(Number(child), 'SIGKILL');
-    await publisher.waitForOutput(/uiohook capture stopped \(killed by SIGKILL\); trying again in 1 s/);
+    expect((await publisher.waitForEvent('capture_stopped')).problem).toMatch(/killed by SIGKILL/);
     await inbox.waitFor(() => metas().some((m) => m.capture?.running === false && /killed by SIGKILL/.test(m.capture.problem)));
-    await publisher.waitForOutput(/uiohook capture is running again/, 15_000);
+    await publisher.waitForEvent('capture_running', { timeoutMs: 15_000 });
     await inbox.waitFor(() => metas().at(-1)?.capture?.running === true);
     inbox.messages.length = 0;
     await warmUp(xdotool, inbox, 'cap');
@@ -148,7 +148,7 @@ describe('faults', () => {
     await xvfb.stop();
     await inbox.waitFor(() => metas().some((m) => m.capture?.running === false), 15_000);
     const again = await xvfbWithXdotool(display);
-    await publisher.waitForOutput(/uiohook capture is running again[\s\S]*uiohook capture is running again/, 40_000);
+    await publisher.waitForEvent('capture_running', { timeoutMs: 40_000 }); // the next one: after the X server came back
     inbox.messages.length = 0;
     await warmUp(again.xdotool, inbox, 'cap');
     again.xdotool('mousemove', '70', '80', 'click', '1');

@@ -21,6 +21,13 @@ export function protocolVersionFor(choice: ProtocolChoice): 4 | 5 {
 /** CONNACK codes that mean "not this protocol version": a 3.1.1 broker's 1, an MQTT 5 broker's 0x84. */
 const UNSUPPORTED_VERSION = new Set([1, 0x84]);
 
+/** Refusals that `fallBackTo311` answers by falling back: no problem to report (its one line says what happened). */
+const fallingBack = new WeakSet<Error>();
+
+export function leadsToFallback(error: Error): boolean {
+  return fallingBack.has(error);
+}
+
 /**
  * For `auto`: when the broker refuses MQTT 5, the client speaks MQTT 3.1.1 from then on (this connection and every
  * reconnect) and `onFallback` is told once. The switch waits for the refused connection to close, then
@@ -29,7 +36,9 @@ const UNSUPPORTED_VERSION = new Set([1, 0x84]);
 export function fallBackTo311(client: MqttClient, onFallback: () => void): void {
   let refused = false;
   client.on('error', (error) => {
-    if (client.options.protocolVersion === 5 && UNSUPPORTED_VERSION.has((error as { code?: number }).code ?? -1)) refused = true;
+    if (client.options.protocolVersion !== 5 || !UNSUPPORTED_VERSION.has((error as { code?: number }).code ?? -1)) return;
+    refused = true;
+    fallingBack.add(error);
   });
   client.on('close', () => {
     if (!refused) return;

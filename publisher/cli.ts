@@ -5,6 +5,7 @@ import type { OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
 import { fallbackLine, isProtocolChoice, PROTOCOLS } from '../protocol/mqtt-version';
 import { readCa, CA_OPTION } from '../cli/ca';
+import { createSay, isLogFormat, LOG_FORMATS, type Say } from './output';
 import { MousePublisher } from './publisher';
 import { openSource, sourceFlags, sourceHelp } from './sources';
 import { runCommand } from './sources/platform';
@@ -21,21 +22,15 @@ const OPTIONS = {
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
   protocol: { env: 'MQLIVE_PROTOCOL', type: 'string', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)' },
+  'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json: json is one JSON object a line, named by its "event" field (default auto: plain lines)' },
   ...(sourceFlags() satisfies OptionSpecs),
 } satisfies OptionSpecs;
 
-const SOURCE_CONTEXT: SourceContext = {
-  platform: process.platform,
-  env: process.env,
-  say: (line) => console.log(line),
-  run: runCommand,
-  probeX11: (display) => probeDisplay(display),
-};
-
 /** Opens the chosen source: a bad source flag is a usage error, a source that cannot capture here exit code 3. */
-async function open(name: string, flags: SourceFlagValues): Promise<MouseSource> {
+async function open(name: string, flags: SourceFlagValues, say: Say): Promise<MouseSource> {
+  const context: SourceContext = { platform: process.platform, env: process.env, say, run: runCommand, probeX11: (display) => probeDisplay(display) };
   try {
-    return await openSource(name, SOURCE_CONTEXT, flags);
+    return await openSource(name, context, flags);
   } catch (error) {
     // Under make the choice is the SOURCE variable: say so.
     if (error instanceof SourceFlagError) throw new UsageError(error.message.replace(/^--source\b/, settingName('source')));
@@ -59,21 +54,24 @@ export const publisherCommand = defineCommand({
     if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65535) throw new UsageError(`--keepalive must be whole seconds from 1 to 65535 (got "${options.keepalive}")`);
     const protocol = options.protocol ?? 'auto';
     if (!isProtocolChoice(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')} (got "${protocol}")`);
+    const logFormat = options['log-format'] ?? 'auto';
+    if (!isLogFormat(logFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
+    const say = createSay(logFormat);
 
-    const source = await open(options.source ?? 'auto', options);
+    const source = await open(options.source ?? 'auto', options, say);
     // Under auto, the line that says why the demo runs says so already.
-    if (options.source === 'demo') console.log('Source: demo (a synthetic mouse, marked source "demo" in meta)');
+    if (options.source === 'demo') say('Source: demo (a synthetic mouse, marked source "demo" in meta)', { event: 'source', source: 'demo', why: 'asked' });
     const ca = readCa(options.ca);
     const mqtt = { keepalive, ...(ca && { ca }), ...(options.username && { username: options.username, password: options.password }) };
-    const onFallback = () => console.log(fallbackLine(url));
+    const onFallback = () => say(fallbackLine(url), { event: 'protocol_fallback', url, protocol: '3.1.1' });
     const client = connectDevice({ url, device, mqtt, protocol, onFallback, meta: () => publisher.meta() });
-    const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz });
+    const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz, say });
 
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      console.log(`${signal}: publishing offline and stopping`);
+      say(`${signal}: publishing offline and stopping`, { event: 'stopping', signal });
       setTimeout(() => process.exit(0), 3000).unref();
       await publisher.stop();
       process.exit(0);

@@ -4,15 +4,20 @@
  * accepts the connection and then drops it because of what this device publishes, a broker that is away.
  * MQTT.js retries every second and hits the same problem each time; it is said once, not once per try.
  */
+import { leadsToFallback } from '../protocol/mqtt-version';
 import type { MqttClient } from 'mqtt';
+import type { Say } from './output';
 
 export interface ConnectionReportOptions {
   url: string;
   device: string;
   username?: string;
-  say: (line: string) => void;
+  /** Each line with its event: `connected`, or `connection_problem` with a `reason` (see ProblemReason). */
+  say: Say;
   /** The line for a connection that works. */
   connected: () => string;
+  /** Fields the `connected` event carries besides url, device and protocol (the publisher's source). */
+  connectedFields?: Record<string, unknown>;
   /** What waits while the broker is away, e.g. "clicks and scrolls wait in a queue until it is back". */
   waiting: string;
 }
@@ -24,29 +29,48 @@ const UNREACHABLE_AFTER_MS = 1500;
 
 const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
 
-/** The line for an error that retrying will not fix, or null when the broker is just away. */
-export function explainError(error: Error & { code?: string | number }, options: Pick<ConnectionReportOptions, 'url' | 'username'> & { device?: string }): string | null {
+/** Why a connection does not work, in the `reason` field of a `connection_problem` event. */
+export type ProblemReason =
+  | 'untrusted_certificate'
+  | 'certificate_name'
+  | 'not_authorized'
+  | 'bad_login'
+  | 'connack'
+  | 'websocket_path'
+  | 'refused_after_connect'
+  | 'unreachable';
+
+export interface Problem {
+  reason: ProblemReason;
+  line: string;
+}
+
+/** The problem for an error that retrying will not fix, or null when the broker is just away. */
+export function explainError(error: Error & { code?: string | number }, options: Pick<ConnectionReportOptions, 'url' | 'username'> & { device?: string }): Problem | null {
   const { url, device, username } = options;
   if (typeof error.code === 'string' && UNTRUSTED_CERTIFICATE.has(error.code)) {
     const what = error.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'is self-signed' : 'is not signed by a CA this machine trusts';
-    return `The broker's TLS certificate at ${url} ${what} (${error.message}): pass that certificate, or the CA that signed it, with --ca FILE (or MQLIVE_CA=FILE)`;
+    const line = `The broker's TLS certificate at ${url} ${what} (${error.message}): pass that certificate, or the CA that signed it, with --ca FILE (or MQLIVE_CA=FILE)`;
+    return { reason: 'untrusted_certificate', line };
   }
   if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return `The broker's TLS certificate does not name the host in ${url} (${error.message}): connect by a name or address the certificate lists`;
+    return { reason: 'certificate_name', line: `The broker's TLS certificate does not name the host in ${url} (${error.message}): connect by a name or address the certificate lists` };
   }
   if (error.code === 5) {
     // The broker checks a device's will (its offline status) at connect: another user's device is refused there.
     if (username && device && username !== device) {
-      return `The broker refused user "${username}" as device "${device}" (CONNACK 5, not authorized): with a users file, a device may publish only under devices/{its user name}/: use --device ${username}, or a user named "${device}"`;
+      const line = `The broker refused user "${username}" as device "${device}" (CONNACK 5, not authorized): with a users file, a device may publish only under devices/{its user name}/: use --device ${username}, or a user named "${device}"`;
+      return { reason: 'not_authorized', line };
     }
-    return username
+    const line = username
       ? `The broker refused user "${username}" (CONNACK 5, not authorized): check the user's role in the broker's users file (npm run users -- list)`
       : `The broker wants a login (CONNACK 5, not authorized): pass --username NAME and the password in MQLIVE_PASSWORD (users are made with npm run users -- add)`;
+    return { reason: 'not_authorized', line };
   }
   if (error.code === 4) {
-    return `The broker refused the login of "${options.username ?? ''}" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD`;
+    return { reason: 'bad_login', line: `The broker refused the login of "${options.username ?? ''}" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD` };
   }
-  if (typeof error.code === 'number') return `The broker refused the connection (CONNACK ${error.code}: ${error.message})`;
+  if (typeof error.code === 'number') return { reason: 'connack', line: `The broker refused the connection (CONNACK ${error.code}: ${error.message})` };
   // Anything else (refused, reset, timed out, keep-alive lost) means the broker cannot be reached right now.
   return null;
 }
@@ -86,16 +110,17 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
   let unreachableTimer: NodeJS.Timeout | undefined;
   let provenTimer: NodeJS.Timeout | undefined;
 
-  const tell = (line: string) => {
+  const tell = ({ reason, line }: Problem) => {
     if (line === problem) return;
     problem = line;
-    say(line);
+    say(line, { event: 'connection_problem', url: options.url, device: options.device, reason });
   };
   const works = () => {
     shortLived = 0;
     refusedSaid = false;
     problem = null;
-    say(options.connected());
+    const protocol = client.options.protocolVersion === 5 ? '5' : '3.1.1';
+    say(options.connected(), { event: 'connected', url: options.url, device: options.device, protocol, ...options.connectedFields });
   };
 
   client.on('connect', () => {
@@ -116,7 +141,7 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
     shortLived = lasted < SHORT_LIVED_MS ? shortLived + 1 : 0;
     if (shortLived >= 2 && !refusedSaid) {
       refusedSaid = true;
-      tell(refusedLine(options));
+      tell({ reason: 'refused_after_connect', line: refusedLine(options) });
     }
   });
   client.on('offline', () => {
@@ -126,13 +151,15 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
       if (client.connected || problem !== null) return;
       // Reached, yet no MQTT and no network error: on a WebSocket URL, most likely the wrong path.
       const wrongPath = networkReason === '' && !everConnected ? webSocketPathLine(options.url) : null;
-      tell(wrongPath ?? `Broker ${options.url} unreachable; ${options.waiting}${networkReason ? ` (${networkReason})` : ''}`);
+      if (wrongPath) return tell({ reason: 'websocket_path', line: wrongPath });
+      tell({ reason: 'unreachable', line: `Broker ${options.url} unreachable; ${options.waiting}${networkReason ? ` (${networkReason})` : ''}` });
     }, UNREACHABLE_AFTER_MS);
     unreachableTimer.unref();
   });
   client.on('error', (error) => {
-    const line = explainError(error, options);
-    if (line === null) networkReason = error.message;
-    else tell(line);
+    if (leadsToFallback(error)) return; // the fall-back to MQTT 3.1.1 is said in its own line
+    const explained = explainError(error, options);
+    if (explained === null) networkReason = error.message;
+    else tell(explained);
   });
 }

@@ -4,6 +4,7 @@ import { connectDevice } from '../protocol/device-client';
 import { startTestBroker } from '../test-support/broker';
 import { ManualSource } from '../test-support/manual-source';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import type { PublisherEvent } from './output';
 import { MousePublisher } from './publisher';
 
 // MousePublisher in this process, driven by hand through ManualSource, against a real broker on free ports.
@@ -32,19 +33,24 @@ async function startPublisher(device: string, moveHz: number) {
   await subscribe(watcher, `devices/${device}/#`, 1);
   const source = new ManualSource();
   const lines: string[] = [];
+  /** What --log-format json would print, event by event. */
+  const said: PublisherEvent[] = [];
   const url = env.broker.mqttUrl;
   const publisher: MousePublisher = new MousePublisher(connectDevice({ url, device, meta: () => publisher.meta() }), {
     url,
     source,
     moveHz,
-    say: (line) => lines.push(line),
+    say: (line, event) => {
+      lines.push(line);
+      if (event) said.push(event);
+    },
   });
   running = publisher;
   await publisher.start();
   await inbox.waitFor((m) => m.topic === `devices/${device}/meta`);
   await expect.poll(() => publisher.deviceClient.online).toBe(true);
   const events = () => inbox.messages.filter((m) => m.topic.startsWith(`devices/${device}/mouse/`));
-  return { publisher, source, inbox, lines, events };
+  return { publisher, source, inbox, lines, said, events };
 }
 
 const at = (x: number, y: number) => ({ x, y, ts: Date.now() });
@@ -124,6 +130,22 @@ describe('MousePublisher with a hand-driven source', () => {
     source.emit({ type: 'button', ...at(10, 20), button: 'left', pressed: false });
     await expect.poll(() => events().length).toBe(2);
     expect(lines.filter((l) => /Pressed|Released/.test(l))).toEqual(['Pressed left at (10, 20)']);
+  });
+
+  it('says each thing as an event too (what --log-format json prints): connected, click, capture, a client\'s message', async () => {
+    const { source, said } = await startPublisher('unit8', 0);
+    expect(said).toContainEqual({ event: 'connected', url: env.broker.mqttUrl, device: 'unit8', protocol: '3.1.1', source: 'manual' }); // Aedes refuses MQTT 5: auto fell back
+    expect(said).toContainEqual({ event: 'capturing', source: 'manual', screen: { width: 800, height: 600 } });
+    source.emit({ type: 'button', ...at(10, 20), button: 'right', pressed: true });
+    expect(said).toContainEqual({ event: 'click', button: 'right', x: 10, y: 20 });
+    source.captureState(false, 'device went away');
+    source.captureState(true, 'device is back');
+    expect(said.slice(-2)).toEqual([
+      { event: 'capture_stopped', source: 'manual', problem: 'device went away' },
+      { event: 'capture_running', source: 'manual' },
+    ]);
+    await watcher.publishAsync('clients/viewer-9/messages', JSON.stringify({ text: 'hello', ts: Date.now() }), { qos: 1 });
+    await expect.poll(() => said.find((e) => e.event === 'client_message')).toEqual({ event: 'client_message', from: 'viewer-9', text: 'hello' });
   });
 
   it('counts a demo source\'s clicks in the move summary instead of a line each', async () => {

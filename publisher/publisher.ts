@@ -12,6 +12,7 @@ import {
 import type { DeviceClient } from '../protocol/device-client';
 import { MoveCoalescer } from './move-coalescer';
 import { reportConnection } from './connection-report';
+import { createSay, type Say } from './output';
 import type { MouseInput, MouseSource } from './sources/source';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -22,8 +23,8 @@ export interface PublisherOptions {
   url: string;
   source: MouseSource;
   moveHz: number;
-  /** Where the publisher says what it does (one line per call). */
-  say?: (line: string) => void;
+  /** Where the publisher says what it does (one line per call, with its event for --log-format json). */
+  say?: Say;
   /** How often the move rate is summarised (ms). */
   summaryEveryMs?: number;
 }
@@ -43,7 +44,7 @@ export class MousePublisher {
   private seq = 0;
   private readonly moves: MoveCoalescer<Extract<MouseInput, { type: 'move' }>>;
   private summaryTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly say: (line: string) => void;
+  private readonly say: Say;
   private lastPosition = { x: 0, y: 0 };
   /** Demo clicks since the last summary. */
   private demoClicks = 0;
@@ -54,7 +55,7 @@ export class MousePublisher {
     readonly deviceClient: DeviceClient,
     private readonly options: PublisherOptions,
   ) {
-    this.say = options.say ?? ((line) => console.log(line));
+    this.say = options.say ?? createSay('auto');
     this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishEvent('move', { x: m.x, y: m.y, ts: m.ts }));
     const client = deviceClient.client;
     client.on('connect', () => client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 }));
@@ -64,12 +65,14 @@ export class MousePublisher {
       username: client.options.username,
       say: this.say,
       connected: () => `Connected to ${options.url} as device "${this.deviceId}" (source: ${options.source.kind})`,
+      connectedFields: { source: options.source.kind },
       waiting: 'clicks and scrolls wait in a queue until it is back',
     });
     client.on('message', (topic, payload) => {
       const checked = checkMessage(topic, payload);
       if (checked.ok && checked.topic?.kind === 'clientMessage') {
-        this.say(`From client ${checked.topic.clientId}: ${(checked.payload as ClientMessage).text}`);
+        const { text } = checked.payload as ClientMessage;
+        this.say(`From client ${checked.topic.clientId}: ${text}`, { event: 'client_message', from: checked.topic.clientId, text });
       }
     });
   }
@@ -99,14 +102,20 @@ export class MousePublisher {
     await this.options.source.start({
       onInput: (input) => this.onInput(input),
       onCaptureState: (running, message) => {
-        this.say(message);
+        this.say(message, running ? { event: 'capture_running', source: this.options.source.kind } : { event: 'capture_stopped', source: this.options.source.kind, problem: message });
         this.capture = { running, problem: running ? null : message };
         // Offline, updateMeta sends nothing (the next connect announces the meta), so a failure here is worth a line.
-        void this.deviceClient.updateMeta().catch((error: Error) => this.say(`Could not publish the capture state in meta now: ${error.message}`));
+        void this.deviceClient
+          .updateMeta()
+          .catch((error: Error) => this.say(`Could not publish the capture state in meta now: ${error.message}`, { event: 'publish_failed', kind: 'meta', error: error.message }));
       },
     });
     const { screen } = this.options.source;
-    this.say(`Capturing the mouse (${this.options.source.kind}${screen ? `, screen ${screen.width}x${screen.height}` : ''}); the keyboard is never captured`);
+    this.say(`Capturing the mouse (${this.options.source.kind}${screen ? `, screen ${screen.width}x${screen.height}` : ''}); the keyboard is never captured`, {
+      event: 'capturing',
+      source: this.options.source.kind,
+      screen,
+    });
     const every = this.options.summaryEveryMs ?? 10_000;
     let lastReceived = 0;
     let lastSent = 0;
@@ -115,12 +124,20 @@ export class MousePublisher {
       const received = this.moves.received - lastReceived;
       const sent = this.moves.sent - lastSent;
       const { dropped } = this.deviceClient.queue;
-      const clicks = this.demoClicks > 0 ? `; ${this.demoClicks} demo click${this.demoClicks === 1 ? '' : 's'}` : '';
+      const demoClicks = this.demoClicks;
+      const clicks = demoClicks > 0 ? `; ${demoClicks} demo click${demoClicks === 1 ? '' : 's'}` : '';
       this.demoClicks = 0;
       if (received > 0) {
-        this.say(`Moves: ${rate(received, every)}/s captured, ${rate(sent, every)}/s published${clicks}; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`);
+        const [captured, published] = [rate(received, every), rate(sent, every)];
+        this.say(`Moves: ${captured}/s captured, ${published}/s published${clicks}; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`, {
+          event: 'summary',
+          movesCapturedPerSecond: Number(captured),
+          movesPublishedPerSecond: Number(published),
+          demoClicks,
+          pointer: { ...this.lastPosition },
+        });
       }
-      if (dropped > lastDropped) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`);
+      if (dropped > lastDropped) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`, { event: 'queue_full', dropped });
       [lastReceived, lastSent, lastDropped] = [this.moves.received, this.moves.sent, dropped];
     }, every);
     this.summaryTimer.unref();
@@ -146,7 +163,7 @@ export class MousePublisher {
         // so they do not scroll `make up`'s banner away.
         if (pressed) {
           if (this.options.source.kind === 'demo') this.demoClicks += 1;
-          else this.say(`Pressed ${button} at (${x}, ${y})`);
+          else this.say(`Pressed ${button} at (${x}, ${y})`, { event: 'click', button, x, y });
         }
         return this.publishEvent('click', { x, y, button, pressed, ts });
       }
@@ -163,7 +180,7 @@ export class MousePublisher {
     const payload = { ...event, seq: this.seq++ } as PayloadFor<EventTopic<K>>;
     this.deviceClient
       .publish(topic, payload)
-      .catch((error: Error) => this.say(`Could not publish a ${kind}: ${error.message}`));
+      .catch((error: Error) => this.say(`Could not publish a ${kind}: ${error.message}`, { event: 'publish_failed', kind, error: error.message }));
   }
 }
 

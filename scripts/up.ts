@@ -119,7 +119,8 @@ export const upCommand = defineCommand({
 
     const broker = start('broker', ['--host', host, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'pretty', '--ready-fd', '3'], 'pipe');
     const urls = await readyEvent(broker);
-    const publisherArgs = ['--url', urls.mqtt, '--source', options.source ?? 'auto'];
+    // Plain lines for the terminal, as the broker's, even with MQLIVE_LOG_FORMAT=json in the environment.
+    const publisherArgs = ['--url', urls.mqtt, '--source', options.source ?? 'auto', '--log-format', 'pretty'];
     if (options.device) publisherArgs.push('--device', options.device);
     start('publisher', publisherArgs);
 

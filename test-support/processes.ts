@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import type { ReadyEvent } from '../broker/cli';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -7,10 +8,17 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export interface Spawned {
   child: ChildProcess;
   output: () => string;
-  /** Waits (bounded) until stdout+stderr match `pattern`; returns the match. */
+  /**
+   * Waits (bounded) until stdout+stderr match `pattern` after the cursor; returns the match. The waits of one
+   * process share a cursor: each searches only the output after the end of the previous wait's match, so a line
+   * printed again is found as the new copy, never as the old one.
+   */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** Waits (bounded) for a JSON log line (`--log-format json`) whose `event` is `name`; returns it parsed. */
-  waitForEvent(name: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /**
+   * Waits (bounded), after the cursor, for a JSON log line (`--log-format json`) whose `event` is `name` and whose
+   * fields equal those in `where`; returns it parsed.
+   */
+  waitForEvent(name: string, options?: { where?: Record<string, unknown>; timeoutMs?: number }): Promise<Record<string, unknown>>;
   /** Every JSON log line printed so far whose `event` is `name`, parsed, oldest first. */
   events(name: string): Record<string, unknown>[];
   /** Resolves with the exit code (or signal name) once the process has ended. */
@@ -28,7 +36,7 @@ export function spawnTs(entry: string, args: string[] = [], env: Record<string, 
 
 /** A broker started with `--log-format json` is ready: its addresses, from its JSON ready event. */
 export async function brokerReady(broker: Spawned, timeoutMs?: number): Promise<ReadyEvent> {
-  return (await broker.waitForEvent('ready', timeoutMs)) as unknown as ReadyEvent;
+  return (await broker.waitForEvent('ready', { timeoutMs })) as unknown as ReadyEvent;
 }
 
 /**
@@ -61,14 +69,24 @@ export function spawnProcess(
     for (const l of listeners) l();
   });
 
-  const waitForOutput = (pattern: RegExp, timeoutMs = 15_000) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
+  /** Where the next wait starts searching: the end of the last match. */
+  let cursor = 0;
+  /**
+   * Waits until `find` finds something in the output from `from` on: `find` returns it and where it ends, which
+   * moves the cursor there (never back: waits may run side by side).
+   */
+  const waitFor = <T>(find: (from: number) => { found: T; end: number } | null, what: string, timeoutMs = 15_000) =>
+    new Promise<T>((resolve, reject) => {
+      const from = cursor;
       const check = () => {
-        const m = out.match(pattern);
-        if (m) return finish(() => resolve(m));
-        if (ended) finish(() => reject(new Error(`process ended before printing ${pattern}; output:\n${out}`)));
+        const hit = find(from);
+        if (hit) {
+          cursor = Math.max(cursor, hit.end);
+          return finish(() => resolve(hit.found));
+        }
+        if (ended) finish(() => reject(new Error(`process ended before printing ${what}; output:\n${out}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${out}`))), timeoutMs);
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms; output:\n${out}`))), timeoutMs);
       const finish = (then: () => void) => {
         clearTimeout(timer);
         listeners.delete(check);
@@ -78,9 +96,30 @@ export function spawnProcess(
       check();
     });
 
-  const waitForEvent = async (name: string, timeoutMs?: number) => {
-    const [line] = await waitForOutput(new RegExp(`^\\{.*"event":"${name}".*\\}$`, 'm'), timeoutMs);
-    return JSON.parse(line) as Record<string, unknown>;
+  const waitForOutput = (pattern: RegExp, timeoutMs?: number) => {
+    // A global copy searches from an index, so ^ still means the start of a line, not where the search starts.
+    const search = new RegExp(pattern.source, `${pattern.flags.replace(/[gy]/g, '')}g`);
+    const find = (from: number) => {
+      search.lastIndex = from;
+      const m = search.exec(out);
+      return m ? { found: m as RegExpMatchArray, end: m.index + m[0].length } : null;
+    };
+    return waitFor(find, String(pattern), timeoutMs);
+  };
+
+  const waitForEvent = (name: string, options: { where?: Record<string, unknown>; timeoutMs?: number } = {}) => {
+    const wanted = { event: name, ...options.where };
+    const find = (from: number) => {
+      // Whole lines only (a line being written is not JSON yet), from the first that starts at or after `from`.
+      const next = out.indexOf('\n', from);
+      let start = from === 0 || out[from - 1] === '\n' ? from : next === -1 ? out.length : next + 1;
+      for (let end = out.indexOf('\n', start); end !== -1; start = end + 1, end = out.indexOf('\n', start)) {
+        const event = parseEvent(out.slice(start, end));
+        if (event && Object.entries(wanted).every(([key, value]) => isDeepStrictEqual(event[key], value))) return { found: event, end: end + 1 };
+      }
+      return null;
+    };
+    return waitFor(find, `event ${JSON.stringify(wanted)}`, options.timeoutMs);
   };
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000) => {
@@ -94,11 +133,21 @@ export function spawnProcess(
   const events = (name: string) =>
     out
       .split('\n')
-      .filter((line) => line.startsWith('{') && line.includes(`"event":"${name}"`))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((e) => e.event === name);
+      .map(parseEvent)
+      .filter((e): e is Record<string, unknown> => e?.event === name);
 
   return { child, output: () => out, waitForOutput, waitForEvent, events, exited, hasEnded: () => ended, stop };
+}
+
+/** A JSON log line parsed, or null for any other line. */
+function parseEvent(line: string): Record<string, unknown> | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

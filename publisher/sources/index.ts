@@ -72,16 +72,19 @@ export async function openSource(
 ): Promise<MouseSource> {
   const entry = findSource(name, sources);
   if (entry) return entry.open(context, flags, splitChoice(name).argument);
-  const reasons: string[] = [];
+  const unavailable: { source: string; problem: string }[] = [];
+  const reasons = () => unavailable.map(({ source, problem }) => `${source} (${problem})`);
   for (const candidate of sources.filter((s) => s.auto)) {
     try {
       const source = await candidate.open(context, flags);
-      if (reasons.length) context.say(`Cannot capture with ${reasons.join(' or ')}; using the ${candidate.name} source instead.`);
+      if (unavailable.length) {
+        context.say(`Cannot capture with ${reasons().join(' or ')}; using the ${candidate.name} source instead.`, { event: 'source', source: candidate.name, why: 'auto', unavailable });
+      }
       return source;
     } catch (error) {
       if (error instanceof SourceFlagError) throw error;
-      reasons.push(`${candidate.name} (${(error as Error).message.replace(`${candidate.name}: `, '')})`);
+      unavailable.push({ source: candidate.name, problem: (error as Error).message.replace(`${candidate.name}: `, '') });
     }
   }
-  throw new Error(`no source could open (${reasons.join('; ')})`);
+  throw new Error(`no source could open (${reasons().join('; ')})`);
 }

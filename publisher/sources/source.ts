@@ -1,4 +1,5 @@
 import type { MouseButton, ScreenSize } from '../../protocol';
+import type { Say } from '../output';
 
 /** One mouse event as a capture source reports it; `ts` is epoch ms at capture. */
 export type MouseInput =
@@ -33,8 +34,8 @@ export type CommandRunner = (file: string, args: string[]) => Promise<string>;
 export interface SourceContext {
   platform: NodeJS.Platform;
   env: Readonly<Record<string, string | undefined>>;
-  /** One line for the person running the publisher. */
-  say(line: string): void;
+  /** One line for the person running the publisher (with its event, for --log-format json). */
+  say: Say;
   run: CommandRunner;
   /** Checks an X display and reads its screen size (x11-display.ts), or rejects saying why. */
   probeX11(display: string | undefined): Promise<ScreenSize>;
