@@ -28,7 +28,7 @@ let broker: Spawned;
 let ready: ReadyEvent;
 const open: { end(force?: boolean): unknown }[] = [];
 
-const USERS = ['root', 'qtcp', 'qws', 'btcp', 'bws', 'stcp', 'sws', 'ptcp', 'pws'];
+const USERS = ['root', 'qtcp', 'qws', 'btcp', 'bws', 'stcp', 'sws', 'ptcp', 'pws', 'rtcp', 'rws'];
 
 beforeAll(async () => {
   const { file } = await makeUsers(Object.fromEntries(USERS.map((name) => [name, 'admin'])));
@@ -174,6 +174,28 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     expect(inbox.messages.map((m) => m.text)).toEqual(['15', '16', '17', '18', '19', 'barrier']);
     await expect.poll(() => broker.events('cap_hit').filter((e) => e.clientId === clientId && e.cap === 'queued_messages').length).toBe(1); // once, not per message
     expect(await capsHit('queued_messages')).toBeGreaterThanOrEqual(15);
+  });
+
+  it('a QoS 2 subscriber that acknowledges late is not cut off when the cap drops messages it has in flight (found by an attack round)', async () => {
+    const clientId = `late-${transport}`;
+    const topic = `caps/late/${transport}`;
+    const { client: raw } = await RawClient.open(transport, { clientId, clean: false, ...login(`r${transport}`) });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 2 }] });
+    await raw.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+    const publisher = await loginClient(ready.mqtt, login('root'));
+    const count = 4 * QUEUED;
+    for (let i = 0; i < count; i++) await publisher.publishAsync(topic, String(i), { qos: 2 });
+    await raw.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === String(count - 1), 'the last message');
+    // Only now does it acknowledge them all (PUBREC): the oldest were dropped meanwhile by the queued cap.
+    const ids = raw.received.filter((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish').map((p) => p.messageId!);
+    for (const messageId of ids) raw.send({ cmd: 'pubrec', messageId });
+    await raw.waitFor((p) => p.cmd === 'pubrel' && p.messageId === ids.at(-1), 'a PUBREL for the last message');
+    for (const p of raw.received.filter((r) => r.cmd === 'pubrel')) raw.send({ cmd: 'pubcomp', messageId: p.messageId! });
+    // Still connected and served: a new message reaches it.
+    await publisher.publishAsync(topic, 'after', { qos: 2 });
+    await raw.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'after', 'the message after');
+    expect(broker.events('client_disconnected').filter((e) => e.clientId === clientId)).toEqual([]);
+    raw.end();
   });
 
   it(`a session keeps at most --max-queued-bytes (${QUEUED_BYTES}) of payload, queued and in flight: the oldest are dropped`, async () => {

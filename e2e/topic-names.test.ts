@@ -2,6 +2,7 @@ import mqttPacket from 'mqtt-packet';
 import { connect as tcpConnect } from 'node:net';
 import { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
+import { connect, retainedOn } from '../test-support/mqtt';
 import { watchedBroker } from '../test-support/watched-broker';
 
 // Issue 26: topic names as the specification says, against the compiled broker over TCP and WebSocket.
@@ -19,6 +20,15 @@ function withTopicBytes(packet: mqttPacket.Packet, bytes: number[]): Buffer {
   generated[at] = bytes[0]!;
   generated[at + 1] = bytes[1]!;
   return generated;
+}
+
+/** A CONNECT whose will topic is empty (mqtt-packet will not build one): written with '@', then cut out. */
+function withEmptyWillTopic(clientId: string): Buffer {
+  const bytes = connectBytes(clientId, { topic: '@', payload: Buffer.from('offline'), qos: 1, retain: true });
+  const at = bytes.indexOf(Buffer.from([0x00, 0x01, 0x40]));
+  const out = Buffer.concat([bytes.subarray(0, at), Buffer.from([0x00, 0x00]), bytes.subarray(at + 3)]);
+  out[1] = out[1]! - 1; // the remaining length, one byte for a packet this small
+  return out;
 }
 
 const NUL = [0x61, 0x00]; // "a", U+0000
@@ -73,14 +83,25 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     });
   }
 
-  it('refuses a CONNECT whose will topic has + or #, with a logged reason, and never publishes it', async () => {
-    for (const topic of ['devices/w/#', 'devices/+/status']) {
-      const id = `will-${transport}-${topic.includes('#') ? 'hash' : 'plus'}`;
-      const received = await send(transport, id, connectBytes(id, { topic, payload: Buffer.from('offline'), qos: 1, retain: true }));
+  it('refuses a CONNECT whose will topic has + or #, is empty, or is $SYS or $mqlive, with a logged reason, and never publishes it', async () => {
+    const names = { 'devices/w/#': 'hash', 'devices/+/status': 'plus', '': 'empty', $SYS: 'sys', $mqlive: 'mqlive' } as Record<string, string>;
+    for (const topic of Object.keys(names)) {
+      const id = `will-${transport}-${names[topic]}`;
+      const received = await send(transport, id, topic === '' ? withEmptyWillTopic(id) : connectBytes(id, { topic, payload: Buffer.from('offline'), qos: 1, retain: true }));
       expect(received).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 5 })]);
-      expect(env.broker.events('will_refused').filter((e) => e.clientId === id)).toEqual([expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard/) })]);
+      expect(env.broker.events('will_refused').filter((e) => e.clientId === id)).toEqual([expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard|empty|reserved|broker alone/) })]);
     }
     await env.barrier(`will-${transport}`);
     expect(env.inbox.messages.filter((m) => /[+#]/.test(m.topic))).toEqual([]);
+  });
+
+  it('delivers a retained message on a $ topic only to a filter that names its first level, not to # or + (MQTT-4.7.2-1)', async () => {
+    const url = transport === 'tcp' ? env.ready.mqtt : env.ready.ws;
+    const publisher = env.keep(await connect(env.ready.mqtt, { clientId: `dollar-pub-${transport}` }));
+    await publisher.publishAsync(`$other/${transport}`, 'kept', { qos: 1, retain: true });
+    const wide = env.keep(await connect(url, { clientId: `dollar-wide-${transport}` }));
+    expect((await retainedOn(wide, ['#', '+/+'])).filter((m) => m.topic.startsWith('$'))).toEqual([]);
+    const named = env.keep(await connect(url, { clientId: `dollar-named-${transport}` }));
+    expect((await retainedOn(named, '$other/#')).map((m) => m.topic)).toContain(`$other/${transport}`);
   });
 });

@@ -14,10 +14,12 @@ export interface PublishAdmitted {
 }
 
 /**
- * A will topic is a topic name, as a PUBLISH's is: no wildcards (MQTT-3.3.2-2). Aedes checks a PUBLISH's topic
- * but not a will's, and a will on `devices/x/#` would be published, and retained, where nobody can clear it.
+ * A will topic is a topic name, as a PUBLISH's is: not empty and no wildcards (MQTT-4.7.3-1, MQTT-3.3.2-2). Aedes
+ * checks a PUBLISH's topic but not a will's, and a will on `devices/x/#` or `` would be published, and retained,
+ * where nobody can clear it.
  */
 function willTopicName(topic: string): Refusal | null {
+  if (topic === '') return { reason: 'bad_topic', why: 'a will topic may not be empty', disconnect: true }; // MQTT-4.7.3-1
   return /[+#]/.test(topic) ? { reason: 'bad_topic', why: 'a will topic may not hold the wildcards + or #', disconnect: true } : null;
 }
 

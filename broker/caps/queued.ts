@@ -6,12 +6,18 @@ import type { Limits } from '../security/limits';
 
 type Queued = PublishPacket & { brokerId?: string; brokerCounter?: number; messageId?: number };
 
+interface Pubrel {
+  cmd: 'pubrel';
+  messageId?: number;
+}
+
 /** The part of Aedes's persistence interface that holds what a persistent session is owed. */
 interface OutgoingQueue {
   outgoingEnqueue(sub: { clientId: string }, packet: Queued): Promise<void>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: Queued): Promise<void>;
   outgoingStream(client: { id: string }): AsyncIterable<Queued>;
-  outgoingUpdate(client: { id: string }, packet: Queued): Promise<void>;
+  /** With a PUBLISH once it is sent; with the PUBREL that replaces a QoS 2 one once its PUBREC came. */
+  outgoingUpdate(client: { id: string }, packet: Queued | Pubrel): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<Queued | undefined>;
 }
 
@@ -40,6 +46,7 @@ const DROPPED_KEPT = 10_000;
 const METHODS = ['outgoingEnqueue', 'outgoingEnqueueCombi', 'outgoingStream', 'outgoingUpdate', 'outgoingClearMessageId'] as const;
 
 const keyOf = (packet: { brokerId?: string; brokerCounter?: number }) => `${packet.brokerId}:${packet.brokerCounter}`;
+const pubrelKey = (messageId: number | undefined) => `pubrel:${messageId}`;
 const payloadBytes = (packet: Queued) => (typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0));
 
 /**
@@ -120,8 +127,9 @@ export class QueuedCap {
         else if (!elsewhere.has(client.id) && !this.dropped.get(client.id)?.has(keyOf(packet))) drops.push(...this.hold(client.id, packet));
       }
       const updated = original.outgoingUpdate(client, packet).catch((error: unknown) => {
-        // Dropped while on its way: let Aedes write it once rather than fail (and disconnect) the client.
-        if (this.dropped.get(client.id)?.delete(keyOf(packet))) return;
+        // Dropped while on its way (or, for a PUBREL, dropped while awaiting its PUBREC): let Aedes write it once
+        // rather than fail (and disconnect) the client.
+        if (this.dropped.get(client.id)?.delete(packet.cmd === 'pubrel' ? pubrelKey(packet.messageId) : keyOf(packet))) return;
         throw error;
       });
       // Not awaited: the message being sent must not wait for the drop, or the next one could overtake it.
@@ -221,6 +229,8 @@ export class QueuedCap {
   private async clear({ clientId, key, messageId }: Drop): Promise<void> {
     const client = { id: clientId };
     if (messageId !== undefined) {
+      // In flight: a QoS 2 subscriber may still answer it with PUBREC, whose PUBREL then has nothing to replace.
+      this.markDropped(clientId, pubrelKey(messageId));
       await this.original.outgoingClearMessageId(client, { messageId });
       return;
     }

@@ -36,6 +36,10 @@ export class SessionCap {
   install(aedes: Aedes): void {
     const authenticate = aedes.authenticate;
     requireInternal(typeof authenticate === 'function', 'aedes', 'Aedes#authenticate (to cap sessions per user)');
+    // Emitted after Aedes cleared a clean client's stored session (lib/handlers/connect.js: fetchSubs, then registerClient).
+    aedes.on('client', (client) => {
+      if (client.clean) this.end(client.id);
+    });
     aedes.authenticate = (client, username, password, done) =>
       authenticate.call(aedes, client, username, password, (error, ok) => {
         if (error || !ok) return done(error, ok);
@@ -55,10 +59,9 @@ export class SessionCap {
   /** Counts the session a client asks for; returns why it is refused, or null. */
   admit(client: Client): string | null {
     const id = client.id;
-    if (client.clean) {
-      this.end(id); // Aedes clears that session now
-      return null;
-    }
+    // A clean CONNECT ends the session only once Aedes has cleared it (the 'client' event, in install): one whose
+    // socket closes right after its login would otherwise free a place while its session stays stored.
+    if (client.clean) return null;
     const identity = this.identityOf(client);
     const remote = remoteAddressOf(client)?.replace(/^::ffff:(?=\d+\.)/, '') ?? 'unknown';
     const owner = identity?.username != null ? `user ${identity.username}` : `address ${remote}`;
