@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
-import { rawRequest } from '../test-support/raw-http';
+import { rawRequest, upgradeHeaders } from '../test-support/raw-http';
 import { readmeBlocks } from '../test-support/readme';
 
 // Issue 26, "the viewer can be framed": the HTTP port sent no CSP, no X-Frame-Options, no nosniff. Every
@@ -98,6 +98,25 @@ describe('security headers on the HTTP port', () => {
     const response = await rawRequest(port, '/', { Host: `evil.example:${port}` });
     expect(response.status).toBe(403);
     expectHardened(new Map(Object.entries(response.headers)) as unknown as Headers, 'wrong Host');
+  });
+
+  it('are on refused WebSocket upgrades and on requests Node cannot parse (found by an attack round)', async () => {
+    const port = built.broker.httpPort;
+    const refusals = {
+      'an upgrade from another origin': await rawRequest(port, '/mqtt', upgradeHeaders(`127.0.0.1:${port}`, 'http://evil.example')),
+      'an upgrade for another host': await rawRequest(port, '/mqtt', upgradeHeaders(`evil.example:${port}`)),
+      'an upgrade to another path': await rawRequest(port, '/other', upgradeHeaders(`127.0.0.1:${port}`)),
+      'a malformed header': await rawRequest(port, '/', { 'Bad Header': 'x' }),
+      'headers too large': await rawRequest(port, '/', { Host: `127.0.0.1:${port}`, 'X-Big': 'x'.repeat(20_000) }),
+    };
+    expect(Object.fromEntries(Object.entries(refusals).map(([what, r]) => [what, r.status]))).toEqual({
+      'an upgrade from another origin': 403,
+      'an upgrade for another host': 403,
+      'an upgrade to another path': 404,
+      'a malformed header': 400,
+      'headers too large': 431,
+    });
+    for (const [what, response] of Object.entries(refusals)) expectHardened(new Map(Object.entries(response.headers)) as unknown as Headers, what);
   });
 
   it("are on the not-built page (503), whose one inline style is allowed by its hash and nothing else", async () => {

@@ -30,8 +30,23 @@ const VIEWER_POLICY = contentSecurityPolicy();
  * A response may replace the policy afterwards (the not-built page allows its own inline style by hash).
  */
 export function setSecurityHeaders(res: ServerResponse): void {
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('referrer-policy', 'no-referrer');
-  res.setHeader('x-frame-options', 'DENY');
-  res.setHeader('content-security-policy', VIEWER_POLICY);
+  for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+}
+
+const SECURITY_HEADERS: [string, string][] = [
+  ['x-content-type-options', 'nosniff'],
+  ['referrer-policy', 'no-referrer'],
+  ['x-frame-options', 'DENY'],
+  ['content-security-policy', VIEWER_POLICY],
+];
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * A whole refusal written straight to a socket, where no ServerResponse exists (a refused WebSocket upgrade, a
+ * request Node could not parse), with the same headers as every other answer, and the connection closed.
+ */
+export function rawRefusal(status: number): string {
+  const headers = SECURITY_HEADERS.map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n${headers}content-length: 0\r\nconnection: close\r\n\r\n`;
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import { INVISIBLE_CLASS, printable, unicodeEscape } from '../protocol/printable';
+import { escapeUnprintable, printable } from '../protocol/printable';
 
 export { printable };
 
@@ -10,7 +10,7 @@ export type { Logger };
 /** Readable lines on a terminal, JSON lines otherwise (or when asked), both on stdout. */
 export function createLogger(format: LogFormat = 'auto', level = process.env.MQLIVE_LOG_LEVEL ?? 'info'): Logger {
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  if (!usePretty) return pino({ level, base: undefined, hooks: { streamWrite: escapeInvisible } });
+  if (!usePretty) return pino({ level, base: undefined, hooks: { streamWrite: escapeUnprintable } });
   // Loaded only for a terminal (about 9 MiB): a broker logging JSON never needs it.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(
@@ -18,17 +18,6 @@ export function createLogger(format: LogFormat = 'auto', level = process.env.MQL
     // The message says what happened; the fields are for JSON consumers.
     pretty({ colorize: process.stdout.isTTY === true, translateTime: 'HH:MM:ss', hideObject: true, sync: true }),
   );
-}
-
-const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, 'g');
-
-/**
- * A JSON log line with bidi controls and zero-width marks written as \u escapes: the same JSON to a parser (they
- * can only stand inside strings), but a client id or topic cannot make the line read as something else on a
- * terminal. (JSON.stringify already escapes the control characters.)
- */
-export function escapeInvisible(line: string): string {
-  return line.replace(INVISIBLE, unicodeEscape);
 }
 
 /** A string from the wire in quotes, escaped as JSON and then as printable: `"a\nb"`. */

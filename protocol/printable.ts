@@ -1,20 +1,33 @@
 /** Text from the wire made safe to print on one line of a terminal or log (broker logs, recorder, publisher). */
 
-/** Characters that reorder or hide text on a terminal (bidi controls, zero-width marks) and line separators. */
-export const INVISIBLE_CLASS = '\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff';
-const UNPRINTABLE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${INVISIBLE_CLASS}]`, 'g');
+/**
+ * What a terminal or log viewer does not show as itself: control characters (C0, DEL, C1), format characters
+ * (bidi controls, zero-width marks, tag characters), line and paragraph separators, and every other character
+ * Unicode says is ignorable when shown (Hangul fillers, variation selectors, the soft hyphen).
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 
 /**
- * A string from the wire made safe for a one-line log message: control characters (newlines, escapes), bidi
- * controls and zero-width marks are written as JSON escapes, so a client id, user name or reply cannot forge
- * log lines, terminal codes or a line that reads as something else.
+ * A string from the wire made safe for a one-line log message: each character above is written as a JSON escape
+ * (`\n`, `\u202e`), so a client id, user name or reply cannot forge log lines or terminal codes, or hide text in a
+ * line that reads as something else.
  */
 export function printable(text: string): string {
   const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
   return text.replace(UNPRINTABLE, (c) => named[c] ?? unicodeEscape(c));
 }
 
-export function unicodeEscape(c: string): string {
-  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/**
+ * A JSON line with those characters written as `\u` escapes: the same JSON to a parser (outside its strings a JSON
+ * line holds none but its final newline, which stays), but nothing in it reads as something else on a terminal.
+ */
+export function escapeUnprintable(jsonLine: string): string {
+  return jsonLine.replace(UNPRINTABLE, (c) => (c === '\n' ? c : unicodeEscape(c)));
 }
 
+/** `\uXXXX` for each UTF-16 unit of `c` (a character beyond U+FFFF is two). */
+export function unicodeEscape(c: string): string {
+  let out = '';
+  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}

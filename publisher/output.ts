@@ -3,7 +3,7 @@
  * and users read it), or with `--log-format json` the same as one JSON object a line, named by its `event` field,
  * for scripts and tests. The broker's JSON lines have the same shape: level, time, the event's fields, msg.
  */
-import { INVISIBLE_CLASS, unicodeEscape } from '../protocol/printable';
+import { escapeUnprintable } from '../protocol/printable';
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -27,12 +27,10 @@ export type Say = (line: string, event?: PublisherEvent) => void;
 /** Events that report something wrong: level 40 (warn) in JSON, as pino has it; everything else is 30 (info). */
 const WARNINGS = new Set(['connection_problem', 'capture_stopped', 'queue_full', 'publish_failed']);
 
-const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, 'g');
-
-/** One JSON line; bidi controls and zero-width marks as \u escapes, so text from the wire cannot disguise a line. */
+/** One JSON line; characters that do not show as themselves as \u escapes, so text from the wire cannot disguise a line. */
 export function jsonLine(line: string, event: PublisherEvent = { event: 'note' }, now = Date.now()): string {
   const level = WARNINGS.has(event.event) ? 40 : 30;
-  return JSON.stringify({ level, time: now, ...event, msg: line }).replace(INVISIBLE, unicodeEscape);
+  return escapeUnprintable(JSON.stringify({ level, time: now, ...event, msg: line }));
 }
 
 /** A Say for `format` that writes each line to `write` (stdout). `auto` and `pretty` both print the plain lines. */

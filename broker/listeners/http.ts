@@ -2,7 +2,7 @@ import type { Aedes } from 'aedes';
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { setSecurityHeaders } from '../http-headers';
+import { rawRefusal, setSecurityHeaders } from '../http-headers';
 import { printable, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import type { RedisBackend } from '../redis';
@@ -76,5 +76,11 @@ export function httpListener(routes: RequestListener, connections: Connections, 
   const server: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ...options }, routes) : createHttpServer(options, routes);
   server.keepAliveTimeout = limits.httpKeepAliveTimeoutMs;
   server.on('connection', (socket: Socket) => void connections.admit(socket));
+  // A request Node cannot parse, or too slow or too large, gets its refusal with the same headers as any answer.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    socket.end(rawRefusal(status));
+  });
   return server;
 }

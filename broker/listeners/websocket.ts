@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ClientConnection } from '../client-connection';
+import { rawRefusal } from '../http-headers';
 import { printable } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import type { Limits } from '../security/limits';
@@ -31,13 +32,13 @@ export function acceptWebSockets(
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', destroyOnError);
-    if (!hostCheck.passes(req, () => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'))) return;
-    if ((req.url ?? '').split('?')[0] !== WEBSOCKET_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    if (!hostCheck.passes(req, () => socket.end(rawRefusal(403)))) return;
+    if ((req.url ?? '').split('?')[0] !== WEBSOCKET_PATH) return void socket.end(rawRefusal(404));
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, req.headers.host, allowedOrigins)) {
       metrics.connectionsRefused += 1;
       connections.refusals.warn({ event: 'origin_refused', origin, remote: socket.remoteAddress }, `Refused a WebSocket from origin ${printable(origin)}`);
-      return void socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n');
+      return void socket.end(rawRefusal(403));
     }
     // No closure here refers to req: the socket's listeners would keep it (and its headers) for the connection's life.
     const summary = upgradeSummary(req);
