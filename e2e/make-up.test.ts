@@ -83,6 +83,16 @@ describe('make up', () => {
     await expect.poll(() => processesIn(dir)).toEqual([]);
   }, 120_000);
 
+  it('checks every flag of every part before anything starts: a bad SOURCE is one line, exit 2, no banner (issue 29, item 7)', async () => {
+    const viaMake = spawnProcess(process.execPath, [join(dir, 'dist/mqlive.js'), 'up', '--mqtt-port', '0', '--http-port', '0', '--source', 'foo'], { MQLIVE_VIA_MAKE: '1' }, { cwd: dir });
+    expect(await viaMake.exited).toBe(2);
+    expect(viaMake.output().trim()).toBe('mqlive up: SOURCE must be one of auto, uiohook, evdev, demo, replay:FILE (got "foo")');
+    const direct = spawnProcess(process.execPath, [join(dir, 'dist/mqlive.js'), 'up', '--mqtt-port', '0', '--http-port', '0', '--source', 'replay'], {}, { cwd: dir });
+    expect(await direct.exited).toBe(2);
+    expect(direct.output().trim()).toBe('mqlive up: --source replay needs FILE: --source replay:FILE');
+    expect(processesIn(dir)).toEqual([]);
+  });
+
   it('says in one line which port is in use and the make variable that changes it', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

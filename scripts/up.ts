@@ -9,8 +9,10 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { ReadyEvent } from '../broker/cli';
 import { assertId } from '../protocol';
-import { CommandError, defineCommand, EXIT, settingName, settingWith, userValue } from '../cli/command';
+import { CommandError, defineCommand, EXIT, settingName, settingWith, UsageError, userValue } from '../cli/command';
 import { parsePort, type OptionSpecs } from '../cli/options';
+import { findSource } from '../publisher/sources';
+import { SourceFlagError } from '../publisher/sources/source';
 
 const OPTIONS = {
   host: { env: 'MQLIVE_HOST', type: 'string', help: 'address the broker binds to (default 127.0.0.1)' },
@@ -109,6 +111,7 @@ export const upCommand = defineCommand({
     const host = options.host ?? '127.0.0.1';
     // A bad id is said before anything starts, not by the publisher after the broker is up.
     if (options.device !== undefined) userValue(() => assertId(options.device));
+    checkSource(options.source);
     const mqttPort = parsePort(options['mqtt-port'], 1883, 'mqtt-port', settingName('mqtt-port'));
     const httpPort = parsePort(options['http-port'], 8080, 'http-port', settingName('http-port'));
     await checkPortFree(host, mqttPort, 'mqtt-port');
@@ -134,6 +137,17 @@ export const upCommand = defineCommand({
     say('');
   },
 });
+
+/** A source the publisher would refuse is said now, before the broker starts, in the words of the publisher. */
+function checkSource(source: string | undefined): void {
+  if (source === undefined) return;
+  try {
+    findSource(source);
+  } catch (error) {
+    if (error instanceof SourceFlagError) throw new UsageError(error.message.replace(/^--source\b/, settingName('source')));
+    throw error;
+  }
+}
 
 /** The broker's JSON ready line, read from its --ready-fd pipe. */
 async function readyEvent(broker: Running): Promise<ReadyEvent> {
