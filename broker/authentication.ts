@@ -93,7 +93,8 @@ export class Authentication {
       return refuse();
     }
     const user = users.users[username];
-    verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
+    // Returned, so that hook-guard.ts sees a throw in what follows the password check (it comes a turn later).
+    return verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
       (ok) => {
         if (!ok || !user) return refuse();
         this.failedLogins.succeeded(address, username);

@@ -56,4 +56,26 @@ describe('guardHooks', () => {
     expect(answers).toEqual([[null, { topic: 'a', qos: 0 }]]);
     expect(logs.events(HOOK_FAILED)).toEqual([]);
   });
+
+  it('refuses when an asynchronous hook fails later, after its promise was handed back (the login: found by a review)', async () => {
+    const logs = capturingLogger();
+    const late: Hooks['authenticate'] = () => Promise.resolve().then(() => boom()) as unknown as void;
+    const hooks = guardHooks({ ...throwing, authenticate: late }, logs.log);
+    const answers: unknown[][] = [];
+    hooks.authenticate(client, 'u', Buffer.from('p'), (...args: unknown[]) => void answers.push(args));
+    await expect.poll(() => answers).toEqual([[expect.objectContaining({ returnCode: 3 }), false]]);
+    expect(logs.events(HOOK_FAILED)).toEqual([expect.objectContaining({ hook: 'authenticate', err: 'RangeError: Maximum call stack size exceeded' })]);
+  });
+
+  it('names a throw from what Aedes did with the answer as such, and answers nothing twice', () => {
+    const logs = capturingLogger();
+    const hooks = guardHooks({ ...throwing, authorizeSubscribe: (_c, s, done) => done(null, s) }, logs.log);
+    const answers: unknown[][] = [];
+    hooks.authorizeSubscribe(client, { topic: 'a', qos: 0 } as Subscription, (...args: unknown[]) => {
+      answers.push(args);
+      throw new Error('in Aedes');
+    });
+    expect(answers).toHaveLength(1);
+    expect(logs.events(HOOK_FAILED)).toEqual([expect.objectContaining({ hook: 'authorizeSubscribe (after it answered)', err: 'Error: in Aedes' })]);
+  });
 });

@@ -20,6 +20,8 @@ export class SessionCap {
   /** Session id → its owner ("user NAME" or "address A"); owner → its session ids. */
   private readonly ownerOf = new Map<string, string>();
   private readonly sessionsOf = new Map<string, Set<string>>();
+  /** Sessions counted at their login whose CONNECT Aedes has not yet finished ('client' event). */
+  private readonly unconfirmed = new Set<string>();
 
   private readonly warnings: LogLimiter;
 
@@ -38,6 +40,7 @@ export class SessionCap {
     requireInternal(typeof authenticate === 'function', 'aedes', 'Aedes#authenticate (to cap sessions per user)');
     // Emitted after Aedes cleared a clean client's stored session (lib/handlers/connect.js: fetchSubs, then registerClient).
     aedes.on('client', (client) => {
+      this.unconfirmed.delete(client.id);
       if (client.clean) this.end(client.id);
     });
     aedes.authenticate = (client, username, password, done) =>
@@ -51,6 +54,8 @@ export class SessionCap {
           this.metrics.hookFaults += 1;
           this.warnings.warn({ event: HOOK_FAILED, hook: 'authenticate (sessions per user)', clientId: client.id, err: String(fault) }, `Refused a persistent session: ${printable(String(fault))}`);
         }
+        // Its socket closed during the login: Aedes stores nothing for it, so a place it just took is free again.
+        if (!refused && client.closed && this.unconfirmed.delete(client.id)) this.end(client.id);
         if (!refused) return done(null, true);
         done(Object.assign(new Error(refused), { returnCode: 3 }) as AuthenticateError, false);
       });
@@ -64,6 +69,9 @@ export class SessionCap {
     if (client.clean) return null;
     const identity = this.identityOf(client);
     const remote = remoteAddressOf(client)?.replace(/^::ffff:(?=\d+\.)/, '') ?? 'unknown';
+    // This machine's own anonymous clients (the default: anonymous only on loopback) are one trusted user, as
+    // everywhere in mqlive: capping them would cap every tool on the machine together.
+    if (identity?.username == null && isLoopback(remote)) return null;
     const owner = identity?.username != null ? `user ${identity.username}` : `address ${remote}`;
     if (this.ownerOf.get(id) === owner) return null; // its own session, back
     const held = this.sessionsOf.get(owner)?.size ?? 0;
@@ -78,6 +86,7 @@ export class SessionCap {
       return why;
     }
     this.end(id); // another owner's session with this id (an admin may take any id over) is now this one's
+    this.unconfirmed.add(id);
     this.ownerOf.set(id, owner);
     let sessions = this.sessionsOf.get(owner);
     if (!sessions) this.sessionsOf.set(owner, (sessions = new Set()));
@@ -86,6 +95,7 @@ export class SessionCap {
   }
 
   private end(id: string): void {
+    this.unconfirmed.delete(id);
     const owner = this.ownerOf.get(id);
     if (owner === undefined) return;
     this.ownerOf.delete(id);
@@ -93,4 +103,8 @@ export class SessionCap {
     sessions.delete(id);
     if (sessions.size === 0) this.sessionsOf.delete(owner);
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
 }
