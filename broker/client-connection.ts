@@ -245,8 +245,10 @@ export class ClientConnection extends Duplex {
     if (!held) return;
     this.held = null;
     if (this.destroyed) return;
-    if (held.length > 0) this.pass(held.length === 1 ? held[0]! : Buffer.concat(held));
-    this.channel.resume();
+    // Reading goes on unless Aedes has its fill of what was held (then _read resumes it).
+    const flowing = held.length === 0 || this.push(held.length === 1 ? held[0]! : Buffer.concat(held));
+    if (flowing) this.channel.resume();
+    else this.channel.pause();
   }
 
   /** Sends what this turn queued, as one write; called once per turn (flushLater) and when the stream ends. */

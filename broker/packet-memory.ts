@@ -50,8 +50,10 @@ const PlainBufferList: BufferListClass | null = (() => {
 
 /**
  * A plain BufferList whose strings are checked as MQTT 3.1.1 §1.5.3 asks: a string with U+0000 or with bytes that
- * are not well-formed UTF-8 reads as null, which mqtt-packet takes as a packet it cannot parse: it emits an error
- * and Aedes closes the connection (MQTT-1.5.3-1, -2), so nothing of that packet is acted on. Decoding replaces
+ * are not well-formed UTF-8 reads as null, which mqtt-packet takes as a packet it cannot parse for every MQTT 3.1.1
+ * string (client id, user name, will topic, topic, filter): it emits an error and Aedes closes the connection
+ * (MQTT-1.5.3-1, -2), so nothing of that packet is acted on. MQTT 5 string properties are read without that null
+ * check: they would come through as null (the broker refuses MQTT 5 today; see docs/mqtt5.md). Decoding replaces
  * ill-formed bytes with U+FFFD, so only a string holding U+FFFD needs its bytes checked.
  */
 const CheckedBufferList: BufferListClass | null = PlainBufferList

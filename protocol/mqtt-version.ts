@@ -45,6 +45,7 @@ export function fallBackTo311(client: MqttClient, onFallback: () => void): void 
     refused = false;
     client.options.protocolVersion = 4;
     onFallback();
-    client.reconnect();
+    // Its own stores kept: reconnect() would start it with empty ones.
+    client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
   });
 }

@@ -133,7 +133,7 @@ describe('recording limits (issue 26)', () => {
 
   it('a refused value is never serialized whole: a version nested 100,000 deep is a RecordingError, not a RangeError', () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(() => parseHeader(`{"mqlive":"recording","version":${deep},"startedAt":1,"broker":"b","filters":[]}`)).toThrow(/line 1: recording version a list; this mqlive reads version 1/);
+    expect(() => parseHeader(`{"mqlive":"recording","version":${deep},"startedAt":1,"broker":"b","filters":[]}`)).toThrow(/line 1: recording version an array; this mqlive reads version 1/);
     const long = 'v'.repeat(100_000);
     const error = (() => {
       try {

@@ -15,6 +15,7 @@
  *
  * Pure (no Node-only or DOM-only module): the viewer bundles it.
  */
+import { describeValue } from './json-depth';
 
 export const RECORDING_VERSION = 1;
 
@@ -291,14 +292,6 @@ function isTime(value: unknown, max: number): value is number {
 
 /** A UTF-16 surrogate without its other half: no UTF-8 encoding of it exists. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A refused value as an error message may show it: short, and never serialized whole (it may nest deeply). */
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const INDEX = new Map([...ALPHABET].map((c, i) => [c, i]));

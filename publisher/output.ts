@@ -30,7 +30,7 @@ const WARNINGS = new Set(['connection_problem', 'capture_stopped', 'queue_full',
 /** One JSON line; characters that do not show as themselves as \u escapes, so text from the wire cannot disguise a line. */
 export function jsonLine(line: string, event: PublisherEvent = { event: 'note' }, now = Date.now()): string {
   const level = WARNINGS.has(event.event) ? 40 : 30;
-  return escapeUnprintable(JSON.stringify({ level, time: now, ...event, msg: line }));
+  return escapeUnprintable(JSON.stringify({ ...event, level, time: now, msg: line }));
 }
 
 /** A Say for `format` that writes each line to `write` (stdout). `auto` and `pretty` both print the plain lines. */
