@@ -148,6 +148,14 @@ describe('MousePublisher with a hand-driven source', () => {
     await expect.poll(() => said.find((e) => e.event === 'client_message')).toEqual({ event: 'client_message', from: 'viewer-9', text: 'hello' });
   });
 
+  it("prints a client's message as text: terminal codes and hidden characters escaped, its event keeping the text", async () => {
+    const { lines, said } = await startPublisher('unit9', 0);
+    const text = 'hi\u001b[2J\u202egnp.exe\r\nFake line';
+    await watcher.publishAsync('clients/viewer-8/messages', JSON.stringify({ text, ts: Date.now() }), { qos: 1 });
+    await expect.poll(() => said.find((e) => e.event === 'client_message')).toEqual({ event: 'client_message', from: 'viewer-8', text });
+    expect(lines).toContain('From client viewer-8: hi\\u001b[2J\\u202egnp.exe\\r\\nFake line');
+  });
+
   it('counts a demo source\'s clicks in the move summary instead of a line each', async () => {
     const source = Object.assign(new ManualSource(), { kind: 'demo' }) as unknown as ManualSource;
     const lines: string[] = [];

@@ -1,3 +1,4 @@
+import { printable } from '../protocol/printable';
 import { hostname } from 'node:os';
 import {
   checkMessage,
@@ -72,7 +73,8 @@ export class MousePublisher {
       const checked = checkMessage(topic, payload);
       if (checked.ok && checked.topic?.kind === 'clientMessage') {
         const { text } = checked.payload as ClientMessage;
-        this.say(`From client ${checked.topic.clientId}: ${text}`, { event: 'client_message', from: checked.topic.clientId, text });
+        // Text from the wire, on a terminal: escaped, so a viewer cannot send terminal codes or a line of its own.
+        this.say(`From client ${checked.topic.clientId}: ${printable(text)}`, { event: 'client_message', from: checked.topic.clientId, text });
       }
     });
   }
