@@ -70,11 +70,20 @@ describe('publisher messages', () => {
     // The broker refuses it at connect (its will, offline on devices/laptop/status, is not alice's to leave).
     await p.waitForOutput(/refused user "alice" as device "laptop" \(CONNACK 5, not authorized\): .* use --device alice, or a user named "laptop"/, 20_000);
     expect(env.logs.events('will_refused')).toContainEqual(expect.objectContaining({ clientId: 'device-laptop', username: 'alice' }));
-    // MQTT.js does not retry a refused CONNECT by itself: one line, then quiet (no loop of Connected/unreachable).
-    await new Promise((r) => setTimeout(r, 3000));
+    // A refused login will not heal: one line, then the publisher stops with exit code 1 (issue 29, item 8).
+    expect(await p.exited).toBe(1);
     expect(count(p.output(), /refused user "alice"/)).toBe(1);
     expect(count(p.output(), /Connected to/)).toBeLessThanOrEqual(1);
     expect(p.output()).not.toMatch(/unreachable/);
+  }, 60_000);
+
+  it('a wrong password: one line naming the user and what to check, then exit 1, not a retry for ever (issue 29, item 8)', async () => {
+    const env = await broker({ users: (await makeUsers({ alice: 'device' })).data });
+    const p = publisher(['--url', env.broker.mqttUrl, '--device', 'alice', '--username', 'alice'], { MQLIVE_PASSWORD: 'wrong' });
+    expect(await p.exited).toBe(1);
+    expect(p.output().trim().split('\n').filter((l) => /refused the login/.test(l))).toEqual([
+      'The broker refused the login of "alice" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD',
+    ]);
   }, 60_000);
 
   it('the help names every URL scheme, mqtts:// included, and --ca', async () => {

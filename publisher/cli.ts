@@ -39,6 +39,9 @@ async function open(name: string, flags: SourceFlagValues, say: Say): Promise<Mo
   }
 }
 
+/** CONNACK codes of a refused login: bad user name or password, not authorized (MQTT 3.1.1 and MQTT 5). */
+const LOGIN_REFUSED = new Set([4, 5, 0x86, 0x87]);
+
 export const publisherCommand = defineCommand({
   name: 'publisher',
   summary: "the capture publisher: this machine's mouse (or a demo mouse) to devices/{device}/mouse/*",
@@ -78,6 +81,16 @@ export const publisherCommand = defineCommand({
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
+    // A refused login is not going to heal by retrying: its line is said (connection-report.ts), then the publisher
+    // stops with exit code 1. (CONNACK 3, server unavailable, may heal: that one is retried.)
+    client.client.on('error', (error) => {
+      if (!LOGIN_REFUSED.has((error as { code?: number }).code ?? -1)) return;
+      // Nothing will be sent: the source is stopped and the queue dropped at once.
+      void publisher
+        .stop(0)
+        .catch(() => {}) // what was queued is not sent: the line said why
+        .finally(() => process.exit(EXIT.failed));
+    });
 
     try {
       await publisher.start();

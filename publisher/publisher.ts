@@ -146,11 +146,12 @@ export class MousePublisher {
   }
 
   /** Publishes `offline`, stops the capture and disconnects. */
-  async stop(): Promise<void> {
+  /** Stops capturing, then sends what is queued and `offline` (waiting up to `closeTimeoutMs` for a connection). */
+  async stop(closeTimeoutMs?: number): Promise<void> {
     clearInterval(this.summaryTimer);
     await this.options.source.stop();
     this.moves.flush();
-    await this.deviceClient.close();
+    await this.deviceClient.close(closeTimeoutMs);
   }
 
   private onInput(input: MouseInput): void {
