@@ -95,4 +95,10 @@ describe('records aedes-persistence-redis did not write', () => {
     expect(got.map((p) => p.topic)).toEqual(['free/c']);
     expect(dropped).toEqual(['retained free/a: stored under free/a but for another topic']);
   });
+
+  it('retained: a key that is not an encoded topic reads as absent, logged, not as an error (found by a review)', async () => {
+    await raw.set('retained:%E0%A4%A', packet({ topic: 'x', retain: true }));
+    await expect(db.getBuffer('retained:%E0%A4%A')).resolves.toBeNull();
+    expect(dropped).toEqual(['retained:%E0%A4%A: a retained key that is not an encoded topic']);
+  });
 });

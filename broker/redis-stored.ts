@@ -54,7 +54,13 @@ export function guardStoredReads(db: Redis, limits: RecordLimits, onBad: OnBadRe
 
   wrap('getBuffer', (result, [key]) => {
     const kind = kindOfKey(String(key));
-    return kind ? packet(result, String(key), kind, kind === 'retained' ? decodeURIComponent(String(key).slice('retained:'.length)) : undefined) : result;
+    if (!kind) return result;
+    if (kind !== 'retained') return packet(result, String(key), kind, undefined);
+    const topic = topicOfRetainedKey(String(key));
+    // A key that is not one Aedes wrote reads as absent, like any other record that does not check out.
+    if (topic !== null) return packet(result, String(key), kind, topic);
+    onBad(String(key), 'a retained key that is not an encoded topic');
+    return null;
   });
   wrap('hgetBuffer', (result, [key, field]) => (key === RETAINED_HASH ? packet(result, `${RETAINED_HASH} ${String(field)}`, 'retained', String(field)) : result));
   wrap('hgetallBuffer', (result, [key]) => {
@@ -68,6 +74,7 @@ export function guardStoredReads(db: Redis, limits: RecordLimits, onBad: OnBadRe
   });
 
   // hscanBufferStream yields [field, value, field, value, …] batches: drop the pairs that fail.
+  requireInternal(typeof target.hscanBufferStream === 'function', 'aedes-persistence-redis', "its Redis connection's hscanBufferStream");
   const scan = target.hscanBufferStream!.bind(db) as unknown as (...args: unknown[]) => AsyncIterable<Buffer[]>;
   (target as Record<string, unknown>).hscanBufferStream = (...args: unknown[]) => {
     const source = scan(...args);
@@ -87,4 +94,13 @@ export function guardStoredReads(db: Redis, limits: RecordLimits, onBad: OnBadRe
       })(),
     );
   };
+}
+
+/** The topic in a `retained:{encoded topic}` key, or null when the key is not an encoding (decodeURIComponent throws). */
+function topicOfRetainedKey(key: string): string | null {
+  try {
+    return decodeURIComponent(key.slice('retained:'.length));
+  } catch {
+    return null;
+  }
 }
