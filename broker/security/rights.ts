@@ -88,6 +88,8 @@ export class Rights {
    * a queued message) never reads more than the client's rights allow today.
    */
   canRead(id: Identity, topic: string): boolean {
+    // At every delivery: an admin with no ACL reads all without a closure or a scan.
+    if (this.rules.length === 0 && this.effectiveRole(id) === 'admin') return true;
     return this.mayRead(id, (pattern) => topicMatches(pattern, topic));
   }
 
