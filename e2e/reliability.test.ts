@@ -132,8 +132,16 @@ describe('faults', () => {
     const metas = () => parsed(inbox.messages, 'devices/cap/meta');
 
     // 1. The capture child dies.
-    const child = execFileSync('pgrep', ['-P', String(publisher.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]!;
-    process.kill(Number(child), 'SIGKILL');
+    // Its PID, asked for until it is there (bounded): once, under load, pgrep found none at the first ask.
+    const childOf = (pid: number) => {
+      try {
+        return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n')[0]!;
+      } catch {
+        return '';
+      }
+    };
+    await expect.poll(() => childOf(publisher.child.pid!), { timeout: 15_000 }).not.toBe('');
+    process.kill(Number(childOf(publisher.child.pid!)), 'SIGKILL');
     expect((await publisher.waitForEvent('capture_stopped')).problem).toMatch(/killed by SIGKILL/);
     await inbox.waitFor(() => metas().some((m) => m.capture?.running === false && /killed by SIGKILL/.test(m.capture.problem)));
     await publisher.waitForEvent('capture_running', { timeoutMs: 15_000 });
