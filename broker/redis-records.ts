@@ -10,21 +10,16 @@ import { checkMessage } from '../protocol';
 import { isPlainValidMove } from './admission/plain-move';
 import { BROKER_TOPICS } from './admission/refusal-notice';
 import { topicShapeProblem } from './admission/topic-shape';
+import type { PublishFields } from './publish-encoding';
 import type { Limits } from './security/limits';
 
 export type RecordLimits = Pick<Limits, 'maxTopicLength' | 'maxTopicLevels' | 'maxContractPayloadBytes'>;
 
 /** Aedes' publish packet (aedes-packet), rebuilt from its checked fields alone. */
-export interface RedisPacket {
+export interface RedisPacket extends PublishFields {
   cmd: 'publish';
   brokerId?: string;
   brokerCounter?: number | string;
-  topic: string;
-  payload: Buffer | string;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  dup: boolean;
-  messageId?: number;
   clientId?: string;
 }
 
