@@ -110,6 +110,14 @@ class RawClient {
     return { client, returnCode: connack.returnCode ?? -1 };
   }
 
+  /** Opens a session and subscribes it to `topic`; resolves once the SUBACK is in. */
+  static async subscribed(transport: 'tcp' | 'ws', connect: Parameters<typeof RawClient.open>[1], topic: string, qos: 1 | 2): Promise<RawClient> {
+    const { client } = await RawClient.open(transport, connect);
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] });
+    await client.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+    return client;
+  }
+
   send(packet: mqttPacket.Packet): void {
     this.write(mqttPacket.generate(packet));
   }
@@ -156,9 +164,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     const clientId = `noack-${transport}`;
     const topic = `caps/noack/${transport}`;
     const session = { clientId, clean: false, ...login(`q${transport}`) };
-    const { client: raw } = await RawClient.open(transport, session);
-    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
-    await raw.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+    const raw = await RawClient.subscribed(transport, session, topic, 1);
     const publisher = await loginClient(ready.mqtt, login('root'));
     for (let i = 0; i < 20; i++) await publisher.publishAsync(topic, String(i), { qos: 1 });
     // Online, every message is delivered (none lost): the cap bounds what is kept for it unacknowledged.
@@ -179,9 +185,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
   it('a QoS 2 subscriber that acknowledges late is not cut off when the cap drops messages it has in flight (found by an attack round)', async () => {
     const clientId = `late-${transport}`;
     const topic = `caps/late/${transport}`;
-    const { client: raw } = await RawClient.open(transport, { clientId, clean: false, ...login(`r${transport}`) });
-    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 2 }] });
-    await raw.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+    const raw = await RawClient.subscribed(transport, { clientId, clean: false, ...login(`r${transport}`) }, topic, 2);
     const publisher = await loginClient(ready.mqtt, login('root'));
     const count = 4 * QUEUED;
     for (let i = 0; i < count; i++) await publisher.publishAsync(topic, String(i), { qos: 2 });
@@ -203,9 +207,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     const topic = `caps/bytes/${transport}`;
     const session = { clientId, clean: false, ...login(`b${transport}`) };
     // In flight: online, never acknowledging.
-    const { client: raw } = await RawClient.open(transport, session);
-    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
-    await raw.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+    const raw = await RawClient.subscribed(transport, session, topic, 1);
     const publisher = await loginClient(ready.mqtt, login('root'));
     const payload = (i: number) => `${i}:`.padEnd(700, 'x'); // three of them are over the cap, two are not
     await publisher.publishAsync(topic, payload(0), { qos: 1 });

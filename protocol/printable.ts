@@ -7,14 +7,16 @@
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 
+/** The escapes JSON has a short name for. */
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 /**
  * A string from the wire made safe for a one-line log message: each character above is written as a JSON escape
  * (`\n`, `\u202e`), so a client id, user name or reply cannot forge log lines or terminal codes, or hide text in a
  * line that reads as something else.
  */
 export function printable(text: string): string {
-  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  return text.replace(UNPRINTABLE, (c) => named[c] ?? unicodeEscape(c));
+  return text.replace(UNPRINTABLE, (c) => NAMED[c] ?? unicodeEscape(c));
 }
 
 /**
