@@ -7,6 +7,7 @@ import { AwaitingPubrelCap } from './caps/awaiting-pubrel';
 import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
 import { SessionCap } from './caps/sessions';
+import { tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
 import { guardHooks } from './hook-guard';
@@ -111,10 +112,10 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     connectTimeout: limits.connectTimeoutMs,
     maxTopicLevels: Math.min(100, limits.maxTopicLevels),
     maxClientsIdLength: 64,
-    // A backstop only: caps/awaiting-pubrel.ts counts first (across a session's reconnects) and logs.
-    maxInflightInbound: limits.maxAwaitingPubrel + 1,
     ...hooks,
   });
+  useNullPrototypeBrokerTables(aedes);
+  tolerateDuplicatePubrel(aedes);
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
   // Each cap logs through its own limiter, so one flooded cap cannot hide another's line.

@@ -15,7 +15,7 @@ export function logAndCountEvents(aedes: Aedes, log: Logger, metrics: BrokerMetr
     metrics.connectionsTotal[transport] += 1;
     const user = identities.get(client)?.username;
     log.info(
-      { event: 'client_connected', clientId: client.id, transport, remote: remoteAddressOf(client), user },
+      { event: 'client_connected', clientId: client.id, transport, remote: remoteAddressOf(client), user, protocolVersion: client.version },
       `Client connected: ${printable(client.id)} (${transport}${user ? `, user ${printable(user)}` : ''})`,
     );
   });
@@ -39,14 +39,8 @@ export function logAndCountEvents(aedes: Aedes, log: Logger, metrics: BrokerMetr
   });
 }
 
-/**
- * Aedes 1.x speaks MQTT 3.1.1 (and 3.1) only and refuses MQTT 5 with "unacceptable protocol version": say what
- * that means and how to connect, since MQTTX and some other tools ask for MQTT 5 by default.
- */
+/** A protocol level mqlive does not know ("Invalid protocol version" from the parser, "unacceptable …" from Aedes): say which ones it speaks. */
 export function explainRefusal(message: string): string {
-  if (message !== 'unacceptable protocol version') return message;
-  return (
-    'the client asked for an MQTT version other than 3.1.1 or 3.1 (MQTT 5?). mqlive speaks MQTT 3.1.1: connect with protocol ' +
-    'version 4 (mosquitto_sub -V mqttv311, MQTT.js protocolVersion: 4, MQTTX: MQTT Version 3.1.1)'
-  );
+  if (!/^(invalid|unacceptable) protocol version$/i.test(message)) return message;
+  return 'the client asked for an MQTT version mqlive does not speak: mqlive speaks MQTT 5, 3.1.1 and 3.1';
 }

@@ -23,7 +23,7 @@ describe('patched libraries', () => {
   it('are pinned to an exact version in package.json, and that version is the one installed', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
     for (const library of PATCHED_LIBRARIES) {
-      expect(pkg.dependencies[library], library).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(pkg.dependencies[library], library).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
       expect(installedVersion(library), library).toBe(pinnedVersion(library));
     }
     expect(() => checkPinnedVersions()).not.toThrow();

@@ -1,4 +1,6 @@
-import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { once } from 'node:events';
+import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
 
@@ -7,24 +9,23 @@ beforeAll(async () => (env = await startTestBroker()));
 afterAll(() => env.close());
 
 describe('MQTT versions', () => {
-  it('refuses an MQTT 5 client with a log line that says mqlive speaks MQTT 3.1.1 and how to connect', async () => {
-    const client = mqtt.connect(env.broker.mqttUrl, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000 });
-    const failed = await new Promise<boolean>((resolve) => {
-      client.once('connect', () => resolve(false));
-      client.once('error', () => resolve(true));
-      client.once('close', () => resolve(true));
-    });
-    client.end(true);
-    expect(failed).toBe(true);
-    await expect
-      .poll(() => env.logs.events('connection_refused').map((l) => String(l.msg))[0])
-      .toMatch(/MQTT 5\?\)\. mqlive speaks MQTT 3\.1\.1: connect with protocol version 4 \(mosquitto_sub -V mqttv311/);
+  it('accepts MQTT 5, MQTT 3.1.1 and MQTT 3.1 clients, over TCP and WebSocket', async () => {
+    for (const transport of ['tcp', 'ws'] as const) {
+      for (const protocolVersion of [5, 4, 3] as const) {
+        const client = await env.connect(transport, { protocolVersion, ...(protocolVersion === 3 && { protocolId: 'MQIsdp' }) });
+        expect(client.connected).toBe(true);
+        expect(env.logs.events('client_connected').at(-1)).toMatchObject({ protocolVersion });
+      }
+    }
   });
 
-  it('accepts MQTT 3.1.1 and MQTT 3.1 clients', async () => {
-    for (const protocolVersion of [4, 3] as const) {
-      const client = await env.connect('tcp', { protocolVersion, ...(protocolVersion === 3 && { protocolId: 'MQIsdp' }) });
-      expect(client.connected).toBe(true);
-    }
+  it('refuses a protocol level it does not speak, with a log line that says which ones it does', async () => {
+    const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'v6', clean: true, keepalive: 60 });
+    connect[8] = 6; // the protocol level, after the fixed header and the protocol name
+    const socket = tcpConnect(Number(new URL(env.broker.mqttUrl).port), '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(connect);
+    await once(socket, 'close');
+    await expect.poll(() => env.logs.events('connection_refused').map((l) => String(l.msg))[0]).toMatch(/mqlive speaks MQTT 5, 3\.1\.1 and 3\.1/);
   });
 });

@@ -11,12 +11,14 @@ import { encodePublish } from './publish-encoding';
  * it with the same retain and dup bits. Here each client's `deliver0` keeps Aedes's checks (no-local, the
  * per-broker duplicate counter, `authorizeForward`), then takes the encoded bytes from a one-message cache and
  * queues them on the connection: one buffer per subscriber, sent with whatever else that turn wrote.
- * QoS 1 and 2 deliveries carry a message id per subscriber and stay on Aedes's path.
+ * QoS 1 and 2 deliveries carry a message id per subscriber, and MQTT 5 ones properties per subscriber: both stay
+ * on Aedes's path.
  */
 
 /** The parts of Aedes's Client this relies on (not in its public types); checked at install. */
 interface AedesClientInternals {
   id: string;
+  version: number | null;
   connected: boolean;
   connecting: boolean;
   duplicates: Record<string, number>;
@@ -39,7 +41,10 @@ interface DeliveredPacket {
 export function installQoS0Delivery(client: Client, conn: ClientConnection): boolean {
   const c = client as unknown as AedesClientInternals;
   if (typeof c.deliver0 !== 'function' || typeof c.duplicates !== 'object' || typeof c.broker?.authorizeForward !== 'function') return false;
+  const aedesDeliver0 = c.deliver0;
   c.deliver0 = (packet, callback) => {
+    // An MQTT 5 PUBLISH carries properties per subscriber (subscription identifiers, message expiry left): Aedes's path.
+    if (c.version === 5) return aedesDeliver0(packet, callback);
     // MQTT 5 no-local, as Aedes checks it.
     if (packet.clientId === c.id && packet.nl) return later(callback);
     if (!firstTime(c, packet)) return later(callback);

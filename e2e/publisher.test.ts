@@ -31,8 +31,8 @@ describe('publisher with the demo source', () => {
     const p = spawnMqlive(['publisher', '--url', env.broker.wsUrl, '--device', 'demo1', '--source', 'demo'], { MQLIVE_LOG_FORMAT: 'json' });
     try {
       await p.waitForEvent('source', { where: { source: 'demo', why: 'asked' } });
-      // mqlive's broker speaks MQTT 3.1.1: --protocol auto fell back.
-      await p.waitForEvent('connected', { where: { url: env.broker.wsUrl, device: 'demo1', source: 'demo', protocol: '3.1.1' } });
+      // mqlive's broker speaks MQTT 5: --protocol auto uses it.
+      await p.waitForEvent('connected', { where: { url: env.broker.wsUrl, device: 'demo1', source: 'demo', protocol: '5' } });
       expect(await inbox.waitFor((m) => m.topic === 'devices/demo1/status')).toMatchObject({ text: 'online' });
       const meta = JSON.parse((await inbox.waitFor((m) => m.topic === 'devices/demo1/meta')).text);
       expect(meta).toMatchObject({ name: 'demo1', kind: 'mouse', source: 'demo', screen: { width: 1920, height: 1080 }, schema: 1 });
@@ -60,8 +60,8 @@ describe('publisher with the demo source', () => {
       await p.waitForEvent('stopping', { where: { signal: 'SIGTERM' } });
       expect(await p.exited).toBe(0);
       await inbox.waitFor((m) => m.topic === 'devices/demo1/status' && m.text === 'offline');
-      expect(p.events('connection_problem')).toEqual([]); // MQTT 5 refused is the fall-back's own event, not a problem
-      expect(p.events('protocol_fallback')).toHaveLength(1);
+      expect(p.events('connection_problem')).toEqual([]);
+      expect(p.events('protocol_fallback')).toHaveLength(0);
       // With MQLIVE_LOG_FORMAT=json, every line is one JSON event.
       for (const line of p.output().trim().split('\n')) expect(JSON.parse(line)).toMatchObject({ event: expect.any(String), msg: expect.any(String) });
     } finally {
@@ -97,9 +97,8 @@ describe('publisher with the demo source', () => {
     try {
       await p.waitForOutput(/Connected to/);
       const lines = p.output().split('\n');
-      // mqlive's broker speaks MQTT 3.1.1: the publisher (--protocol auto) says once that it falls back.
-      expect(lines.filter((l) => l.includes('MQTT 5'))).toEqual([`The broker at ${env.broker.mqttUrl} refused MQTT 5: speaking MQTT 3.1.1 to it`]);
-      expect(lines.filter((l) => l.includes('CONNACK'))).toEqual([]); // one line for the fall-back, not two
+      // mqlive's broker speaks MQTT 5: nothing to fall back from (e2e/other-broker.test.ts has a broker that refuses it).
+      expect(lines.filter((l) => l.includes('MQTT 5') || l.includes('CONNACK'))).toEqual([]);
       // evdev's reason depends on the machine's /dev/input (CI has none).
       expect(lines[0]).toMatch(
         /^Cannot capture with uiohook \(no X display: DISPLAY is not set \(uiohook needs X11 or XWayland\)\) or evdev \(.+\); using the demo source instead\.$/,

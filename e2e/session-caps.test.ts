@@ -1,11 +1,10 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
-import mqttPacket from 'mqtt-packet';
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { WebSocket } from 'ws';
+import type mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadyEvent } from '../broker/cli';
 import { connect, connectWithInbox, Inbox, subscribe } from '../test-support/mqtt';
 import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
+import { RawClient } from '../test-support/raw-client';
 import { makeUsers } from '../test-support/security';
 
 // Log lines are read from the broker's output, which may come after the packets: they are polled for (bounded).
@@ -59,104 +58,6 @@ async function capsHit(cap: string): Promise<number> {
   return m ? Number(m[1]) : -1;
 }
 
-/**
- * A client that speaks MQTT packet by packet (mqtt-packet), so it can do what MQTT.js will not: never send
- * PUBACK, never send PUBREL.
- */
-class RawClient {
-  readonly received: mqttPacket.Packet[] = [];
-  readonly closed: Promise<void>;
-  private readonly waiters = new Set<() => void>();
-  private write!: (bytes: Buffer) => void;
-  private close!: () => void;
-
-  private constructor(transport: 'tcp' | 'ws') {
-    const parser = mqttPacket.parser();
-    parser.on('packet', (p) => {
-      this.received.push(p);
-      for (const wake of this.waiters) wake();
-    });
-    this.closed = new Promise((resolve) => {
-      const ended = () => {
-        resolve();
-        for (const wake of this.waiters) wake();
-      };
-      if (transport === 'tcp') {
-        const socket: Socket = tcpConnect(Number(new URL(ready.mqtt).port), '127.0.0.1');
-        socket.on('data', (d) => parser.parse(d));
-        socket.on('error', () => {});
-        socket.on('close', ended);
-        this.write = (bytes) => socket.write(bytes);
-        this.close = () => socket.destroy();
-      } else {
-        const ws = new WebSocket(ready.ws, 'mqtt');
-        const opened = new Promise<void>((r) => ws.once('open', () => r()));
-        ws.on('message', (d: Buffer) => parser.parse(d));
-        ws.on('error', () => {});
-        ws.on('close', ended);
-        this.write = (bytes) => void opened.then(() => ws.send(bytes));
-        this.close = () => ws.terminate();
-      }
-    });
-  }
-
-  /** Opens a connection and sends CONNECT; resolves with the CONNACK's return code. */
-  static async open(transport: 'tcp' | 'ws', connect: { clientId: string; clean: boolean; username?: string; password?: string }): Promise<{ client: RawClient; returnCode: number }> {
-    const client = new RawClient(transport);
-    open.push({ end: () => client.end() });
-    const { password, ...rest } = connect;
-    client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, keepalive: 60, ...rest, ...(password !== undefined && { password: Buffer.from(password) }) });
-    const connack = (await client.waitFor((p) => p.cmd === 'connack', 'a CONNACK')) as mqttPacket.IConnackPacket;
-    return { client, returnCode: connack.returnCode ?? -1 };
-  }
-
-  /** Opens a session and subscribes it to `topic`; resolves once the SUBACK is in. */
-  static async subscribed(transport: 'tcp' | 'ws', connect: Parameters<typeof RawClient.open>[1], topic: string, qos: 1 | 2): Promise<RawClient> {
-    const { client } = await RawClient.open(transport, connect);
-    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] });
-    await client.waitFor((p) => p.cmd === 'suback', 'SUBACK');
-    return client;
-  }
-
-  send(packet: mqttPacket.Packet): void {
-    this.write(mqttPacket.generate(packet));
-  }
-
-  /** The payloads of the PUBLISH packets received, as text. */
-  payloads(): string[] {
-    return this.received.filter((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish').map((p) => p.payload.toString());
-  }
-
-  /** Waits (5 s at most) for a received packet that matches. */
-  async waitFor(match: (p: mqttPacket.Packet) => boolean, what: string): Promise<mqttPacket.Packet> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.received.find(match);
-        if (found) return finish(() => resolve(found));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within 5 s; got ${JSON.stringify(this.received.map((p) => p.cmd))}`))), 5000);
-      const finish = (then: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        then();
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** Waits (5 s at most) for the broker to close the connection. */
-  async waitForClose(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the broker did not close the connection within 5 s')), 5000)));
-    await Promise.race([this.closed, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  end(): void {
-    this.close();
-  }
-}
-
 describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
   const url = () => (transport === 'tcp' ? ready.mqtt : ready.ws);
 
@@ -164,7 +65,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     const clientId = `noack-${transport}`;
     const topic = `caps/noack/${transport}`;
     const session = { clientId, clean: false, ...login(`q${transport}`) };
-    const raw = await RawClient.subscribed(transport, session, topic, 1);
+    const raw = await RawClient.subscribed(ready, transport, session, topic, 1, open);
     const publisher = await loginClient(ready.mqtt, login('root'));
     for (let i = 0; i < 20; i++) await publisher.publishAsync(topic, String(i), { qos: 1 });
     // Online, every message is delivered (none lost): the cap bounds what is kept for it unacknowledged.
@@ -185,7 +86,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
   it('a QoS 2 subscriber that acknowledges late is not cut off when the cap drops messages it has in flight (found by an attack round)', async () => {
     const clientId = `late-${transport}`;
     const topic = `caps/late/${transport}`;
-    const raw = await RawClient.subscribed(transport, { clientId, clean: false, ...login(`r${transport}`) }, topic, 2);
+    const raw = await RawClient.subscribed(ready, transport, { clientId, clean: false, ...login(`r${transport}`) }, topic, 2, open);
     const publisher = await loginClient(ready.mqtt, login('root'));
     const count = 4 * QUEUED;
     for (let i = 0; i < count; i++) await publisher.publishAsync(topic, String(i), { qos: 2 });
@@ -207,7 +108,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     const topic = `caps/bytes/${transport}`;
     const session = { clientId, clean: false, ...login(`b${transport}`) };
     // In flight: online, never acknowledging.
-    const raw = await RawClient.subscribed(transport, session, topic, 1);
+    const raw = await RawClient.subscribed(ready, transport, session, topic, 1, open);
     const publisher = await loginClient(ready.mqtt, login('root'));
     const payload = (i: number) => `${i}:`.padEnd(700, 'x'); // three of them are over the cap, two are not
     await publisher.publishAsync(topic, payload(0), { qos: 1 });
@@ -237,7 +138,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     expect(await subscribe(second, topic)).toEqual([1]);
     await loginClient(url(), { clientId: `${user}-clean`, clean: true, ...login(user) }); // clean sessions are not counted
 
-    const { client: third, returnCode } = await RawClient.open(transport, { clientId: `${user}-3`, clean: false, ...login(user) });
+    const { client: third, returnCode } = await RawClient.open(ready, transport, { clientId: `${user}-3`, clean: false, ...login(user) }, open);
     expect(returnCode).toBe(3);
     await third.waitForClose();
     await expect.poll(() => broker.events('cap_hit').filter((e) => e.clientId === `${user}-3`)).toEqual([expect.objectContaining({ cap: 'sessions_per_user', username: user })]);
@@ -254,7 +155,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
 
     // A clean CONNECT with a session's id ends that session, which makes room for another.
     await loginClient(url(), { clientId: `${user}-2`, clean: true, ...login(user) });
-    const { returnCode: now } = await RawClient.open(transport, { clientId: `${user}-3`, clean: false, ...login(user) });
+    const { returnCode: now } = await RawClient.open(ready, transport, { clientId: `${user}-3`, clean: false, ...login(user) }, open);
     expect(now).toBe(0);
   });
 
@@ -262,13 +163,13 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     const clientId = `pubrel-${transport}`;
     const session = { clientId, clean: false, ...login(`p${transport}`) };
     const qos2 = (messageId: number): mqttPacket.Packet => ({ cmd: 'publish', topic: `caps/pubrel/${transport}`, payload: Buffer.alloc(1000), qos: 2, messageId, retain: false, dup: false });
-    const { client: first } = await RawClient.open(transport, session);
+    const { client: first } = await RawClient.open(ready, transport, session, open);
     for (let id = 1; id <= AWAITING_PUBREL - 1; id++) first.send(qos2(id));
     await first.waitFor((p) => p.cmd === 'pubrec' && p.messageId === AWAITING_PUBREL - 1, 'the last PUBREC');
     first.end();
     await first.closed;
 
-    const { client: again } = await RawClient.open(transport, session);
+    const { client: again } = await RawClient.open(ready, transport, session, open);
     again.send(qos2(100)); // the cap's last place: the session holds the two from before
     await again.waitFor((p) => p.cmd === 'pubrec' && p.messageId === 100, 'PUBREC 100');
     again.send(qos2(101));
@@ -278,7 +179,7 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
     expect(await capsHit('awaiting_pubrel')).toBeGreaterThanOrEqual(1);
 
     // One that completes its handshakes is never stopped, however many it sends.
-    const { client: good } = await RawClient.open(transport, { clientId: `pubrel-good-${transport}`, clean: true, ...login(`p${transport}`) });
+    const { client: good } = await RawClient.open(ready, transport, { clientId: `pubrel-good-${transport}`, clean: true, ...login(`p${transport}`) }, open);
     for (let id = 1; id <= 3 * AWAITING_PUBREL; id++) {
       good.send(qos2(id));
       await good.waitFor((p) => p.cmd === 'pubrec' && p.messageId === id, `PUBREC ${id}`);

@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBroker } from '../test-support/broker';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { startMqtt311Broker } from '../test-support/mqtt311-broker';
 import { freePort } from '../test-support/ports';
 import { connectDevice, InvalidPayloadError, OfflineQueue, type DeviceClient } from './device-client';
 import type { DeviceMeta } from './payloads';
@@ -91,35 +92,46 @@ describe('DeviceClient against a real broker', () => {
   }
 
   it('auto: MQTT 5 first; a broker that refuses it gets MQTT 3.1.1 on the same client, said once, with one accepted connection', async () => {
-    const env = await startTestBroker(); // mqlive's broker speaks MQTT 3.1.1 only
+    const old = await startMqtt311Broker();
+    cleanup.push(() => old.close());
+    const { inbox } = await viewerOn(old.url);
+    let fallbacks = 0;
+    const d = device(old.url, { onFallback: () => (fallbacks += 1) });
+    await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'online');
+    expect(d.client.options.protocolVersion).toBe(4);
+    expect(fallbacks).toBe(1);
+    expect(old.accepted.filter((id) => id === 'device-pi')).toHaveLength(1);
+    // A reconnect stays on 3.1.1: nothing more is refused, nothing more is said.
+    const refusedBefore = old.refused();
+    d.client.stream.destroy();
+    await expect.poll(() => old.accepted.filter((id) => id === 'device-pi').length).toBe(2);
+    expect(old.refused()).toBe(refusedBefore);
+    expect(fallbacks).toBe(1);
+  });
+
+  it('auto against mqlive\'s broker: MQTT 5, nothing refused, nothing said', async () => {
+    const env = await startTestBroker();
     cleanup.push(() => env.close());
     const { inbox } = await viewerOn(env.broker.wsUrl);
     let fallbacks = 0;
     const d = device(env.broker.mqttUrl, { onFallback: () => (fallbacks += 1) });
     await inbox.waitFor((m) => m.topic === 'devices/pi/status' && m.text === 'online');
-    expect(d.client.options.protocolVersion).toBe(4);
-    expect(fallbacks).toBe(1);
-    expect(env.logs.events('client_connected').filter((e) => e.clientId === 'device-pi')).toHaveLength(1);
-    // A reconnect stays on 3.1.1: nothing more is refused, nothing more is said.
-    const refusedBefore = env.logs.events('connection_refused').length;
-    d.client.stream.destroy();
-    await expect.poll(() => env.logs.events('client_connected').filter((e) => e.clientId === 'device-pi').length).toBe(2);
-    expect(env.logs.events('connection_refused')).toHaveLength(refusedBefore);
-    expect(fallbacks).toBe(1);
+    expect([d.client.options.protocolVersion, fallbacks]).toEqual([5, 0]);
+    expect(env.logs.events('connection_refused')).toHaveLength(0);
   });
 
   it('--protocol 5 does not fall back, --protocol 3.1.1 never tries 5', async () => {
-    const env = await startTestBroker();
-    cleanup.push(() => env.close());
+    const old = await startMqtt311Broker();
+    cleanup.push(() => old.close());
     let fallbacks = 0;
-    const five = device(env.broker.mqttUrl, { protocol: '5', onFallback: () => (fallbacks += 1), mqtt: { reconnectPeriod: 0 } });
+    const five = device(old.url, { protocol: '5', onFallback: () => (fallbacks += 1), mqtt: { reconnectPeriod: 0 } });
     await new Promise<void>((resolve) => five.client.once('close', () => resolve()));
     expect([five.online, five.client.options.protocolVersion, fallbacks]).toEqual([false, 5, 0]);
-    const refused = env.logs.events('connection_refused').length;
-    const old = connectDevice({ url: env.broker.mqttUrl, device: 'old', meta: () => null, protocol: '3.1.1' });
-    cleanup.push(() => old.client.end(true));
-    await new Promise<void>((resolve) => old.client.once('connect', () => resolve()));
-    expect(env.logs.events('connection_refused')).toHaveLength(refused);
+    const refused = old.refused();
+    const older = connectDevice({ url: old.url, device: 'old', meta: () => null, protocol: '3.1.1' });
+    cleanup.push(() => older.client.end(true));
+    await new Promise<void>((resolve) => older.client.once('connect', () => resolve()));
+    expect(old.refused()).toBe(refused);
   });
 
   it('announces online and meta (retained), and publishes offline on close', async () => {

@@ -134,7 +134,7 @@ describe('MousePublisher with a hand-driven source', () => {
 
   it('says each thing as an event too (what --log-format json prints): connected, click, capture, a client\'s message', async () => {
     const { source, said } = await startPublisher('unit8', 0);
-    expect(said).toContainEqual({ event: 'connected', url: env.broker.mqttUrl, device: 'unit8', protocol: '3.1.1', source: 'manual' }); // Aedes refuses MQTT 5: auto fell back
+    expect(said).toContainEqual({ event: 'connected', url: env.broker.mqttUrl, device: 'unit8', protocol: '5', source: 'manual' });
     expect(said).toContainEqual({ event: 'capturing', source: 'manual', screen: { width: 800, height: 600 } });
     source.emit({ type: 'button', ...at(10, 20), button: 'right', pressed: true });
     expect(said).toContainEqual({ event: 'click', button: 'right', x: 10, y: 20 });

@@ -2,6 +2,7 @@ import type { Aedes } from 'aedes';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { useNullPrototypeClientTables } from '../aedes-beta-fixes';
 import { ClientConnection, type ConnectionLimits, type CutOffHandler } from '../client-connection';
 import { installedVersion } from '../library-internals';
 import { LogLimiter, printable, type Logger } from '../log';
@@ -62,6 +63,7 @@ export class Connections {
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
     });
     const client = this.aedes.handle(conn, req);
+    useNullPrototypeClientTables(client);
     // Without the checked parser, strings MQTT forbids would get through: refuse the connection rather than that.
     if (!useLeanParser(client)) {
       log.error({ event: 'parser_unavailable' }, `Closed a connection: mqtt-packet's parser is not as mqlive expects (mqtt-packet ${installedVersion('mqtt-packet')})`);

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { RawClient, type Endpoint } from '../test-support/raw-client';
+
+// What Aedes 1.2.0 fixed and its MQTT 5 beta lacks (broker/aedes-beta-fixes.ts): each case ended or confused a
+// broker on the bare beta.
+let env: TestBroker;
+let endpoint: Endpoint;
+const open: { end(): unknown }[] = [];
+beforeAll(async () => {
+  env = await startTestBroker();
+  endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
+});
+afterAll(async () => {
+  for (const c of open) c.end();
+  await env.close();
+});
+
+describe.each([4, 5] as const)('MQTT version %s', (protocolVersion) => {
+  it('two PUBRELs for one QoS 2 message in one write get two PUBCOMPs, and the broker goes on', async () => {
+    const { client } = await RawClient.open(endpoint, 'tcp', { clientId: `pubrel-twice-${protocolVersion}`, clean: true, protocolVersion }, open);
+    client.send({ cmd: 'publish', topic: 'fixes/pubrel', payload: Buffer.from('x'), qos: 2, messageId: 7, retain: false, dup: false });
+    await client.waitFor((p) => p.cmd === 'pubrec', 'PUBREC');
+    client.send({ cmd: 'pubrel', messageId: 7 }, { cmd: 'pubrel', messageId: 7 });
+    await client.waitFor(() => client.received.filter((q) => q.cmd === 'pubcomp').length === 2, 'two PUBCOMPs');
+    const { returnCode } = await RawClient.open(endpoint, 'ws', { clientId: `after-pubrel-${protocolVersion}`, clean: true, protocolVersion }, open);
+    expect(returnCode).toBe(0);
+  });
+
+  it.each(['constructor', '__proto__', 'hasOwnProperty', 'toString'])('a client id named like an inherited property (%s) connects, is taken over and delivers', async (name) => {
+    const clientId = name;
+    const { client: first } = await RawClient.open(endpoint, 'tcp', { clientId, clean: true, protocolVersion }, open);
+    const { client: second, returnCode } = await RawClient.open(endpoint, 'tcp', { clientId, clean: true, protocolVersion }, open);
+    expect(returnCode).toBe(0);
+    await first.waitForClose();
+    second.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: name, qos: 0 }] });
+    await second.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+    second.send({ cmd: 'publish', topic: name, payload: Buffer.from('here'), qos: 0, retain: false, dup: false });
+    await second.waitFor((p) => p.cmd === 'publish' && p.topic === name, `the message on ${name}`);
+    second.end();
+  });
+});
