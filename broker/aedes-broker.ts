@@ -1,6 +1,7 @@
 import { Aedes, type Client } from 'aedes';
 import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
+import { refuseMqtt5Publish } from './admission/mqtt5-refusal';
 import { BROKER_TOPICS, RefusalNotices } from './admission/refusal-notice';
 import { SubscribeAdmission } from './admission/subscribe-admission';
 import { AwaitingPubrelCap } from './caps/awaiting-pubrel';
@@ -10,6 +11,7 @@ import { SessionCap } from './caps/sessions';
 import { tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
+import { fitsClient } from './client-packet-size';
 import { guardHooks } from './hook-guard';
 import { retainedAtGrantedQos } from './retained-qos';
 import { LogLimiter, printable, type Logger } from './log';
@@ -23,6 +25,9 @@ export interface Backend {
   mq?: unknown;
   persistence?: unknown;
 }
+
+/** Topic aliases an MQTT 5 client may set on its connection: each names a topic, checked as that topic at every use. */
+const TOPIC_ALIAS_MAXIMUM = 10;
 
 export interface Security extends LoginPolicy {
   rights: Rights;
@@ -70,6 +75,16 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
         const { refusal } = verdict;
         if (refusal) {
           metrics.rejectedPublishes[refusal.reason] += 1;
+          if (client.version === 5) {
+            const verb = refusal.disconnect ? 'Disconnected' : 'Refused a publish from';
+            warnings.warn(
+              { event: refusal.disconnect ? 'client_disconnected_by_broker' : 'publish_dropped', clientId: client.id, topic: packet.topic, reason: refusal.why },
+              `${verb} ${printable(client.id)} on ${printable(packet.topic)}: ${printable(refusal.why)}`,
+            );
+            refuseMqtt5Publish(client, packet, refusal, (p) => dropper.drop(p));
+            if (!refusal.disconnect && notices.listens(client)) return notices.tell(client, packet, refusal, () => done(null));
+            return done(null);
+          }
           if (refusal.disconnect) {
             warnings.warn({ event: 'client_disconnected_by_broker', clientId: client.id, topic: packet.topic, reason: refusal.why }, `Disconnected ${printable(client.id)}: ${printable(refusal.why)}`);
             return done(new Error(refusal.why));
@@ -98,6 +113,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       },
       authorizeForward(client, packet) {
         if (rights.filtersDeliveries && !mayRead(client, packet.topic)) return null;
+        if (client.version === 5 && !fitsClient(client, packet)) return null;
         metrics.messagesOut += 1;
         return retainedAtGrantedQos(client, packet);
       },
@@ -112,6 +128,11 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     connectTimeout: limits.connectTimeoutMs,
     maxTopicLevels: Math.min(100, limits.maxTopicLevels),
     maxClientsIdLength: 64,
+    // MQTT 5, said in CONNACK: the largest packet mqlive takes, how many QoS 1 and 2 publishes a client may have
+    // unacknowledged (its QoS 2 ones are also capped by caps/awaiting-pubrel.ts), and topic aliases (Mosquitto's 10).
+    maximumPacketSize: limits.maxPacketBytes,
+    receiveMaximum: limits.maxAwaitingPubrel,
+    topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
     ...hooks,
   });
   useNullPrototypeBrokerTables(aedes);

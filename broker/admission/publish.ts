@@ -2,6 +2,7 @@ import type { Client, PublishPacket } from 'aedes';
 import type { Limits } from '../security/limits';
 import type { Identity, Rights } from '../security/rights';
 import { contract } from './contract';
+import { publishProperties } from './publish-properties';
 import { PublishRate } from './rate';
 import type { Refusal } from './refusal';
 import { reservedTopic } from './reserved-topic';
@@ -25,7 +26,7 @@ function willTopicName(topic: string): Refusal | null {
 
 /**
  * A client's PUBLISH goes through these steps in order; the first refusal decides:
- * reserved topic ($SYS/), topic shape (length, depth), rate, rights, contract (ids, payloads, size).
+ * reserved topic ($SYS/), topic shape (length, depth), rate, rights, MQTT 5 properties, contract (ids, payloads, size).
  * A new step is one more small module here, with its own test.
  */
 export class PublishAdmission {
@@ -34,12 +35,12 @@ export class PublishAdmission {
 
   constructor(
     private readonly limits: Limits,
-    rights: Rights,
+    private readonly allRights: Rights,
     isTold: (client: Client) => boolean = () => false,
     now: () => number = Date.now,
   ) {
     this.rate = new PublishRate(limits, now);
-    this.rights = new PublishRights(rights, limits.maxRefusedPublishes, isTold);
+    this.rights = new PublishRights(allRights, limits.maxRefusedPublishes, isTold);
   }
 
   admit(client: Client, identity: Identity | undefined, packet: PublishPacket): PublishAdmitted | { refusal: Refusal } {
@@ -59,7 +60,8 @@ export class PublishAdmission {
       reservedTopic(packet.topic) ??
       topicShape(packet.topic, this.limits) ??
       (countRate ? this.rate.check(client) : null) ??
-      this.rights.check(client, identity, packet.topic)
+      this.rights.check(client, identity, packet.topic) ??
+      publishProperties(packet, identity, this.allRights, this.limits)
     );
   }
 }

@@ -1,0 +1,156 @@
+import type mqttPacket from 'mqtt-packet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { RawClient, type Endpoint, type RawConnect } from '../test-support/raw-client';
+import { makeUsers } from '../test-support/security';
+import { MAX_USER_PROPERTIES } from './admission/publish-properties';
+
+// Issue 27: every mqlive rule holds for MQTT 5 clients, and no MQTT 5 property is a way around one. Each case is an
+// attack by a client with few rights (device alice, viewer vera) on a broker with users; an admin (root) listens to
+// everything, and each case ends on a barrier message the attacker may publish, so "nothing else arrived" is seen,
+// not waited for.
+let env: TestBroker;
+let endpoint: Endpoint;
+const open: { end(): unknown }[] = [];
+beforeAll(async () => {
+  const { data: users } = await makeUsers({ root: 'admin', alice: 'device', vera: 'viewer' });
+  env = await startTestBroker({ users, limits: { publishRate: 50, publishBurst: 50 } });
+  endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
+});
+afterAll(async () => {
+  for (const c of open) c.end();
+  await env.close();
+});
+
+const login = (name: string) => ({ username: name, password: `${name}-password` });
+const v5 = (clientId: string, user: string, more: Partial<RawConnect> = {}): RawConnect => ({ clientId, clean: true, protocolVersion: 5, ...login(user), ...more });
+const publish = (topic: string, payload: string, qos: 0 | 1 | 2, messageId: number, properties?: mqttPacket.IPublishPacket['properties']): mqttPacket.IPublishPacket => ({
+  cmd: 'publish', topic, payload: Buffer.from(payload), qos, messageId, retain: false, dup: false, ...(properties && { properties }),
+});
+const ackOf = (client: RawClient, messageId: number) => client.waitFor((p) => (p.cmd === 'puback' || p.cmd === 'pubrec') && p.messageId === messageId, `the ack of ${messageId}`) as Promise<mqttPacket.IPubackPacket>;
+
+describe.each(['tcp', 'ws'] as const)('MQTT 5 over %s', (transport) => {
+  let root: RawClient;
+  beforeAll(async () => {
+    root = await RawClient.subscribed(endpoint, transport, v5(`root-${transport}`, 'root'), '#', 1, open);
+  });
+
+  /** Publishes the barrier as `client` and waits for root to see it: whatever root got before it is all it got. */
+  async function barrier(client: RawClient, name: string): Promise<string[]> {
+    client.send(publish(`devices/alice/barrier`, name, 0, 0));
+    await root.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === name, `barrier ${name}`);
+    const seen = root.publishes().map((p) => `${p.topic} ${p.payload.toString()}`);
+    root.received.length = 0;
+    return seen.slice(0, -1);
+  }
+
+  it('a topic alias is checked as the topic it names: a forbidden topic set with an alias stays forbidden when used through it', async () => {
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`alias-${transport}`, 'alice'), open);
+    alice.send(publish('devices/bob/status', 'set', 1, 1, { topicAlias: 1 }));
+    expect((await ackOf(alice, 1)).reasonCode).toBe(0x87);
+    alice.send(publish('', 'used', 1, 2, { topicAlias: 1 }));
+    expect((await ackOf(alice, 2)).reasonCode).toBe(0x87);
+    // An alias set on an allowed topic works, and a reserved topic through an alias ends the connection.
+    alice.send(publish('devices/alice/t', 'ok', 1, 3, { topicAlias: 2 }), publish('', 'ok again', 1, 4, { topicAlias: 2 }));
+    expect((await ackOf(alice, 4)).reasonCode ?? 0).toBe(0);
+    expect(await barrier(alice, `alias-${transport}`)).toEqual(['devices/alice/t ok', 'devices/alice/t ok again']);
+    alice.send(publish('$SYS/broker/x', 'set', 0, 0, { topicAlias: 3 }));
+    const disconnect = (await alice.waitFor((p) => p.cmd === 'disconnect', 'DISCONNECT')) as mqttPacket.IDisconnectPacket;
+    expect(disconnect.reasonCode).toBe(0x87);
+    await alice.waitForClose();
+  });
+
+  it('a shared subscription is no way to a denied filter, and is refused (0x9E) anyway', async () => {
+    const { client: vera } = await RawClient.open(endpoint, transport, v5(`share-${transport}`, 'vera'), open);
+    vera.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/clients/#', qos: 0 }, { topic: '$share/g/$SYS/#', qos: 0 }, { topic: 'clients/#', qos: 0 }] });
+    const suback = (await vera.waitFor((p) => p.cmd === 'suback', 'SUBACK')) as mqttPacket.ISubackPacket;
+    expect(suback.granted.map(Number).every((code) => code >= 0x80)).toBe(true);
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`share-pub-${transport}`, 'alice'), open);
+    // A viewer reads devices/#: its own subscription there is the barrier that the others delivered nothing.
+    vera.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'devices/alice/barrier', qos: 0 }] });
+    await vera.waitFor((p) => p.cmd === 'suback' && p.messageId === 2, 'SUBACK 2');
+    await barrier(alice, `share-${transport}`);
+    await vera.waitFor((p) => p.cmd === 'publish', 'the barrier');
+    expect(vera.publishes().map((p) => p.topic)).toEqual(['devices/alice/barrier']);
+  });
+
+  it('a response topic must be one its sender could publish to itself: not another client\'s namespace, $SYS/ or $mqlive/', async () => {
+    const { client: vera } = await RawClient.open(endpoint, transport, v5(`vera-${transport}`, 'vera'), open);
+    const own = `clients/vera-${transport}/messages`;
+    const reply = JSON.stringify({ text: 'hi', ts: Date.now() });
+    vera.send(publish(own, reply, 1, 1, { responseTopic: `clients/other-${transport}/messages` }));
+    expect((await ackOf(vera, 1)).reasonCode).toBe(0x87);
+    vera.send(publish(own, reply, 1, 2, { responseTopic: '$SYS/broker/uptime' }));
+    expect((await ackOf(vera, 2)).reasonCode).toBe(0x87);
+    vera.send(publish(own, reply, 1, 3, { responseTopic: own, correlationData: Buffer.from('c1') }));
+    expect((await ackOf(vera, 3)).reasonCode ?? 0).toBe(0);
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`resp-${transport}`, 'alice'), open);
+    alice.send(publish('devices/alice/t', 'x', 1, 1, { responseTopic: 'devices/bob/commands' }));
+    const refused = await ackOf(alice, 1);
+    expect(refused.reasonCode).toBe(0x87);
+    expect(refused.properties?.reasonString).toMatch(/response topic/);
+    expect(await barrier(alice, `resp-${transport}`)).toEqual([`${own} ${reply}`]);
+  });
+
+  it(`at most ${MAX_USER_PROPERTIES} user properties and 16 KiB of properties a message: more is refused with 0x97`, async () => {
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`props-${transport}`, 'alice'), open);
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    alice.send(publish('devices/alice/t', 'too many', 1, 1, { userProperties: many(MAX_USER_PROPERTIES + 1) }));
+    expect((await ackOf(alice, 1)).reasonCode).toBe(0x97);
+    alice.send(publish('devices/alice/t', 'as an array', 1, 2, { userProperties: { k: Array.from({ length: MAX_USER_PROPERTIES + 1 }, () => 'v') } }));
+    expect((await ackOf(alice, 2)).reasonCode).toBe(0x97);
+    alice.send(publish('devices/alice/t', 'too big', 2, 3, { correlationData: Buffer.alloc(17 * 1024) }));
+    expect((await ackOf(alice, 3)).reasonCode).toBe(0x97);
+    alice.send(publish('devices/alice/t', 'enough', 1, 4, { userProperties: many(MAX_USER_PROPERTIES) }));
+    expect((await ackOf(alice, 4)).reasonCode ?? 0).toBe(0);
+    expect(await barrier(alice, `props-${transport}`)).toEqual(['devices/alice/t enough']);
+  });
+
+  it('the topic contract answers with 0x99, the rate limit with DISCONNECT 0x96, a reason string with each unless asked for none', async () => {
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`contract-${transport}`, 'alice'), open);
+    alice.send(publish('devices/alice/mouse/move', '{"x":', 1, 1));
+    const ack = await ackOf(alice, 1);
+    expect(ack.reasonCode).toBe(0x99);
+    expect(ack.properties?.reasonString).toEqual(expect.any(String));
+    const { client: quiet } = await RawClient.open(endpoint, transport, v5(`quiet-${transport}`, 'alice', { properties: { requestProblemInformation: false } }), open);
+    quiet.send(publish('devices/alice/mouse/move', '{"x":', 1, 1));
+    const silent = await ackOf(quiet, 1);
+    expect([silent.reasonCode, silent.properties?.reasonString]).toEqual([0x99, undefined]);
+    expect(await barrier(alice, `contract-${transport}`)).toEqual([]);
+    const flood = Array.from({ length: 60 }, (_, i) => publish('devices/alice/t', String(i), 0, 0));
+    alice.send(...flood);
+    const disconnect = (await alice.waitFor((p) => p.cmd === 'disconnect', 'DISCONNECT')) as mqttPacket.IDisconnectPacket;
+    expect(disconnect.reasonCode).toBe(0x96);
+  });
+
+  it('a will is checked at CONNECT with its properties: a response topic elsewhere is refused (CONNACK 0x87)', async () => {
+    const will = { topic: 'devices/alice/status', payload: Buffer.from('offline'), qos: 1 as const, retain: true, properties: { responseTopic: 'devices/bob/commands' } };
+    const { returnCode } = await RawClient.open(endpoint, transport, v5(`will-${transport}`, 'alice', { will }), open);
+    expect(returnCode).toBe(0x87);
+  });
+
+  it('a will delayed past a takeover by another user (an admin) is not published: the session went on', async () => {
+    const clientId = `device-alice`;
+    const will = (name: string) => ({ topic: `devices/alice/${name}`, payload: Buffer.from('gone'), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } });
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(clientId, 'alice', { will: will('taken'), properties: { sessionExpiryInterval: 30 } }), open);
+    const { client: witness } = await RawClient.open(endpoint, transport, v5(`witness-${transport}`, 'alice', { will: will('witness'), properties: { sessionExpiryInterval: 30 } }), open);
+    alice.end();
+    witness.end();
+    await Promise.all([alice.closed, witness.closed]);
+    const { returnCode } = await RawClient.open(endpoint, transport, v5(clientId, 'root'), open);
+    expect(returnCode).toBe(0);
+    // The witness's will, delayed as long, is the barrier: alice's would have come by then.
+    await root.waitFor((p) => p.cmd === 'publish' && p.topic === 'devices/alice/witness', 'the witness will');
+    expect(root.publishes().map((p) => p.topic).filter((t) => t === 'devices/alice/taken' || t === 'devices/alice/witness')).toEqual(['devices/alice/witness']);
+    root.received.length = 0;
+  });
+
+  it('a client that can take only small packets (Maximum Packet Size) is not sent a larger one', async () => {
+    const small = await RawClient.subscribed(endpoint, transport, v5(`small-${transport}`, 'root', { properties: { maximumPacketSize: 64 } }), 'devices/alice/size', 1, open);
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`size-${transport}`, 'alice'), open);
+    alice.send(publish('devices/alice/size', 'x'.repeat(100), 0, 0), publish('devices/alice/size', 'small', 0, 0));
+    await small.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'small', 'the small one');
+    expect(small.payloads()).toEqual(['small']);
+    await barrier(alice, `size-${transport}`);
+  });
+});
