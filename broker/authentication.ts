@@ -54,7 +54,8 @@ export class Authentication {
   }
 
   readonly preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
-    if (packet.clientId === '' && packet.clean === false) this.emptyIdWithSession.add(client);
+    // MQTT 5 assigns an id instead (Assigned Client Identifier in CONNACK).
+    if (packet.clientId === '' && packet.clean === false && packet.protocolVersion !== 5) this.emptyIdWithSession.add(client);
     if (packet.will) this.wills.set(client, { cmd: 'publish', dup: false, ...packet.will } as PublishPacket);
     done(null, true);
   };

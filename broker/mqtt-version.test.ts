@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
+import { RawClient } from '../test-support/raw-client';
 
 let env: TestBroker;
 beforeAll(async () => (env = await startTestBroker()));
@@ -19,6 +20,19 @@ describe('MQTT versions', () => {
     }
   });
 
+  it('gives an MQTT 5 client without an id one of its own (Assigned Client Identifier), with or without Clean Start; MQTT 3.1.1 needs a clean session for that', async () => {
+    const endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
+    for (const clean of [true, false]) {
+      const { client, connack } = await RawClient.open(endpoint, 'tcp', { clientId: '', clean, protocolVersion: 5, properties: { sessionExpiryInterval: clean ? 0 : 10 } });
+      client.end();
+      expect(connack.reasonCode ?? 0).toBe(0);
+      expect(connack.properties?.assignedClientIdentifier).toMatch(/^\S{8,}$/);
+    }
+    const { client, returnCode } = await RawClient.open(endpoint, 'tcp', { clientId: '', clean: false, protocolVersion: 4 });
+    client.end();
+    expect(returnCode).toBe(2); // MQTT-3.1.3-8
+  });
+
   it('refuses a protocol level it does not speak, with a log line that says which ones it does', async () => {
     const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'v6', clean: true, keepalive: 60 });
     connect[8] = 6; // the protocol level, after the fixed header and the protocol name
@@ -26,6 +40,6 @@ describe('MQTT versions', () => {
     socket.on('error', () => {});
     socket.write(connect);
     await once(socket, 'close');
-    await expect.poll(() => env.logs.events('connection_refused').map((l) => String(l.msg))[0]).toMatch(/mqlive speaks MQTT 5, 3\.1\.1 and 3\.1/);
+    await expect.poll(() => env.logs.events('connection_refused').map((l) => String(l.msg))).toContainEqual(expect.stringMatching(/mqlive speaks MQTT 5, 3\.1\.1 and 3\.1/));
   });
 });

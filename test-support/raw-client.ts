@@ -65,7 +65,14 @@ export class RawClient {
     const { password, protocolVersion = 4, keepalive = 60, ...rest } = connect;
     const client = new RawClient(endpoint, transport, protocolVersion);
     open?.push({ end: () => client.end() });
-    client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, keepalive, ...rest, ...(password !== undefined && { password: Buffer.from(password) }) });
+    const packet = { cmd: 'connect', protocolId: 'MQTT', protocolVersion, keepalive, ...rest, ...(password !== undefined && { password: Buffer.from(password) }) } as const;
+    if (rest.clientId === '' && !rest.clean) {
+      // mqtt-packet will not write an empty id without Clean Start (legal in MQTT 5, refused in 3.1.1): clear the bit by hand.
+      const bytes = mqttPacket.generate({ ...packet, clean: true }, { protocolVersion });
+      if (bytes[1]! >= 0x80) throw new Error('a CONNECT this large needs a longer fixed header');
+      bytes[9] = bytes[9]! & ~0x02; // the connect flags, after the fixed header (2), protocol name (6) and level (1)
+      client.write(bytes);
+    } else client.send(packet);
     const connack = (await client.waitFor((p) => p.cmd === 'connack', 'a CONNACK')) as mqttPacket.IConnackPacket;
     return { client, returnCode: connack.returnCode ?? connack.reasonCode ?? -1, connack };
   }
