@@ -62,7 +62,7 @@ describe('stall clock', () => {
     let queued = 0;
     const channel: Channel = { send() {}, queuedBytes: () => queued, pause() {}, resume() {}, end() {}, destroy() {} };
     const cutOff: string[] = [];
-    const conn = new ClientConnection(channel, '127.0.0.1', { maxQueuedBytes: 1 << 30, stallBytes: 100, stallTimeoutMs: 50 }, (reason) => cutOff.push(reason));
+    const conn = new ClientConnection(channel, '127.0.0.1', { maxQueuedBytes: 1 << 30, stallBytes: 100, stallTimeoutMs: 50 }, (reason) => void cutOff.push(reason));
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
     queued = 1000;

@@ -22,7 +22,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 };
 
 export type CutOffKind = 'slow' | 'oversize';
-export type CutOffHandler = (reason: string, kind: CutOffKind) => void;
+/** Told why a client is cut off; may return last words for an oversize one (an MQTT 5 DISCONNECT 0x95), sent before the transport ends. */
+export type CutOffHandler = (reason: string, kind: CutOffKind) => Buffer | void;
 
 /** How long a closing connection may take to send its last bytes before it is destroyed. */
 const END_GRACE_MS = 2000;
@@ -282,8 +283,14 @@ export class ClientConnection extends Duplex {
   }
 
   private cutOff(reason: string, kind: CutOffKind): void {
-    this.cutOffNow = true;
-    this.onCutOff(reason, kind);
+    const lastWords = this.onCutOff(reason, kind);
+    this.channel.pause();
+    if (lastWords && kind === 'oversize') {
+      // Nothing is waiting to be read by a client that sends too much: its last words go out, then the transport ends.
+      this.pending.push(lastWords);
+    } else {
+      this.cutOffNow = true;
+    }
     this.destroy();
   }
 }

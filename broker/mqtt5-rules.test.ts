@@ -145,6 +145,16 @@ describe.each(['tcp', 'ws'] as const)('MQTT 5 over %s', (transport) => {
     root.received.length = 0;
   });
 
+  it('a packet over the broker\'s Maximum Packet Size (said in CONNACK) ends the connection with DISCONNECT 0x95', async () => {
+    const { client: alice, connack } = await RawClient.open(endpoint, transport, v5(`big-${transport}`, 'alice'), open);
+    const max = connack.properties?.maximumPacketSize ?? 0;
+    expect(max).toBeGreaterThan(1024);
+    alice.send(publish('devices/alice/t', 'x'.repeat(max), 0, 0));
+    const disconnect = (await alice.waitFor((p) => p.cmd === 'disconnect', 'DISCONNECT')) as mqttPacket.IDisconnectPacket;
+    expect(disconnect.reasonCode).toBe(0x95);
+    await alice.waitForClose();
+  });
+
   it('a client that can take only small packets (Maximum Packet Size) is not sent a larger one', async () => {
     const small = await RawClient.subscribed(endpoint, transport, v5(`small-${transport}`, 'root', { properties: { maximumPacketSize: 64 } }), 'devices/alice/size', 1, open);
     const { client: alice } = await RawClient.open(endpoint, transport, v5(`size-${transport}`, 'alice'), open);

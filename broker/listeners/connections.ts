@@ -1,4 +1,5 @@
 import type { Aedes } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -61,6 +62,10 @@ export class Connections {
       // cut-off comes from input, a timer or a flush, all after aedes.handle below has returned `client`.
       const clientId = client.connected ? client.id : '(before CONNECT)';
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
+      // An MQTT 5 client is told why (MQTT-3.2.2-15 / §3.14.2.1 0x95); a slow one would not read it.
+      if (kind === 'oversize' && client.connected && client.version === 5) {
+        return mqttPacket.generate({ cmd: 'disconnect', reasonCode: 0x95, properties: { reasonString: reason.slice(0, 200) } }, { protocolVersion: 5 });
+      }
     });
     const client = this.aedes.handle(conn, req);
     useNullPrototypeClientTables(client);
