@@ -42,7 +42,7 @@ export class Authentication {
 
   constructor(
     private readonly policy: LoginPolicy,
-    limits: Pick<Limits, 'maxFailedLoginsPerUser' | 'maxFailedLoginsPerAddress'>,
+    private readonly limits: Pick<Limits, 'maxFailedLoginsPerUser' | 'maxFailedLoginsPerAddress' | 'maxKeepaliveSeconds'>,
     private readonly log: Logger,
     private readonly metrics: BrokerMetrics,
     private readonly willCheck: WillCheck = () => null,
@@ -54,6 +54,10 @@ export class Authentication {
   }
 
   readonly preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
+    // MQTT 5 Server Keep Alive: a longer keep alive (or none) is cut to the limit and said in CONNACK. Aedes reads
+    // this field when it sets the keep-alive timer and writes the CONNACK (lib/handlers/connect.js).
+    const limit = this.limits.maxKeepaliveSeconds;
+    if (packet.protocolVersion === 5 && (!packet.keepalive || packet.keepalive > limit)) (client as unknown as { _serverKeepAlive?: number })._serverKeepAlive = limit;
     // MQTT 5 assigns an id instead (Assigned Client Identifier in CONNACK).
     if (packet.clientId === '' && packet.clean === false && packet.protocolVersion !== 5) this.emptyIdWithSession.add(client);
     if (packet.will) this.wills.set(client, { cmd: 'publish', dup: false, ...packet.will } as PublishPacket);

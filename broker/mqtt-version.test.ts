@@ -33,6 +33,19 @@ describe('MQTT versions', () => {
     expect(returnCode).toBe(2); // MQTT-3.1.3-8
   });
 
+  it('cuts an MQTT 5 keep alive over 60 s (or none) to 60 s and says so (Server Keep Alive); MQTT 3.1.1 keeps what it asked', async () => {
+    const endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
+    const asked = async (keepalive: number, protocolVersion: 4 | 5) => {
+      const { client, connack } = await RawClient.open(endpoint, 'ws', { clientId: `ka-${keepalive}-${protocolVersion}`, clean: true, keepalive, protocolVersion });
+      client.end();
+      return [connack.reasonCode ?? connack.returnCode, connack.properties?.serverKeepAlive];
+    };
+    expect(await asked(120, 5)).toEqual([0, 60]);
+    expect(await asked(0, 5)).toEqual([0, 60]);
+    expect(await asked(30, 5)).toEqual([0, undefined]);
+    expect(await asked(120, 4)).toEqual([0, undefined]);
+  });
+
   it('refuses a protocol level it does not speak, with a log line that says which ones it does', async () => {
     const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'v6', clean: true, keepalive: 60 });
     connect[8] = 6; // the protocol level, after the fixed header and the protocol name

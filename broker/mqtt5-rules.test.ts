@@ -155,6 +155,16 @@ describe.each(['tcp', 'ws'] as const)('MQTT 5 over %s', (transport) => {
     await alice.waitForClose();
   });
 
+  it('more QoS 2 messages unreleased than the Receive Maximum said in CONNACK ends the connection with DISCONNECT 0x93', async () => {
+    const { client: alice, connack } = await RawClient.open(endpoint, transport, v5(`flow-${transport}`, 'alice'), open);
+    const max = connack.properties?.receiveMaximum ?? 0;
+    expect(max).toBe(20);
+    alice.send(...Array.from({ length: max + 1 }, (_, i) => publish('devices/alice/q2', String(i), 2, i + 1)));
+    const disconnect = (await alice.waitFor((p) => p.cmd === 'disconnect', 'DISCONNECT')) as mqttPacket.IDisconnectPacket;
+    expect(disconnect.reasonCode).toBe(0x93);
+    await alice.waitForClose();
+  });
+
   it('a client that can take only small packets (Maximum Packet Size) is not sent a larger one', async () => {
     const small = await RawClient.subscribed(endpoint, transport, v5(`small-${transport}`, 'root', { properties: { maximumPacketSize: 64 } }), 'devices/alice/size', 1, open);
     const { client: alice } = await RawClient.open(endpoint, transport, v5(`size-${transport}`, 'alice'), open);

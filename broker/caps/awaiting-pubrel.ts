@@ -1,10 +1,11 @@
 import { requireInternal } from '../library-internals';
+import { tellMqtt5Disconnect } from '../mqtt5-disconnect';
 import type { Aedes } from 'aedes';
 import { LogLimiter, printable, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import type { Limits } from '../security/limits';
 
-type Client = { id: string };
+type Client = { id: string; version?: number | null; conn?: unknown };
 type Packet = { messageId?: number };
 
 /** The part of Aedes's persistence interface that holds QoS 2 messages a client sent and has not released. */
@@ -50,6 +51,8 @@ export class AwaitingPubrelCap {
         this.metrics.capsHit.awaiting_pubrel += 1;
         const why = `${ids.size} QoS 2 messages awaiting PUBREL (limit ${this.limits.maxAwaitingPubrel}, --max-awaiting-pubrel)`;
         this.warnings.warn({ event: 'cap_hit', cap: 'awaiting_pubrel', clientId: client.id, reason: why }, `Disconnected ${printable(client.id)}: ${why}`);
+        // MQTT 5: told with DISCONNECT 0x93 (Receive Maximum exceeded: the CONNACK said how many).
+        tellMqtt5Disconnect(client, 0x93, why);
         throw new Error(why); // Aedes stores nothing and closes the connection
       }
       ids.add(packet.messageId);

@@ -1,11 +1,11 @@
 import type { Aedes } from 'aedes';
-import mqttPacket from 'mqtt-packet';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { useNullPrototypeClientTables } from '../aedes-beta-fixes';
 import { ClientConnection, type ConnectionLimits, type CutOffHandler } from '../client-connection';
 import { installedVersion } from '../library-internals';
+import { disconnectPacket } from '../mqtt5-disconnect';
 import { LogLimiter, printable, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import { useLeanParser } from '../packet-memory';
@@ -64,7 +64,7 @@ export class Connections {
       log.warn({ event: 'client_cut_off', kind, clientId, remote: conn.remoteAddress, reason }, `Cut off ${kind === 'slow' ? 'slow ' : ''}client ${printable(clientId)}: ${reason}`);
       // An MQTT 5 client is told why (MQTT-3.2.2-15 / §3.14.2.1 0x95); a slow one would not read it.
       if (kind === 'oversize' && client.connected && client.version === 5) {
-        return mqttPacket.generate({ cmd: 'disconnect', reasonCode: 0x95, properties: { reasonString: reason.slice(0, 200) } }, { protocolVersion: 5 });
+        return disconnectPacket(0x95, reason);
       }
     });
     const client = this.aedes.handle(conn, req);

@@ -10,6 +10,8 @@ export interface Limits {
   maxConnectionsPerAddress: number;
   /** How long a new connection may take to send CONNECT. */
   connectTimeoutMs: number;
+  /** The longest keep alive an MQTT 5 client gets (Server Keep Alive): a dead connection is noticed within 1.5 times it. MQTT 3.1.1 has no way to say it. */
+  maxKeepaliveSeconds: number;
   /** Publishes a second one client may sustain, and the burst it may use up at once; past it, it is disconnected. */
   publishRate: number;
   publishBurst: number;
@@ -45,6 +47,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxConnections: 10_000,
   maxConnectionsPerAddress: 2_500,
   connectTimeoutMs: 10_000,
+  // What MQTT.js, Mosquitto's clients, paho-mqtt and Home Assistant ask for by default.
+  maxKeepaliveSeconds: 60,
   publishRate: 2_000,
   publishBurst: 4_000,
   maxRefusedPublishes: 3,

@@ -1,0 +1,22 @@
+import mqttPacket from 'mqtt-packet';
+
+/** An MQTT 5 DISCONNECT from the broker: its reason code, and why in a reason string (at most 200 characters). */
+export function disconnectPacket(reasonCode: number, why: string): Buffer {
+  return mqttPacket.generate({ cmd: 'disconnect', reasonCode, properties: { reasonString: why.slice(0, 200) } }, { protocolVersion: 5 });
+}
+
+interface ClientWithConnection {
+  version?: number | null;
+  conn?: unknown;
+}
+
+/**
+ * Tells an MQTT 5 client why the broker is about to close its connection, where Aedes will close it on an error
+ * (a cap a hook refuses with a throw): written straight to mqlive's connection, which sends what it holds before it
+ * ends, since a packet Aedes writes at that moment can be dropped with the stream.
+ */
+export function tellMqtt5Disconnect(client: ClientWithConnection, reasonCode: number, why: string): void {
+  if (client.version !== 5) return;
+  const conn = client.conn as { writePacket?: (bytes: Buffer) => void } | undefined;
+  conn?.writePacket?.(disconnectPacket(reasonCode, why));
+}
