@@ -13,10 +13,18 @@ declare -A NEEDED=(
   [openssl]=openssl
   [redis-server]=redis-server
 )
+# Python module that Debian's own python3 must import -> Debian package that provides it
+declare -A PYTHON_MODULES=(
+  [paho.mqtt]=python3-paho-mqtt
+)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
+done
+# /usr/bin/python3, not the first python3 on PATH: Debian's packages install for Debian's Python only.
+for module in "${!PYTHON_MODULES[@]}"; do
+  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || missing+=("${PYTHON_MODULES[$module]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,4 +1,4 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { topicMatches } from '../protocol/topic-filter';
 
 /** Connects an MQTT.js client, failing after `timeoutMs` with the reason. */
@@ -37,6 +37,8 @@ export interface Received {
   text: string;
   retain: boolean;
   qos: number;
+  /** An MQTT 5 message's properties, where it has any. */
+  properties?: IPublishPacket['properties'];
 }
 
 /** Records every message a client receives, and waits (bounded) for the ones a test expects. */
@@ -46,7 +48,7 @@ export class Inbox {
 
   constructor(client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
-      this.messages.push({ topic, text: payload.toString(), retain: packet.retain, qos: packet.qos });
+      this.messages.push({ topic, text: payload.toString(), retain: packet.retain, qos: packet.qos, ...(packet.properties && { properties: packet.properties }) });
       for (const wake of this.waiters) wake();
     });
   }
