@@ -12,6 +12,7 @@ declare -A NEEDED=(
   [chromium]=chromium
   [openssl]=openssl
   [redis-server]=redis-server
+  [python3]=python3
 )
 
 missing=()
