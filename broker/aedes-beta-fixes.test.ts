@@ -40,3 +40,15 @@ describe.each([4, 5] as const)('MQTT version %s', (protocolVersion) => {
     second.end();
   });
 });
+
+// No local is MQTT 5's; the same clearing serves mqlive's own skips (rights at delivery) for any version.
+it('a persistent session skipping its own message (no local) keeps its connection and the messages queued beside it', async () => {
+  const subscriptions = [{ topic: 'fixes/nl/self', qos: 1 as const, nl: true }, { topic: 'fixes/nl/other', qos: 1 as const }];
+  const { client } = await RawClient.open(endpoint, 'tcp', { clientId: 'nl-persistent', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } }, open);
+  client.send({ cmd: 'subscribe', messageId: 1, subscriptions });
+  await client.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+  const publish = (topic: string, text: string, messageId: number) => ({ cmd: 'publish' as const, topic, payload: Buffer.from(text), qos: 1 as const, messageId, retain: false, dup: false });
+  client.send(publish('fixes/nl/other', 'o1', 11), publish('fixes/nl/self', 'own', 12), publish('fixes/nl/other', 'o2', 13));
+  await client.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'o2', 'o2');
+  expect(client.payloads()).toEqual(['o1', 'o2']);
+});

@@ -39,3 +39,31 @@ export function tolerateDuplicatePubrel(aedes: Aedes): void {
   const incomingDelPacket = store.incomingDelPacket.bind(store);
   store.incomingDelPacket = (client, packet) => incomingDelPacket(client, packet).catch(() => undefined);
 }
+
+interface OutgoingStore {
+  outgoingUpdate: (client: unknown, packet: object) => Promise<unknown>;
+  outgoingClearMessageId: (client: unknown, packet: { messageId?: number; brokerId?: string; brokerCounter?: number }) => Promise<unknown>;
+}
+
+/** Never a wire packet identifier (1 to 65535): the mark a skipped delivery gets so that it alone is cleared. */
+const SKIPPED = -1;
+
+/**
+ * A delivery to a persistent session that is not sent (no local, mqlive's rights at delivery, too large for the
+ * client) is queued first, before it has a message id; Aedes then clears it by message id, undefined, which
+ * removes whichever other queued message has none yet: that one's next update fails ("no such packet") and the
+ * client is disconnected (Aedes 1.2 and the beta alike). Here such a delivery is found by what does name it, its
+ * broker id and counter, marked, and cleared alone.
+ */
+export function clearSkippedDeliveriesAlone(aedes: Aedes): void {
+  const store = (aedes as unknown as { persistence?: OutgoingStore }).persistence;
+  requireInternal(typeof store?.outgoingUpdate === 'function' && typeof store.outgoingClearMessageId === 'function', 'aedes', 'persistence#outgoingUpdate and #outgoingClearMessageId');
+  if (!store) return;
+  const clear = store.outgoingClearMessageId.bind(store);
+  const update = store.outgoingUpdate.bind(store);
+  store.outgoingClearMessageId = async (client, packet) => {
+    if (packet.messageId !== undefined || packet.brokerId === undefined) return clear(client, packet);
+    await update(client, { ...packet, messageId: SKIPPED });
+    return clear(client, { messageId: SKIPPED });
+  };
+}
