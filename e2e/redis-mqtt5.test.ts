@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import mqttEmitterRedis from 'mqemitter-redis';
 import { connect } from '../test-support/mqtt';
 import { brokerReady, spawnMqlive } from '../test-support/processes';
 import { startRedis } from '../test-support/redis';
@@ -22,7 +23,7 @@ async function brokerOn(redisUrl: string, id: string) {
 async function twoInstances() {
   const redis = await startRedis();
   cleanup.push(() => redis.stop());
-  return { a: await brokerOn(redis.url, 'broker-a'), b: await brokerOn(redis.url, 'broker-b') };
+  return { redis, a: await brokerOn(redis.url, 'broker-a'), b: await brokerOn(redis.url, 'broker-b') };
 }
 
 const V5: IClientOptions = { protocolVersion: 5 };
@@ -102,6 +103,32 @@ describe('MQTT 5 properties between two instances on one Redis', () => {
       expect(plain.properties).toBeUndefined();
     }
     expect(v5Inbox.got.map((p) => p.qos)).toEqual([0, 1]);
+  }, 60_000);
+
+  it('forged properties mqtt-packet cannot write, or too many, are logged and dropped; a nil topic alias is left out: the v5 subscriber on B stays', async () => {
+    const { redis, b } = await twoInstances();
+    const v5 = await client(b.mqtt);
+    const inbox = packets(v5);
+    await v5.subscribeAsync('free/v5/#', { qos: 1 });
+    // Written as an instance writes (mqemitter-redis' own encoding), by anyone who can reach Redis.
+    const forger = mqttEmitterRedis({ port: redis.port, host: '127.0.0.1' });
+    cleanup.push(() => new Promise<void>((resolve) => forger.close(() => resolve())));
+    let counter = 0;
+    const forge = (topic: string, properties: Record<string, unknown>) =>
+      new Promise<void>((resolve, reject) =>
+        forger.emit({ cmd: 'publish', brokerId: 'forger', brokerCounter: ++counter, topic, payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties }, (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
+    await forge('free/v5/forged', { contentType: 7 });
+    await forge('free/v5/forged', { userProperties: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, ''])) });
+    // As Aedes leaves a resolved topic alias (undefined: nil in msgpack, and a nil property is one mqtt-packet
+    // cannot write), with another subscriber's identifier: both are left out, the rest goes on.
+    await forge('free/v5/barrier', { contentType: 'text/plain', topicAlias: undefined, subscriptionIdentifier: 99 });
+    expect((await inbox.waitFor('free/v5/barrier')).properties).toEqual({ contentType: 'text/plain' });
+    expect(inbox.got.map((p) => p.topic)).toEqual(['free/v5/barrier']);
+    expect(await b.process.waitForEvent('redis_bad_message')).toMatchObject({ channel: 'free/v5/forged' });
+    expect(v5.connected).toBe(true);
   }, 60_000);
 
   it('retained, QoS 0 and 1: a v5 subscriber on B that arrives later gets them with the remaining expiry', async () => {
