@@ -63,7 +63,19 @@ describe('records read from Redis (fuzz)', () => {
   fuzz('any decoded value on any channel', fc.tuple(fc.anything({ withBoxedValues: true, withNullPrototype: true, withTypedArray: true }), fc.string()), ([value, channel]) => {
     const checked = checkFromChannel(value, channel, limits);
     expect('ok' in checked || 'problem' in checked).toBe(true);
+    const subscription = checkSubscription(value, channel, limits);
+    expect('ok' in subscription || 'problem' in subscription).toBe(true);
   }, 500);
+
+  fuzz('a stored subscription with options of any shape', fc.record({ rh: fc.anything(), rap: fc.anything(), nl: fc.anything(), subscriptionIdentifier: fc.anything() }, { requiredKeys: [] }), (options) => {
+    const checked = checkSubscription(msgpack.decode(msgpack.encode({ topic: 'a/#', qos: 1, ...options })), 'a/#', limits);
+    if ('problem' in checked) return;
+    const { rh, rap, nl, subscriptionIdentifier } = checked.ok;
+    expect([undefined, 0, 1, 2]).toContain(rh);
+    expect([undefined, true, false]).toContain(rap);
+    expect([undefined, true, false]).toContain(nl);
+    if (subscriptionIdentifier !== undefined) expect(Number.isInteger(subscriptionIdentifier) && subscriptionIdentifier >= 1).toBe(true);
+  }, 300);
 
   fuzz('any bytes through msgpack, as a message, a will and a subscription', fc.uint8Array({ maxLength: 64 }), (bytes) => {
     let value: unknown;

@@ -144,9 +144,30 @@ describe('checkStored and checkSubscription', () => {
   });
 
   it('a subscription: stored under its own filter with a QoS of 0 to 2', () => {
-    expect(checkSubscription({ topic: 'a/#', qos: 1, rh: 0 }, 'a/#', limits)).toEqual({ ok: { topic: 'a/#', qos: 1 } });
+    expect(checkSubscription({ topic: 'a/#', qos: 1, rh: null, extra: 1 }, 'a/#', limits)).toEqual({ ok: { topic: 'a/#', qos: 1 } });
     expect(problem(checkSubscription({ topic: '#', qos: 1 }, 'a/#', limits))).toMatch(/another filter/);
     expect(problem(checkSubscription(5, 'a/#', limits))).toMatch(/not an object/);
+  });
+});
+
+describe("a session's stored subscription: its MQTT 5 options", () => {
+  it('keeps retain handling, retain as published, no local and the subscription identifier, through msgpack', () => {
+    const stored = msgpack.decode(msgpack.encode({ topic: 'a/+', qos: 2, rh: 2, rap: true, nl: false, subscriptionIdentifier: 268_435_455 }));
+    expect(checkSubscription(stored, 'a/+', limits)).toEqual({ ok: { topic: 'a/+', qos: 2, rh: 2, rap: true, nl: false, subscriptionIdentifier: 268_435_455 } });
+    // A 3.1.1 client's: Aedes leaves the options undefined, nil in msgpack.
+    const v311 = msgpack.decode(msgpack.encode({ topic: 'a/+', qos: 1, rh: undefined, rap: undefined, nl: undefined }));
+    expect(checkSubscription(v311, 'a/+', limits)).toEqual({ ok: { topic: 'a/+', qos: 1 } });
+  });
+
+  it.each([
+    ['a retain handling of 3', { rh: 3 }],
+    ['a retain as published of 1', { rap: 1 }],
+    ['a no local that is a string', { nl: 'true' }],
+    ['a subscription identifier of 0', { subscriptionIdentifier: 0 }],
+    ['a subscription identifier over a Variable Byte Integer', { subscriptionIdentifier: 268_435_456 }],
+    ['a subscription identifier that is not a whole number', { subscriptionIdentifier: 1.5 }],
+  ])('refuses %s', (_what, options) => {
+    expect(problem(checkSubscription({ topic: 'a/#', qos: 1, ...options }, 'a/#', limits))).toMatch(/subscription (options|identifier)/);
   });
 });
 

@@ -71,16 +71,40 @@ export function checkStored(value: unknown, kind: StoredKind, limits: RecordLimi
   });
 }
 
+/** A session's subscription as Aedes stores it, with its MQTT 5 options (absent or nil for a 3.1.1 client). */
+export interface RedisSubscription {
+  topic: string;
+  qos: 0 | 1 | 2;
+  /** Retain Handling: 0 send retained on subscribe, 1 only on a new subscription, 2 never. */
+  rh?: 0 | 1 | 2;
+  /** Retain As Published. */
+  rap?: boolean;
+  /** No Local: not the client's own messages. */
+  nl?: boolean;
+  subscriptionIdentifier?: number;
+}
+
+/** MQTT 5's largest Subscription Identifier, a Variable Byte Integer (§3.8.2.1.2). */
+const MAX_SUBSCRIPTION_IDENTIFIER = 268_435_455;
+
 /** A session's stored subscription (`field`: the filter it is stored under), as aedes-persistence-redis wrote it. */
-export function checkSubscription(value: unknown, field: string, limits: RecordLimits): Checked<{ topic: string; qos: 0 | 1 | 2 }> {
-  return guarded<{ topic: string; qos: 0 | 1 | 2 }>(() => {
+export function checkSubscription(value: unknown, field: string, limits: RecordLimits): Checked<RedisSubscription> {
+  return guarded<RedisSubscription>(() => {
     if (!isRecord(value)) return { problem: 'a subscription that is not an object' };
     if (value.topic !== field) return { problem: `stored under ${field} but for another filter` };
     const topic = field;
     const shape = topicShapeProblem(topic, limits) ?? (topic === '' || topic.includes('\u0000') ? 'an empty filter or one with U+0000' : null);
     if (shape) return { problem: shape };
     if (!isQos(value.qos)) return { problem: 'a QoS that is not 0, 1 or 2' };
-    return { ok: { topic, qos: value.qos } };
+    const { rh, rap, nl, subscriptionIdentifier } = value;
+    if (!optional(rh, isQos) || !optional(rap, isBoolean) || !optional(nl, isBoolean)) return { problem: 'subscription options of the wrong type' };
+    if (!optional(subscriptionIdentifier, isSubscriptionIdentifier)) return { problem: 'a subscription identifier that is not 1 to 268435455' };
+    const subscription: RedisSubscription = { topic, qos: value.qos };
+    if (rh != null) subscription.rh = rh;
+    if (rap != null) subscription.rap = rap;
+    if (nl != null) subscription.nl = nl;
+    if (subscriptionIdentifier != null) subscription.subscriptionIdentifier = subscriptionIdentifier;
+    return { ok: subscription };
   });
 }
 
@@ -115,6 +139,7 @@ const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
 const isPacketId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isCounter = (v: unknown): v is number | string =>
   (Number.isSafeInteger(v) && (v as number) >= 0) || (typeof v === 'string' && /^\d{1,16}$/.test(v));
+const isSubscriptionIdentifier = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SUBSCRIPTION_IDENTIFIER;
 
 /**
  * The shape Aedes gives a publish: a topic name (no wildcard, no U+0000, within the limits), bytes, QoS, flags, and

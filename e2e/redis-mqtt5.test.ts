@@ -105,6 +105,30 @@ describe('MQTT 5 properties between two instances on one Redis', () => {
     expect(v5Inbox.got.map((p) => p.qos)).toEqual([0, 1]);
   }, 60_000);
 
+  it("a v5 session's subscription options (no local, retain as published, subscription identifier) survive a resume on the other instance", async () => {
+    const { a, b } = await twoInstances();
+    const session: IClientOptions = { protocolVersion: 5, clientId: 'v5-options', clean: false, properties: { sessionExpiryInterval: 300 } };
+    const first = await connect(a.mqtt, session);
+    await first.subscribeAsync('free/v5/opts/#', { qos: 1, nl: true, rap: true, properties: { subscriptionIdentifier: 7 } });
+    await first.endAsync();
+
+    const { default: mqtt } = await import('mqtt');
+    const resumed = mqtt.connect(b.mqtt, { ...session, reconnectPeriod: 0 });
+    cleanup.push(() => resumed.end(true));
+    const inbox = packets(resumed);
+    await new Promise((resolve, reject) => (resumed.once('connect', resolve), resumed.once('error', reject)));
+    // Its own message: delivered (or not, with no local) before its PUBACK; the other client's come after that.
+    await resumed.publishAsync('free/v5/opts/own', 'mine', { qos: 1 });
+    const other = await client(a.mqtt);
+    await other.publishAsync('free/v5/opts/kept', 'retained', { qos: 1, retain: true });
+    await other.publishAsync('free/v5/opts/barrier', 'last', { qos: 1 });
+    await inbox.waitFor('free/v5/opts/barrier');
+    expect(inbox.got.map((p) => [p.topic, p.retain, p.properties?.subscriptionIdentifier])).toEqual([
+      ['free/v5/opts/kept', true, 7],
+      ['free/v5/opts/barrier', false, 7],
+    ]);
+  }, 60_000);
+
   it('forged properties mqtt-packet cannot write, or too many, are logged and dropped; a nil topic alias is left out: the v5 subscriber on B stays', async () => {
     const { redis, b } = await twoInstances();
     const v5 = await client(b.mqtt);
