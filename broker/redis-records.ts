@@ -11,9 +11,10 @@ import { isPlainValidMove } from './admission/plain-move';
 import { BROKER_TOPICS } from './admission/refusal-notice';
 import { topicShapeProblem } from './admission/topic-shape';
 import type { PublishFields } from './publish-encoding';
+import { readMessageExpiry, readProperties, type ForwardedProperties } from './redis-properties';
 import type { Limits } from './security/limits';
 
-export type RecordLimits = Pick<Limits, 'maxTopicLength' | 'maxTopicLevels' | 'maxContractPayloadBytes'>;
+export type RecordLimits = Pick<Limits, 'maxTopicLength' | 'maxTopicLevels' | 'maxContractPayloadBytes' | 'maxPacketBytes'>;
 
 /** Aedes' publish packet (aedes-packet), rebuilt from its checked fields alone. */
 export interface RedisPacket extends PublishFields {
@@ -21,6 +22,10 @@ export interface RedisPacket extends PublishFields {
   brokerId?: string;
   brokerCounter?: number | string;
   clientId?: string;
+  /** An MQTT 5 publisher's properties, those worth passing on (redis-properties.ts). */
+  properties?: ForwardedProperties;
+  /** Aedes' absolute expiry time (ms since the epoch) of a message with a Message Expiry Interval. */
+  messageExpiry?: number;
 }
 
 /** A QoS 2 delivery waiting for its PUBCOMP, as aedes-persistence-redis keeps it in a session's queue. */
@@ -66,16 +71,40 @@ export function checkStored(value: unknown, kind: StoredKind, limits: RecordLimi
   });
 }
 
+/** A session's subscription as Aedes stores it, with its MQTT 5 options (absent or nil for a 3.1.1 client). */
+export interface RedisSubscription {
+  topic: string;
+  qos: 0 | 1 | 2;
+  /** Retain Handling: 0 send retained on subscribe, 1 only on a new subscription, 2 never. */
+  rh?: 0 | 1 | 2;
+  /** Retain As Published. */
+  rap?: boolean;
+  /** No Local: not the client's own messages. */
+  nl?: boolean;
+  subscriptionIdentifier?: number;
+}
+
+/** MQTT 5's largest Subscription Identifier, a Variable Byte Integer (§3.8.2.1.2). */
+const MAX_SUBSCRIPTION_IDENTIFIER = 268_435_455;
+
 /** A session's stored subscription (`field`: the filter it is stored under), as aedes-persistence-redis wrote it. */
-export function checkSubscription(value: unknown, field: string, limits: RecordLimits): Checked<{ topic: string; qos: 0 | 1 | 2 }> {
-  return guarded<{ topic: string; qos: 0 | 1 | 2 }>(() => {
+export function checkSubscription(value: unknown, field: string, limits: RecordLimits): Checked<RedisSubscription> {
+  return guarded<RedisSubscription>(() => {
     if (!isRecord(value)) return { problem: 'a subscription that is not an object' };
     if (value.topic !== field) return { problem: `stored under ${field} but for another filter` };
     const topic = field;
     const shape = topicShapeProblem(topic, limits) ?? (topic === '' || topic.includes('\u0000') ? 'an empty filter or one with U+0000' : null);
     if (shape) return { problem: shape };
     if (!isQos(value.qos)) return { problem: 'a QoS that is not 0, 1 or 2' };
-    return { ok: { topic, qos: value.qos } };
+    const { rh, rap, nl, subscriptionIdentifier } = value;
+    if (!optional(rh, isQos) || !optional(rap, isBoolean) || !optional(nl, isBoolean)) return { problem: 'subscription options of the wrong type' };
+    if (!optional(subscriptionIdentifier, isSubscriptionIdentifier)) return { problem: 'a subscription identifier that is not 1 to 268435455' };
+    const subscription: RedisSubscription = { topic, qos: value.qos };
+    if (rh != null) subscription.rh = rh;
+    if (rap != null) subscription.rap = rap;
+    if (nl != null) subscription.nl = nl;
+    if (subscriptionIdentifier != null) subscription.subscriptionIdentifier = subscriptionIdentifier;
+    return { ok: subscription };
   });
 }
 
@@ -110,11 +139,15 @@ const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
 const isPacketId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isCounter = (v: unknown): v is number | string =>
   (Number.isSafeInteger(v) && (v as number) >= 0) || (typeof v === 'string' && /^\d{1,16}$/.test(v));
+const isSubscriptionIdentifier = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SUBSCRIPTION_IDENTIFIER;
 
-/** The shape Aedes gives a publish: a topic name (no wildcard, no U+0000, within the limits), bytes, QoS, flags. */
+/**
+ * The shape Aedes gives a publish: a topic name (no wildcard, no U+0000, within the limits), bytes, QoS, flags, and
+ * from an MQTT 5 publisher its properties and expiry time.
+ */
 function readPacket(value: unknown, limits: RecordLimits): Checked<RedisPacket> {
   if (!isRecord(value)) return { problem: 'not a packet' };
-  const { cmd, topic, payload, qos, retain, dup, brokerId, brokerCounter, messageId, clientId } = value;
+  const { cmd, topic, payload, qos, retain, dup, brokerId, brokerCounter, messageId, clientId, properties, messageExpiry } = value;
   if (cmd !== undefined && cmd !== 'publish') return { problem: 'not a publish' };
   if (typeof topic !== 'string' || topic === '') return { problem: 'no topic' };
   const shape = topicShapeProblem(topic, limits);
@@ -125,11 +158,17 @@ function readPacket(value: unknown, limits: RecordLimits): Checked<RedisPacket> 
   if (!optional(retain, isBoolean) || !optional(dup, isBoolean)) return { problem: 'flags that are not true or false' };
   if (!optional(brokerId, isString) || !optional(brokerCounter, isCounter)) return { problem: 'a broker id or counter of the wrong type' };
   if (!optional(messageId, isPacketId) || !optional(clientId, isString)) return { problem: 'a packet or client id of the wrong type' };
+  const forwarded = readProperties(properties, limits);
+  if ('problem' in forwarded) return forwarded;
+  const expiry = messageExpiry == null ? undefined : readMessageExpiry(messageExpiry);
+  if (expiry === null) return { problem: 'a message expiry that is not a time' };
   const packet: RedisPacket = { cmd: 'publish', topic, payload, qos, retain: retain ?? false, dup: dup ?? false };
   if (brokerId != null) packet.brokerId = brokerId;
   if (brokerCounter != null) packet.brokerCounter = brokerCounter;
   if (messageId != null) packet.messageId = messageId;
   if (clientId != null) packet.clientId = clientId;
+  if (forwarded.ok !== undefined) packet.properties = forwarded.ok;
+  if (expiry !== undefined) packet.messageExpiry = expiry;
   return { ok: packet };
 }
 
