@@ -69,6 +69,9 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       preConnect: auth.preConnect,
       authenticate: auth.authenticate,
       authorizePublish(client, packet, done) {
+        // A will's delay is the broker's business, not a PUBLISH property: Aedes's beta sends it on (moscajs/aedes#1098).
+        const properties = packet.properties as { willDelayInterval?: number } | undefined;
+        if (properties?.willDelayInterval !== undefined) delete properties.willDelayInterval;
         if (!client) return done(null); // a stored will replayed by the broker itself
         metrics.messagesIn += 1;
         const verdict = admission.admit(client, identities.get(client), packet);
