@@ -52,3 +52,23 @@ it('a persistent session skipping its own message (no local) keeps its connectio
   await client.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'o2', 'o2');
   expect(client.payloads()).toEqual(['o1', 'o2']);
 });
+
+it('an MQTT 5 session resumed (Clean Start 0) without a Session Expiry gets what was queued for it, and ends with that connection', async () => {
+  const session = { clientId: 'resume-no-expiry', protocolVersion: 5 as const };
+  const first = await RawClient.subscribed(endpoint, 'tcp', { ...session, clean: true, properties: { sessionExpiryInterval: 600 } }, 'fixes/resume', 1, open);
+  first.end();
+  await first.closed;
+  const { client: publisher } = await RawClient.open(endpoint, 'tcp', { clientId: 'resume-publisher', clean: true, protocolVersion: 5 }, open);
+  publisher.send({ cmd: 'publish', topic: 'fixes/resume', payload: Buffer.from('queued'), qos: 1, messageId: 1, retain: false, dup: false });
+  await publisher.waitFor((p) => p.cmd === 'puback', 'PUBACK');
+  const { client: resumed, connack } = await RawClient.open(endpoint, 'tcp', { ...session, clean: false }, open);
+  expect(connack.sessionPresent).toBe(true);
+  await resumed.waitFor((p) => p.cmd === 'publish', 'the queued message');
+  expect(resumed.payloads()).toEqual(['queued']);
+  resumed.end();
+  await resumed.closed;
+  // Its session ended with that connection: nothing is resumed next time.
+  const { client: again, connack: after } = await RawClient.open(endpoint, 'tcp', { ...session, clean: false }, open);
+  again.end();
+  expect(after.sessionPresent).toBe(false);
+});

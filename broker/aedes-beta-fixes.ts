@@ -67,3 +67,36 @@ export function clearSkippedDeliveriesAlone(aedes: Aedes): void {
     return clear(client, { messageId: SKIPPED });
   };
 }
+
+interface ResumingClient {
+  version?: number | null;
+  clean: boolean;
+  connecting?: boolean;
+  _cleanStart?: boolean;
+}
+
+/**
+ * An MQTT 5 client that resumes its session (Clean Start 0) but asks for no Session Expiry this time gets the
+ * messages queued for it: the session ends with this connection, not before it (MQTT 5 §3.1.2.4, §3.1.2.11.2).
+ * The beta marks such a client clean at CONNECT and drops its queue unsent. Here it counts as not clean while its
+ * queue is sent (Aedes reads the queue, the last step of a CONNECT, through outgoingStream) and clean again once
+ * the CONNECT is done.
+ */
+export function resumeSessionsEndingWithTheirConnection(aedes: Aedes): void {
+  const store = (aedes as unknown as { persistence?: { outgoingStream?: (client: unknown) => unknown } }).persistence;
+  requireInternal(typeof store?.outgoingStream === 'function', 'aedes', 'persistence#outgoingStream');
+  if (!store?.outgoingStream) return;
+  const outgoingStream = store.outgoingStream.bind(store);
+  const resuming = new WeakSet<object>();
+  store.outgoingStream = (client) => {
+    const c = client as ResumingClient;
+    if (c.version === 5 && c.connecting && c.clean && c._cleanStart === false) {
+      c.clean = false;
+      resuming.add(c);
+    }
+    return outgoingStream(client);
+  };
+  aedes.on('clientReady', (client) => {
+    if (resuming.delete(client)) (client as unknown as ResumingClient).clean = true;
+  });
+}

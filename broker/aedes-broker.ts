@@ -8,7 +8,7 @@ import { AwaitingPubrelCap } from './caps/awaiting-pubrel';
 import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
 import { SessionCap } from './caps/sessions';
-import { clearSkippedDeliveriesAlone, tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
+import { clearSkippedDeliveriesAlone, resumeSessionsEndingWithTheirConnection, tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
 import { fitsClient } from './client-packet-size';
@@ -141,6 +141,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   useNullPrototypeBrokerTables(aedes);
   tolerateDuplicatePubrel(aedes);
   clearSkippedDeliveriesAlone(aedes);
+  resumeSessionsEndingWithTheirConnection(aedes);
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
   // Each cap logs through its own limiter, so one flooded cap cannot hide another's line.
