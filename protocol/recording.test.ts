@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MAX_PROPERTY_BYTES, MAX_USER_PROPERTIES, type MessageProperties } from './message-properties';
 import { encodeHeader, encodeMessage, fromBase64, parseHeader, parseMessage, parseRecording, readRecordingStream, RecordingError, RecordingReader, toBase64, type RecordedMessage } from './recording';
@@ -223,6 +224,15 @@ describe('MQTT 5 properties in a recording (issue 27)', () => {
     correlationData: text('req-17'),
     userProperties: { unit: 'mm', tag: ['a', 'b'] },
   };
+
+  it('the example in docs/record-replay.md is a recording this reader takes, properties as the writer writes them', () => {
+    const docs = readFileSync(new URL('../docs/record-replay.md', import.meta.url), 'utf8');
+    const example = docs.match(/```json\n([\s\S]*?)```/)![1]!;
+    const { messages } = parseRecording(example);
+    const withProperties = messages.filter((m) => m.properties);
+    expect(withProperties.map((m) => m.properties)).toEqual([{ ...full, correlationData: text('req-17') }, { correlationData: bytes(0, 1, 0xff, 0xfe) }]);
+    for (const m of messages) expect(example).toContain(encodeMessage(m));
+  });
 
   it('writes them in the documented form and reads them back; binary correlation data as base64, like a payload', () => {
     const message: RecordedMessage = { t: 40, topic: 'lab/ask', payload: text('{}'), qos: 1, retain: false, properties: full };
