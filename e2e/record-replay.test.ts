@@ -3,10 +3,12 @@ import { connect as tcpConnect, createServer, type AddressInfo, type Socket } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeHeader, encodeMessage, parseRecording, type RecordedMessage } from '../protocol/recording';
 import { connect, Inbox, sleep, subscribe } from '../test-support/mqtt';
+import { startMosquitto } from '../test-support/mosquitto';
+import { startMqtt311Broker } from '../test-support/mqtt311-broker';
 import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 
 // `mqlive record` and `mqlive replay`, compiled, against two real mqlive brokers (separate processes).
@@ -33,8 +35,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function client(url: string): Promise<MqttClient> {
-  const c = await connect(url);
+async function client(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  const c = await connect(url, options);
   cleanup.push(() => c.end(true));
   return c;
 }
@@ -375,6 +377,13 @@ describe('mqlive record and replay', () => {
       expect(badPrefix.output().trim()).toBe('mqlive replay: --topic-prefix must not start with $: such topics are the broker\'s own (got "$SYS/")');
     });
 
+    it('a response topic under $ (the broker refuses it) stops replay before it sends anything, naming the line; so do properties beyond the broker\'s limits', async () => {
+      const ask = (t: number, properties: unknown) => JSON.stringify({ t, topic: 'lab/bounded/ask', payload: 'q', qos: 1, retain: false, properties });
+      await expectRefused('response.jsonl', [line(0, 'lab/bounded/a', 'first'), ask(1, { responseTopic: '$SYS/broker/x' })], 'line 3: response topic "$SYS/broker/x" is reserved for the broker (it starts with $)');
+      const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']));
+      await expectRefused('many.jsonl', [line(0, 'lab/bounded/a', 'first'), ask(1, { userProperties: many })], 'line 3: "properties": more than 32 user properties');
+    });
+
     /** A TCP proxy to `port` that passes the broker's first packet (the CONNACK) and then nothing from it: no PUBACK ever comes. */
     async function ackSwallowingProxy(port: number) {
       const sockets = new Set<Socket>();
@@ -417,5 +426,170 @@ describe('mqlive record and replay', () => {
         expect(inbox.messages.map((m) => m.text)).toEqual(['acked never', 'marker']);
       });
     }
+  });
+
+  describe('MQTT 5 properties and --protocol (issue 27)', () => {
+    /** What an MQTT 5 publisher may say about a message, all of it forward-meaningful. */
+    const PROPERTIES = {
+      contentType: 'application/json',
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 3600,
+      responseTopic: 'lab/v5/answer',
+      correlationData: Buffer.from([0, 1, 0xff, 0xfe]),
+      userProperties: { unit: 'mm', tag: ['a', 'b'] },
+    } satisfies IClientPublishOptions['properties'];
+    /** The same as a recording line holds it: binary correlation data in base64. */
+    const { correlationData: _binary, ...TEXTUAL } = PROPERTIES;
+    const WRITTEN = { ...TEXTUAL, correlationDataBase64: 'AAH//g==' };
+
+    /** The forward-meaningful properties of what a subscriber got (a broker may add a topic alias of its own). */
+    const forwarded = ({ contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic, correlationData, userProperties }: Record<string, unknown> = {}) =>
+      Object.fromEntries(Object.entries({ contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic, correlationData, userProperties }).filter(([, v]) => v !== undefined));
+
+    /** An MQTT.js subscriber (MQTT 5 unless told) on `filter`: its Inbox, and each message's properties by payload. */
+    async function subscriber(url: string, filter: string, protocolVersion: 4 | 5 = 5) {
+      const c = await client(url, { protocolVersion });
+      const inbox = new Inbox(c);
+      const properties = new Map<string, Record<string, unknown>>();
+      c.on('message', (_topic, payload, packet) => properties.set(payload.toString(), forwarded(packet.properties as Record<string, unknown> | undefined)));
+      await c.subscribeAsync(filter, { qos: 1 });
+      return { client: c, inbox, properties };
+    }
+
+    /** Lines of the file after its header, as JSON. */
+    const linesOf = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .slice(1)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+    /** Records lab/v5/# from `url` (with `extra` flags) while an MQTT 5 client publishes one message with every property and one without. */
+    async function recordV5(url: string, name: string, ...extra: string[]) {
+      const file = join(dir, name);
+      const recorder = spawnMqlive(['record', '--url', url, '--topic', 'lab/v5/#', '--out', file, '--max-messages', '2', ...extra]);
+      cleanup.push(() => recorder.stop('SIGKILL'));
+      await recorder.waitForOutput(/^recording lab\/v5\/# from /m, 20_000);
+      const publisher = await client(url, { protocolVersion: 5 });
+      await publisher.publishAsync('lab/v5/ask', '{"q":1}', { qos: 1, properties: PROPERTIES });
+      await publisher.publishAsync('lab/v5/plain', 'no properties', { qos: 1 });
+      expect(await recorder.exited, recorder.output()).toBe(0);
+      return { file, recorder };
+    }
+
+    /** Replays `file` to `url` (with `extra` flags) and waits for the exit. */
+    async function replay(file: string, url: string, ...extra: string[]) {
+      const p = spawnMqlive(['replay', '--in', file, '--url', url, '--speed', '0', ...extra]);
+      cleanup.push(() => p.stop('SIGKILL'));
+      expect(await p.exited, p.output()).toBe(0);
+      return p;
+    }
+
+    const NOT_SENT = /^this recording's MQTT 5 properties \(user properties, content type, \.\.\.\) are not sent: the connection is MQTT 3\.1\.1$/gm;
+
+    it('record keeps the properties of a message MQTT.js v5 published; replay sends them back over MQTT 5 and an MQTT 5 subscriber gets them unchanged', async () => {
+      const { file, recorder } = await recordV5(brokerA.mqtt, 'v5.jsonl');
+      expect(recorder.output()).not.toMatch(/refused MQTT 5/);
+      const [ask, plain] = linesOf(file);
+      // The broker counts the expiry down: it may have been sent a second less.
+      const expiry = (ask!.properties as { messageExpiryInterval: number }).messageExpiryInterval;
+      expect([3599, 3600]).toContain(expiry);
+      expect(ask).toEqual({ t: ask!.t, topic: 'lab/v5/ask', payload: '{"q":1}', qos: 1, retain: false, properties: { ...WRITTEN, messageExpiryInterval: expiry } });
+      expect(plain).toEqual({ t: plain!.t, topic: 'lab/v5/plain', payload: 'no properties', qos: 1, retain: false });
+
+      const watcher = await subscriber(brokerB.mqtt, 'lab/v5/#');
+      const played = await replay(file, brokerB.mqtt);
+      await watcher.inbox.waitFor((m) => m.text === 'no properties', 20_000);
+      expect(watcher.inbox.messages.map((m) => m.text)).toEqual(['{"q":1}', 'no properties']);
+      const got = watcher.properties.get('{"q":1}')!;
+      expect(got).toEqual({ ...PROPERTIES, messageExpiryInterval: got.messageExpiryInterval });
+      expect(got.messageExpiryInterval).toBeGreaterThan(expiry - 2);
+      expect(watcher.properties.get('no properties')).toEqual({});
+      expect(played.output()).not.toMatch(NOT_SENT);
+    }, 60_000);
+
+    it('a recording without properties (the format before MQTT 5) still plays over MQTT 5', async () => {
+      const file = join(dir, 'old-format.jsonl');
+      const old = ['{"mqlive":"recording","version":1,"startedAt":1764120000000,"broker":"mqtt://old","filters":["lab/#"]}', '{"t":0,"topic":"lab/v5/old","payload":"from before","qos":1,"retain":false}', ''];
+      writeFileSync(file, old.join('\n'));
+      const watcher = await subscriber(brokerB.mqtt, 'lab/v5/old');
+      await replay(file, brokerB.mqtt);
+      await watcher.inbox.waitFor((m) => m.text === 'from before', 20_000);
+      expect(watcher.properties.get('from before')).toEqual({});
+    });
+
+    it('--protocol 3.1.1 records without properties, and replays a recording without them, saying so once', async () => {
+      const { file } = await recordV5(brokerA.mqtt, 'v311.jsonl', '--protocol', '3.1.1');
+      expect(linesOf(file).map((l) => 'properties' in l)).toEqual([false, false]);
+
+      // A recording with properties on two messages, replayed in 3.1.1: sent, without them, said once.
+      const withProperties = join(dir, 'v311-replay.jsonl');
+      const line = (t: number, payload: string) => JSON.stringify({ t, topic: 'lab/v5/drop', payload, qos: 1, retain: false, properties: { userProperties: { k: 'v' }, contentType: 'text/plain' } });
+      writeFileSync(withProperties, [encodeHeader({ startedAt: 1, broker: 'x', filters: ['#'] }), line(0, 'one'), line(1, 'two'), ''].join('\n'));
+      const watcher = await subscriber(brokerB.mqtt, 'lab/v5/drop');
+      const played = await replay(withProperties, brokerB.mqtt, '--protocol', '3.1.1');
+      await watcher.inbox.waitFor((m) => m.text === 'two', 20_000);
+      expect(watcher.properties.get('one')).toEqual({});
+      expect(watcher.properties.get('two')).toEqual({});
+      expect(played.output().match(NOT_SENT)).toHaveLength(1);
+
+      const wrong = spawnMqlive(['replay', '--in', withProperties, '--url', brokerB.mqtt, '--protocol', '4']);
+      expect(await wrong.exited).toBe(2);
+      expect(wrong.output().trim()).toBe('mqlive replay: --protocol must be one of auto, 5, 3.1.1 (got "4")');
+    }, 60_000);
+
+    it('against a broker that refuses MQTT 5 (Aedes 1.2), auto falls back to 3.1.1 with one line; --protocol 5 stops with one line', async () => {
+      const old = await startMqtt311Broker();
+      cleanup.push(() => old.close());
+      const fallback = new RegExp(`^The broker at ${old.url.replace(/[.]/g, '\\.')} refused MQTT 5: speaking MQTT 3\\.1\\.1 to it$`, 'gm');
+
+      const file = join(dir, 'fallback.jsonl');
+      const recorder = spawnMqlive(['record', '--url', old.url, '--topic', 'lab/#', '--out', file, '--max-messages', '1']);
+      cleanup.push(() => recorder.stop('SIGKILL'));
+      await recorder.waitForOutput(/^recording lab\/# from /m, 20_000);
+      const publisher = await client(old.url, { protocolVersion: 4 });
+      await publisher.publishAsync('lab/old', 'over 3.1.1', { qos: 1 });
+      expect(await recorder.exited, recorder.output()).toBe(0);
+      expect(recorder.output().match(fallback)).toHaveLength(1);
+      expect(messagesIn(file).map((m) => Buffer.from(m.payload).toString())).toEqual(['over 3.1.1']);
+
+      const withProperties = join(dir, 'fallback-replay.jsonl');
+      const line = JSON.stringify({ t: 0, topic: 'lab/old/replayed', payload: 'replayed', qos: 1, retain: false, properties: { userProperties: { k: 'v' } } });
+      writeFileSync(withProperties, [encodeHeader({ startedAt: 1, broker: 'x', filters: ['#'] }), line, ''].join('\n'));
+      const watcher = await subscriber(old.url, 'lab/old/replayed', 4);
+      const played = await replay(withProperties, old.url);
+      await watcher.inbox.waitFor((m) => m.text === 'replayed', 20_000);
+      expect(played.output().match(fallback)).toHaveLength(1);
+      expect(played.output().match(NOT_SENT)).toHaveLength(1);
+
+      const strict = spawnMqlive(['replay', '--in', withProperties, '--url', old.url, '--protocol', '5']);
+      expect(await strict.exited).toBe(1);
+      expect(strict.output().trim()).toBe(
+        `mqlive replay: cannot connect to ${old.url}: it refuses MQTT 5 (Connection refused: Unacceptable protocol version): --protocol auto or 3.1.1 speaks MQTT 3.1.1 to it`,
+      );
+      // The recorder and the replay were each accepted once, in 3.1.1 (the refusal of 5 is no connection).
+      expect(old.accepted.filter((id) => id.startsWith('mqlive-'))).toHaveLength(2);
+    }, 60_000);
+
+    it('properties beyond what mqlive takes (33 user properties, from Mosquitto) are not written: the message is recorded without them, said once, and the file stays readable', async () => {
+      const mosquitto = await startMosquitto();
+      cleanup.push(() => mosquitto.stop());
+      const url = `mqtt://127.0.0.1:${mosquitto.mqttPort}`;
+      const file = join(dir, 'mosquitto.jsonl');
+      const recorder = spawnMqlive(['record', '--url', url, '--topic', 'lab/#', '--out', file, '--max-messages', '3']);
+      cleanup.push(() => recorder.stop('SIGKILL'));
+      await recorder.waitForOutput(/^recording lab\/# from /m, 20_000);
+      const publisher = await client(url, { protocolVersion: 5 });
+      const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v']));
+      for (const text of ['too many 1', 'too many 2']) await publisher.publishAsync('lab/many', text, { qos: 1, properties: { userProperties: many } });
+      await publisher.publishAsync('lab/many', 'within', { qos: 1, properties: { userProperties: { k: 'v' } } });
+      expect(await recorder.exited, recorder.output()).toBe(0);
+      expect(recorder.output().match(/^a message on lab\/many has MQTT 5 properties a recording cannot keep \(more than 32 user properties\): recorded without them \(said once\)$/gm)).toHaveLength(1);
+      expect(messagesIn(file).map((m) => [Buffer.from(m.payload).toString(), m.properties])).toEqual([
+        ['too many 1', undefined],
+        ['too many 2', undefined],
+        ['within', { userProperties: { k: 'v' } }],
+      ]);
+    }, 60_000);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Fuzz target: the recording reader (issue 26). Whatever a line holds (JSON of any depth, size and keys, numbers
- * JSON cannot hold exactly, reserved and ill-formed topics, random bytes, any chunking of the stream), reading
+ * JSON cannot hold exactly, reserved and ill-formed topics, MQTT 5 properties of any type, number and size, random
+ * bytes, any chunking of the stream), reading
  * gives a checked message or a RecordingError naming the line: never another error, never a hang.
  *
  * `make test` runs it briefly, `make fuzz` for long (test-support/fuzz.ts). Each failure found becomes a plain test
@@ -14,6 +15,7 @@ import { afterAll, describe, expect } from 'vitest';
 import { fuzz } from '../test-support/fuzz';
 import { CommandError } from '../cli/command';
 import { readRecording } from '../recorder/recording-file';
+import { propertiesProblem } from './message-properties';
 import { encodeHeader, encodeMessage, MAX_RECORDING_MS, parseHeader, parseMessage, parseRecording, readRecordingStream, RecordingError, type RecordedMessage } from './recording';
 
 /** Numbers as JSON text, the ones JSON.parse turns into Infinity or rounds included. */
@@ -39,14 +41,60 @@ const stringText = fc.oneof(
 /** Any JSON value as text, of any depth and size, with keys of any kind. */
 const valueText = fc.oneof(numberText, stringText, deepText, fc.json({ maxDepth: 4 }), fc.constantFrom('true', 'false', 'null', '[]', '{}', '"AAH/"', '"not base64!"', '0', '1', '2', '3'));
 
+/** The MQTT 5 properties a recording keeps, within the limits and beyond them, as a line writes them or nearly (each value JSON text). */
+const json = (v: unknown) => JSON.stringify(v);
+const propertiesText = fc.oneof(
+  fc
+    .record(
+      {
+        contentType: fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }).map(json), valueText),
+        payloadFormatIndicator: fc.oneof(fc.boolean().map(json), valueText),
+        messageExpiryInterval: fc.oneof(fc.nat().map(json), fc.constantFrom('0', '4294967295', '4294967296', '-1', '1.5', '-0'), valueText),
+        responseTopic: fc.oneof(fc.constantFrom('lab/answer', 'lab/+', '#', '', '$SYS/x', 'a\u0000b', 'lab/\ud800').map(json), valueText),
+        correlationData: fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }).map(json), valueText),
+        correlationDataBase64: fc.oneof(fc.uint8Array({ maxLength: 20 }).map((b) => json(Buffer.from(b).toString('base64'))), valueText),
+        userProperties: fc.oneof(
+          fc
+            .dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(fc.string({ maxLength: 4 }), { maxLength: 40 })), { maxKeys: 40 })
+            .map(json),
+          fc.constantFrom('{"__proto__":"x"}', json({ k: 'v'.repeat(16 * 1024) }), '{"k":[]}', '[["a","b"]]', '{"a":"b","a":["c"]}'),
+          valueText,
+        ),
+        topicAlias: fc.nat().map(json),
+        subscriptionIdentifier: fc.nat().map(json),
+      },
+      { requiredKeys: [] },
+    )
+    .map((fields) => `{${Object.entries(fields).map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+  valueText,
+);
+
 /** A line shaped like a message (or a header): known keys with any values, some missing, some extra, any order. */
 const objectLine = fc
   .tuple(
-    fc.subarray(['t', 'topic', 'payload', 'payloadBase64', 'qos', 'retain', 'mqlive', 'version', 'startedAt', 'broker', 'filters']),
-    fc.array(valueText, { minLength: 11, maxLength: 11 }),
+    fc.subarray(['t', 'topic', 'payload', 'payloadBase64', 'qos', 'retain', 'properties', 'mqlive', 'version', 'startedAt', 'broker', 'filters']),
+    fc.array(fc.oneof(valueText, propertiesText), { minLength: 12, maxLength: 12 }),
     fc.array(fc.tuple(stringText, valueText), { maxLength: 3 }),
   )
   .map(([keys, values, extra]) => `{${[...keys.map((k, i) => `"${k}":${values[i]}`), ...extra.map(([k, v]) => `${k}:${v}`)].join(',')}}`);
+
+/** Null three times in four: most lines stay valid. */
+const sometimes = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary });
+
+/** Properties of the right types, within the broker's limits or just beyond them (more than 32 user properties). */
+const typedProperties = fc.record(
+  {
+    contentType: fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 })),
+    payloadFormatIndicator: fc.boolean(),
+    messageExpiryInterval: fc.oneof(fc.nat(), fc.constant(2 ** 32 - 1)),
+    responseTopic: fc.constantFrom('lab/answer', 'a/b/c', 'lab/é/😀', 'x', '$SYS/x', 'lab/+'),
+    correlationData: fc.uint8Array({ maxLength: 20 }),
+    userProperties: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(fc.string({ maxLength: 4 }), { minLength: 1, maxLength: 12 })), {
+      maxKeys: 12,
+    }),
+  },
+  { requiredKeys: [] },
+);
 
 /** A line that is valid or nearly so: a real message with one field swapped for anything. */
 const nearlyValidLine = fc
@@ -57,11 +105,14 @@ const nearlyValidLine = fc
       payload: fc.uint8Array({ maxLength: 30 }),
       qos: fc.constantFrom(0 as const, 1 as const, 2 as const),
       retain: fc.boolean(),
+      properties: fc.option(typedProperties, { nil: undefined }),
     }),
-    fc.option(fc.tuple(fc.constantFrom('t', 'topic', 'payload', 'payloadBase64', 'qos', 'retain'), valueText)),
+    fc.option(fc.tuple(fc.constantFrom('t', 'topic', 'payload', 'payloadBase64', 'qos', 'retain', 'properties'), fc.oneof(valueText, propertiesText))),
+    sometimes(propertiesText),
   )
-  .map(([message, swap]) => {
-    const line = encodeMessage(message);
+  .map(([message, swap, properties]) => {
+    const encoded = encodeMessage(message);
+    const line = properties === null ? encoded : `${encoded.slice(0, -1)},"properties":${properties}}`;
     if (!swap) return line;
     const [key, value] = swap;
     return `${line.slice(0, -1)},"${key}":${value}}`; // a repeated key: JSON.parse takes the last
@@ -72,7 +123,12 @@ const nearlyValidHeader = fc
   .tuple(fc.constantFrom('mqlive', 'version', 'startedAt', 'broker', 'filters'), valueText)
   .map(([key, value]) => `${encodeHeader({ startedAt: 1, broker: 'b', filters: ['#'] }).slice(0, -1)},"${key}":${value}}`);
 
-const anyLine = fc.oneof(objectLine, nearlyValidLine, nearlyValidHeader, valueText, fc.string({ unit: 'binary', maxLength: 60 }));
+/** A message with properties of the right types, as the recorder writes it (taken, or refused beyond the limits). */
+const propertiesLine = fc
+  .record({ t: fc.nat(MAX_RECORDING_MS), topic: fc.constant('lab/x'), payload: fc.uint8Array({ maxLength: 8 }), qos: fc.constant(1 as const), retain: fc.boolean(), properties: typedProperties })
+  .map(encodeMessage);
+
+const anyLine = fc.oneof(objectLine, nearlyValidLine, propertiesLine, nearlyValidHeader, valueText, fc.string({ unit: 'binary', maxLength: 60 }));
 
 /** What a message that was taken must be. */
 function expectChecked(message: RecordedMessage): void {
@@ -81,6 +137,17 @@ function expectChecked(message: RecordedMessage): void {
   expect([0, 1, 2]).toContain(message.qos);
   expect(typeof message.retain).toBe('boolean');
   expect(message.payload).toBeInstanceOf(Uint8Array);
+  if (message.properties !== undefined) {
+    const { contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic, correlationData, userProperties, ...rest } = message.properties;
+    expect(rest).toEqual({});
+    expect([contentType, responseTopic].every((v) => v === undefined || typeof v === 'string')).toBe(true);
+    expect(payloadFormatIndicator === undefined || typeof payloadFormatIndicator === 'boolean').toBe(true);
+    expect(messageExpiryInterval === undefined || Number.isInteger(messageExpiryInterval)).toBe(true);
+    expect(correlationData === undefined || correlationData instanceof Uint8Array).toBe(true);
+    for (const values of Object.values(userProperties ?? {})) expect(typeof values === 'string' || (Array.isArray(values) && values.length > 0 && values.every((v) => typeof v === 'string'))).toBe(true);
+    // Within what mqlive's broker takes: count, bytes, strings MQTT can carry.
+    expect(propertiesProblem(message.properties)).toBeNull();
+  }
   // What was taken is written back as a line that gives the same message.
   expect(parseMessage(encodeMessage(message), 2)).toEqual(message);
 }
@@ -196,6 +263,7 @@ describe('fuzz: the recording reader', () => {
         for await (const message of readRecording(file, undefined, { maxLineBytes: 200, topicPrefix: '' })) {
           expectChecked(message);
           expect(message.topic.startsWith('$')).toBe(false);
+          expect(message.properties?.responseTopic?.startsWith('$') ?? false).toBe(false);
         }
       } catch (error) {
         refusedCleanly(error, CommandError);

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { MAX_PROPERTY_BYTES, MAX_USER_PROPERTIES, type MessageProperties } from './message-properties';
 import { encodeHeader, encodeMessage, fromBase64, parseHeader, parseMessage, parseRecording, readRecordingStream, RecordingError, RecordingReader, toBase64, type RecordedMessage } from './recording';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
@@ -208,5 +210,99 @@ describe('recording limits (issue 26)', () => {
     expect(Object.is(parseMessage(line({ qos: 0 }).replace('"qos":0', '"qos":-0'), 2).qos, 0)).toBe(true);
     expect(() => parseRecording('\n')).toThrow(/^line 1: empty: no header line$/);
     expect((await refusal(() => collect(readRecordingStream(chunksOf('\n'))))).message).toBe('line 1: empty: no header line');
+  });
+});
+
+describe('MQTT 5 properties in a recording (issue 27)', () => {
+  const header = encodeHeader({ startedAt: 1, broker: 'mqtt://b', filters: ['#'] });
+  const line = (properties: unknown) => JSON.stringify({ t: 1, topic: 'lab/x', payload: 'p', qos: 1, retain: false, properties });
+  const full: MessageProperties = {
+    contentType: 'application/json',
+    payloadFormatIndicator: true,
+    messageExpiryInterval: 60,
+    responseTopic: 'lab/answer',
+    correlationData: text('req-17'),
+    userProperties: { unit: 'mm', tag: ['a', 'b'] },
+  };
+
+  it('the example in docs/record-replay.md is a recording this reader takes, properties as the writer writes them', () => {
+    const docs = readFileSync(new URL('../docs/record-replay.md', import.meta.url), 'utf8');
+    const example = docs.match(/```json\n([\s\S]*?)```/)![1]!;
+    const { messages } = parseRecording(example);
+    const withProperties = messages.filter((m) => m.properties);
+    expect(withProperties.map((m) => m.properties)).toEqual([{ ...full, correlationData: text('req-17') }, { correlationData: bytes(0, 1, 0xff, 0xfe) }]);
+    for (const m of messages) expect(example).toContain(encodeMessage(m));
+  });
+
+  it('writes them in the documented form and reads them back; binary correlation data as base64, like a payload', () => {
+    const message: RecordedMessage = { t: 40, topic: 'lab/ask', payload: text('{}'), qos: 1, retain: false, properties: full };
+    const written = encodeMessage(message);
+    expect(written).toBe(
+      '{"t":40,"topic":"lab/ask","payload":"{}","qos":1,"retain":false,"properties":{"contentType":"application/json","payloadFormatIndicator":true,' +
+        '"messageExpiryInterval":60,"responseTopic":"lab/answer","correlationData":"req-17","userProperties":{"unit":"mm","tag":["a","b"]}}}',
+    );
+    expect(parseMessage(written, 2)).toEqual(message);
+    const binary: RecordedMessage = { ...message, properties: { correlationData: bytes(0, 0xff, 0xfe) } };
+    expect(JSON.parse(encodeMessage(binary)).properties).toEqual({ correlationDataBase64: 'AP/+' });
+    expect(parseMessage(encodeMessage(binary), 2)).toEqual(binary);
+  });
+
+  it('a line without "properties" (every recording made before MQTT 5) is a message without any; so is an empty "properties"', () => {
+    const old = '{"t":1,"topic":"lab/x","payload":"p","qos":1,"retain":false}';
+    expect(parseMessage(old, 2)).toEqual({ t: 1, topic: 'lab/x', payload: text('p'), qos: 1, retain: false });
+    expect('properties' in parseMessage(old, 2)).toBe(false);
+    expect('properties' in parseMessage(line({}), 2)).toBe(false);
+    expect(parseRecording(`${header}\n${old}\n${line({ contentType: 'text/plain' })}\n`).messages.map((m) => m.properties)).toEqual([undefined, { contentType: 'text/plain' }]);
+  });
+
+  it('a user property named __proto__ is a user property like any other, not a prototype', () => {
+    const parsed = parseMessage('{"t":1,"topic":"lab/x","payload":"p","qos":1,"retain":false,"properties":{"userProperties":{"__proto__":"x","a":"b"}}}', 2);
+    const user = parsed.properties!.userProperties!;
+    expect(Object.keys(user)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(user, '__proto__')?.value).toBe('x');
+    expect(encodeMessage(parsed)).toContain('"userProperties":{"__proto__":"x","a":"b"}');
+  });
+
+  it('refuses properties of the wrong type, unknown ones (a topic alias or a subscription identifier belongs to one hop), and more than the broker takes', () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    const broken: [unknown, RegExp][] = [
+      ['text', /"properties" must be an object/],
+      [[], /"properties" must be an object/],
+      [{ topicAlias: 3 }, /"properties" has "topicAlias", which is not one a recording keeps/],
+      [{ subscriptionIdentifier: 1 }, /"properties" has "subscriptionIdentifier", which is not one/],
+      [{ contentType: 1 }, /"contentType" must be a string/],
+      [{ contentType: 'a\u0000b' }, /"properties": "contentType" has a NUL character/],
+      [{ payloadFormatIndicator: 1 }, /"payloadFormatIndicator" must be true or false/],
+      [{ messageExpiryInterval: -1 }, /"messageExpiryInterval" must be whole seconds from 0 to 4294967295/],
+      [{ messageExpiryInterval: 1.5 }, /"messageExpiryInterval" must be whole seconds/],
+      [{ messageExpiryInterval: 2 ** 32 }, /"messageExpiryInterval" must be whole seconds/],
+      [{ messageExpiryInterval: '60' }, /"messageExpiryInterval" must be whole seconds/],
+      [{ responseTopic: 'lab/+' }, /"responseTopic" must be a topic name: not empty, no \+ or #/],
+      [{ responseTopic: '' }, /"responseTopic" must be a topic name/],
+      [{ responseTopic: 'lab/\ud800' }, /"responseTopic" is not valid Unicode/],
+      [{ correlationData: 'a', correlationDataBase64: 'AA==' }, /may have one of "correlationData" \(text\) and "correlationDataBase64", not both/],
+      [{ correlationData: 7 }, /"correlationData" must be a string/],
+      [{ correlationData: '\udc00' }, /"correlationData" is not valid Unicode/],
+      [{ correlationDataBase64: 'not base64!' }, /"correlationDataBase64" must be base64/],
+      [{ userProperties: [['a', 'b']] }, /"userProperties" must be an object of strings/],
+      [{ userProperties: { a: 1 } }, /"userProperties" must be an object of strings/],
+      [{ userProperties: { a: [] } }, /"userProperties" must be an object of strings, or of non-empty lists/],
+      [{ userProperties: { a: ['b', null] } }, /"userProperties" must be an object of strings/],
+      [{ userProperties: { 'a\u0000': 'b' } }, /a user property name has a NUL character/],
+      [{ userProperties: { a: 'b\u0000' } }, /the user property "a" has a NUL character/],
+      [{ userProperties: many(MAX_USER_PROPERTIES + 1) }, /"properties": more than 32 user properties/],
+      [{ userProperties: { k: Array.from({ length: MAX_USER_PROPERTIES + 1 }, () => 'v') } }, /more than 32 user properties/],
+      [{ userProperties: { k: 'v'.repeat(MAX_PROPERTY_BYTES) } }, /"properties": properties of more than 16384 bytes/],
+      [{ contentType: 'c'.repeat(8192), responseTopic: 'r'.repeat(8192), correlationData: 'x' }, /properties of more than 16384 bytes/],
+    ];
+    for (const [properties, problem] of broken) {
+      expect(() => parseMessage(line(properties), 5), JSON.stringify(properties)?.slice(0, 80)).toThrow(problem);
+      expect(() => parseMessage(line(properties), 5)).toThrow(/^line 5: /);
+    }
+    // Exactly the limits are taken.
+    expect(Object.keys(parseMessage(line({ userProperties: many(MAX_USER_PROPERTIES) }), 5).properties!.userProperties!)).toHaveLength(32);
+    const atLimit = { userProperties: { k: 'v'.repeat(MAX_PROPERTY_BYTES - 1) } };
+    expect(parseMessage(line(atLimit), 5).properties).toEqual(atLimit);
+    expect(parseMessage(line({ messageExpiryInterval: 2 ** 32 - 1 }), 5).properties).toEqual({ messageExpiryInterval: 2 ** 32 - 1 });
   });
 });

@@ -5,17 +5,26 @@
  *   {"mqlive":"recording","version":1,"startedAt":1764120000000,"broker":"mqtt://127.0.0.1:1883","filters":["devices/#"]}
  *   {"t":0,"topic":"devices/laptop/status","payload":"online","qos":1,"retain":true}
  *   {"t":12,"topic":"lab/blob","payloadBase64":"AAH/","qos":0,"retain":false}
+ *   {"t":40,"topic":"lab/ask","payload":"{}","qos":1,"retain":false,"properties":{"contentType":"application/json","responseTopic":"lab/answer","correlationData":"req-1","userProperties":{"unit":"mm"}}}
  *
  * `t` is milliseconds since the recording started, never decreasing, at most MAX_RECORDING_MS. A payload that is valid UTF-8 is stored as
  * text in `payload`, anything else as `payloadBase64`; either way replay sends the same bytes. Retained messages
  * present when the recording started have `retain: true` and `t: 0`; they come first, or among the first live
  * messages (the broker sends them for the new subscription while live ones already flow).
  *
+ * A message may have `properties`: the MQTT 5 properties it came with that mean something to whoever gets it
+ * next (protocol/message-properties.ts), each optional: `contentType` (string), `payloadFormatIndicator` (boolean),
+ * `messageExpiryInterval` (whole seconds), `responseTopic` (string), `correlationData` (text, when valid UTF-8) or
+ * `correlationDataBase64`, `userProperties` ({"name": "value"}, or {"name": ["value", "value"]} for a name given
+ * more than once). At most MAX_USER_PROPERTIES user properties and MAX_PROPERTY_BYTES bytes, as mqlive's broker
+ * takes. A line without `properties` (every line written before MQTT 5) is a message without any.
+ *
  * A reader takes lines of at most MAX_LINE_BYTES (readers of a stream never hold more than that of one line).
  *
  * Pure (no Node-only or DOM-only module): the viewer bundles it.
  */
 import { describeValue } from './json-depth';
+import { MAX_EXPIRY_SECONDS, MAX_USER_PROPERTIES, propertiesProblem, type MessageProperties, type UserProperties } from './message-properties';
 
 export const RECORDING_VERSION = 1;
 
@@ -56,6 +65,8 @@ export interface RecordedMessage {
   payload: Uint8Array;
   qos: 0 | 1 | 2;
   retain: boolean;
+  /** Its MQTT 5 properties; absent when it had none (or came over MQTT 3.1.1). */
+  properties?: MessageProperties | undefined;
 }
 
 /** A line that is not what the format says, with its 1-based line number. */
@@ -80,15 +91,27 @@ export function encodeHeader(header: Omit<RecordingHeader, 'mqlive' | 'version'>
 
 /** One message line (no newline): text when the bytes are valid UTF-8, base64 otherwise. */
 export function encodeMessage(message: RecordedMessage): string {
-  const { t, topic, qos, retain } = message;
-  let text: string | undefined;
-  try {
-    text = utf8.decode(message.payload);
-  } catch {
-    text = undefined;
-  }
+  const { t, topic, qos, retain, properties } = message;
+  const text = asText(message.payload);
   const body = text !== undefined ? { payload: text } : { payloadBase64: toBase64(message.payload) };
-  return JSON.stringify({ t, topic, ...body, qos, retain });
+  return JSON.stringify({ t, topic, ...body, qos, retain, ...(properties && { properties: encodeProperties(properties) }) });
+}
+
+/** The bytes as text when they are valid UTF-8. */
+function asText(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Properties as a line holds them: correlation data as text or base64, like a payload. */
+function encodeProperties(properties: MessageProperties): Record<string, unknown> {
+  const { contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic, correlationData, userProperties } = properties;
+  const text = correlationData && asText(correlationData);
+  const correlation = correlationData === undefined ? {} : text !== undefined ? { correlationData: text } : { correlationDataBase64: toBase64(correlationData) };
+  return { contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic, ...correlation, userProperties };
 }
 
 /** Parses and checks the header (line 1). */
@@ -134,8 +157,66 @@ export function parseMessage(line: string, lineNumber: number): RecordedMessage 
     if (!decoded) fail('"payloadBase64" must be base64');
     payload = decoded!;
   }
+  const properties = 'properties' in value ? parseProperties(value.properties, fail) : undefined;
   // + 0 makes a -0 plain 0, as it is written back.
-  return { t: (value.t as number) + 0, topic: topic as string, payload: payload!, qos: ((value.qos as number) + 0) as 0 | 1 | 2, retain: value.retain as boolean };
+  const message: RecordedMessage = { t: (value.t as number) + 0, topic: topic as string, payload: payload!, qos: ((value.qos as number) + 0) as 0 | 1 | 2, retain: value.retain as boolean };
+  if (properties) message.properties = properties;
+  return message;
+}
+
+const PROPERTY_KEYS = new Set(['contentType', 'payloadFormatIndicator', 'messageExpiryInterval', 'responseTopic', 'correlationData', 'correlationDataBase64', 'userProperties']);
+
+/** A line's `properties`, checked: types, then what mqlive's broker takes (propertiesProblem). Undefined for `{}`. */
+function parseProperties(value: unknown, fail: (problem: string) => never): MessageProperties | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('"properties" must be an object');
+  const fields = value as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!PROPERTY_KEYS.has(key)) fail(`"properties" has ${describeValue(key)}, which is not one a recording keeps`);
+  }
+  const out: MessageProperties = {};
+  const { contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic, userProperties } = fields;
+  if (contentType !== undefined) out.contentType = typeof contentType === 'string' ? contentType : fail('"contentType" must be a string');
+  if (payloadFormatIndicator !== undefined) {
+    out.payloadFormatIndicator = typeof payloadFormatIndicator === 'boolean' ? payloadFormatIndicator : fail('"payloadFormatIndicator" must be true or false');
+  }
+  if (messageExpiryInterval !== undefined) {
+    if (typeof messageExpiryInterval !== 'number') fail(`"messageExpiryInterval" must be whole seconds from 0 to ${MAX_EXPIRY_SECONDS}`);
+    out.messageExpiryInterval = (messageExpiryInterval as number) + 0;
+  }
+  if (responseTopic !== undefined) out.responseTopic = typeof responseTopic === 'string' ? responseTopic : fail('"responseTopic" must be a string');
+  if ('correlationData' in fields && 'correlationDataBase64' in fields) fail('"properties" may have one of "correlationData" (text) and "correlationDataBase64", not both');
+  if ('correlationData' in fields) {
+    const text = fields.correlationData;
+    if (typeof text !== 'string') fail('"correlationData" must be a string (binary data goes in "correlationDataBase64")');
+    if (LONE_SURROGATE.test(text as string)) fail('"correlationData" is not valid Unicode (a lone surrogate; binary data goes in "correlationDataBase64")');
+    out.correlationData = encoder.encode(text as string);
+  }
+  if ('correlationDataBase64' in fields) {
+    const decoded = typeof fields.correlationDataBase64 === 'string' ? fromBase64(fields.correlationDataBase64) : null;
+    out.correlationData = decoded ?? fail('"correlationDataBase64" must be base64');
+  }
+  if (userProperties !== undefined) out.userProperties = parseUserProperties(userProperties, fail);
+  const problem = propertiesProblem(out);
+  if (problem) fail(`"properties": ${problem}`);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** {"name": "value" | ["value", ...]} into an object without a prototype (a name may be "__proto__"). */
+function parseUserProperties(value: unknown, fail: (problem: string) => never): UserProperties | undefined {
+  const shape = '"userProperties" must be an object of strings, or of non-empty lists of strings';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(shape);
+  const out: UserProperties = Object.create(null);
+  let count = 0;
+  for (const name of Object.keys(value as object)) {
+    const values = (value as Record<string, unknown>)[name];
+    // Counted here too, so a line of many thousands of names is refused without copying them all.
+    count += Array.isArray(values) ? values.length : 1;
+    if (count > MAX_USER_PROPERTIES) fail(`"properties": more than ${MAX_USER_PROPERTIES} user properties`);
+    if (typeof values === 'string') out[name] = values;
+    else if (Array.isArray(values) && values.length > 0 && values.every((v) => typeof v === 'string')) out[name] = [...(values as string[])];
+    else fail(shape);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**

@@ -7,12 +7,14 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { CommandError, UsageError } from '../cli/command';
 import { CA_OPTION, readCa } from '../cli/ca';
 import type { OptionSpecs } from '../cli/options';
+import { fallBackTo311, fallbackLine, isProtocolChoice, leadsToFallback, PROTOCOLS, protocolVersionFor, type ProtocolChoice } from '../protocol/mqtt-version';
 
 export const BROKER_OPTIONS = {
   url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws:// or wss:// (default mqtt://127.0.0.1:1883)' },
   ca: CA_OPTION,
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
+  protocol: { env: 'MQLIVE_PROTOCOL', type: 'string', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)' },
 } satisfies OptionSpecs;
 
 export interface BrokerSettings {
@@ -21,6 +23,19 @@ export interface BrokerSettings {
   ca?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
+  /** auto (default), 5 or 3.1.1 (--protocol). */
+  protocol?: string | undefined;
+}
+
+export function protocolChoice(settings: BrokerSettings): ProtocolChoice {
+  const protocol = settings.protocol ?? 'auto';
+  if (!isProtocolChoice(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')} (got "${protocol}")`);
+  return protocol;
+}
+
+/** True when the client speaks MQTT 5 now (with auto, until a broker refuses it). */
+export function speaksMqtt5(client: MqttClient): boolean {
+  return client.options.protocolVersion === 5;
 }
 
 export function brokerUrl(settings: BrokerSettings): string {
@@ -42,25 +57,39 @@ export function withoutCredentials(url: string): string {
 }
 
 /**
- * Connects as `mqlive-ROLE-xxxxxx` (MQTT 3.1.1, clean session). Rejects with one line when the first
- * attempt fails; once connected, a lost connection is retried every second and said in one line.
+ * Connects as `mqlive-ROLE-xxxxxx` (clean session) with the MQTT of --protocol: under auto, MQTT 5, and 3.1.1
+ * once a broker refuses 5 (said in one line). Rejects with one line when the first attempt fails (the one in
+ * 3.1.1 after a refusal of 5 included); once connected, a lost connection is retried every second and said in one line.
  */
 export async function connectBroker(role: string, settings: BrokerSettings, say: (line: string) => void): Promise<MqttClient> {
   const url = brokerUrl(settings);
+  const protocol = protocolChoice(settings);
   const ca = readCa(settings.ca);
   const client = mqtt.connect(url, {
     ...(ca && { ca }),
     clientId: `mqlive-${role}-${randomBytes(4).toString('hex')}`,
-    protocolVersion: 4,
+    protocolVersion: protocolVersionFor(protocol),
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: 10_000,
     ...(settings.username && { username: settings.username, password: settings.password }),
   });
+  // Registered first, so a refusal of MQTT 5 is known as one before the listeners below see it.
+  if (protocol === 'auto') fallBackTo311(client, () => say(fallbackLine(withoutCredentials(url))));
   await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => fail(error.message);
-    const onClose = () => fail('the connection closed');
+    /** The close after a refusal of MQTT 5: fallBackTo311 connects again in 3.1.1. */
+    let fallingBack = false;
+    const onError = (error: Error) => {
+      if (leadsToFallback(error)) fallingBack = true;
+      else if (protocol === '5' && refusesVersion(error)) fail(`it refuses MQTT 5 (${error.message}): --protocol auto or 3.1.1 speaks MQTT 3.1.1 to it`);
+      else fail(error.message);
+    };
+    const onClose = () => {
+      if (fallingBack) fallingBack = false;
+      else fail('the connection closed');
+    };
     const fail = (why: string) => {
+      client.removeListener('error', onError).removeListener('close', onClose);
       client.end(true);
       reject(new CommandError(`cannot connect to ${withoutCredentials(url)}: ${why}`));
     };
@@ -70,8 +99,8 @@ export async function connectBroker(role: string, settings: BrokerSettings, say:
       client.removeListener('error', onError).removeListener('close', onClose);
       resolve();
     });
-    client.once('error', onError);
-    client.once('close', onClose);
+    client.on('error', onError);
+    client.on('close', onClose);
   });
   client.options.reconnectPeriod = 1000;
   let lastError = '';
@@ -85,6 +114,12 @@ export async function connectBroker(role: string, settings: BrokerSettings, say:
     lastError = '';
   });
   return client;
+}
+
+/** A CONNACK that means "not this protocol version": a 3.1.1 broker's 1, an MQTT 5 broker's 0x84 (as mqtt-version.ts). */
+function refusesVersion(error: Error): boolean {
+  const code = (error as { code?: number }).code;
+  return code === 1 || code === 0x84;
 }
 
 /**

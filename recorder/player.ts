@@ -6,9 +6,10 @@
 import { printable } from '../protocol/printable';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MessageProperties } from '../protocol/message-properties';
 import type { RecordedMessage } from '../protocol/recording';
 
-export type Publish = (topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean) => Promise<unknown>;
+export type Publish = (topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, properties?: MessageProperties) => Promise<unknown>;
 
 export interface Clock {
   /** Monotonic milliseconds. */
@@ -105,7 +106,7 @@ export class Player {
     while (this.inFlight.length >= IN_FLIGHT && !this.stopped) await this.until(this.inFlight.shift());
     if (this.stopped) return;
     const topic = prefix + message.topic;
-    const sending = this.publish(topic, message.payload, message.qos, keepRetain && message.retain).catch((error: Error) => {
+    const sending = this.publish(topic, message.payload, message.qos, keepRetain && message.retain, message.properties).catch((error: Error) => {
       if (this.failures++ < 5) this.options.say(`could not publish on ${printable(topic)}: ${printable(error.message)}`);
     });
     this.inFlight.push(sending);

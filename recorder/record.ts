@@ -7,8 +7,10 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CommandError, defineCommand, UsageError } from '../cli/command';
 import { parseWholeNumber, type OptionSpecs } from '../cli/options';
+import { forwardProperties, propertiesProblem, type MessageProperties } from '../protocol/message-properties';
+import { printable } from '../protocol/printable';
 import { encodeHeader, encodeMessage, MAX_RECORDING_MS } from '../protocol/recording';
-import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, formatBytes, onStopSignal, parseNumber, withoutCredentials } from './connection';
+import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, formatBytes, onStopSignal, parseNumber, protocolChoice, withoutCredentials } from './connection';
 
 const OPTIONS = {
   ...BROKER_OPTIONS,
@@ -48,8 +50,10 @@ export const recordCommand = defineCommand({
   options: OPTIONS,
   notes: [
     'The file: a header line {"mqlive":"recording","version":1,"startedAt","broker","filters"}, then one line per',
-    'message {"t":ms since start,"topic","payload" (UTF-8 text) or "payloadBase64","qos","retain"}. Retained messages',
-    'present at the start come first with retain true and t 0. Progress goes to stdout, or to stderr with --out -.',
+    'message {"t":ms since start,"topic","payload" (UTF-8 text) or "payloadBase64","qos","retain"}, and with MQTT 5',
+    '"properties" when it has any (contentType, payloadFormatIndicator, messageExpiryInterval, responseTopic,',
+    'correlationData or correlationDataBase64, userProperties). Retained messages present at the start come first',
+    'with retain true and t 0. Progress goes to stdout, or to stderr with --out -.',
   ].join('\n'),
   async run(options) {
     const url = brokerUrl(options);
@@ -60,6 +64,7 @@ export const recordCommand = defineCommand({
       if (problem) throw new UsageError(`--topic "${filter}" ${problem}`);
     }
     if (options.out === undefined) throw new UsageError('--out is needed: the file to write, or - for stdout');
+    protocolChoice(options); // a wrong --protocol is said before the file is touched
     const seconds = parseNumber(options.seconds, 'seconds');
     const maxMessages = parseWholeNumber(options['max-messages'], 'max-messages');
     const toStdout = options.out === '-';
@@ -92,6 +97,16 @@ export const recordCommand = defineCommand({
     // at the start (t 0), which may come in among the first live messages. After a reconnect it keeps its time.
     let reconnected = false;
     client.once('reconnect', () => (reconnected = true));
+    // What a recording cannot keep (another broker may carry more than mqlive's broker takes) is said once.
+    let propertiesDropped = false;
+    const keptProperties = (topic: string, received: Record<string, unknown> | undefined): MessageProperties | undefined => {
+      const properties = forwardProperties(received);
+      const problem = properties && propertiesProblem(properties);
+      if (!problem) return properties;
+      if (!propertiesDropped) say(`a message on ${printable(topic)} has MQTT 5 properties a recording cannot keep (${problem}): recorded without them (said once)`);
+      propertiesDropped = true;
+      return undefined;
+    };
     client.on('message', (topic, payload, packet) => {
       if (stopped) return;
       const atStart = packet.retain && !reconnected;
@@ -99,7 +114,8 @@ export const recordCommand = defineCommand({
       // The format's longest recording: a line past it would be refused by every reader.
       if (t > MAX_RECORDING_MS) return stop('366 days, the longest a recording may be');
       if (!atStart) lastT = t;
-      const line = `${encodeMessage({ t, topic, payload, qos: packet.qos, retain: packet.retain })}\n`;
+      const properties = keptProperties(topic, packet.properties as Record<string, unknown> | undefined);
+      const line = `${encodeMessage({ t, topic, payload, qos: packet.qos, retain: packet.retain, properties })}\n`;
       try {
         output.write(line);
       } catch (error) {

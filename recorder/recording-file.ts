@@ -32,12 +32,18 @@ export function reservedTopicProblem(topic: string): string | null {
   return topic.startsWith('$') ? `topic ${JSON.stringify(topic.slice(0, 80))} is reserved for the broker (it starts with $); --topic-prefix replays it under another topic` : null;
 }
 
+/** A response topic asks whoever answers to publish there: never on the broker's own topics (the broker refuses it). */
+function responseTopicProblem(message: RecordedMessage): string | null {
+  const responseTopic = message.properties?.responseTopic;
+  return responseTopic?.startsWith('$') ? `response topic ${JSON.stringify(responseTopic.slice(0, 80))} is reserved for the broker (it starts with $)` : null;
+}
+
 /** The messages of a recording, in order; a bad line stops with an error naming the file and the line. */
 export async function* readRecording(path: string, onHeader?: (header: RecordingHeader) => void, options: FileReadOptions = {}): AsyncGenerator<RecordedMessage> {
   // Chunks of 64 KiB: what is held is at most one line (up to the limit) plus one chunk.
   const input = createReadStream(path, { highWaterMark: 64 * 1024 });
   const prefix = options.topicPrefix;
-  const problemOf = prefix === undefined ? undefined : (message: RecordedMessage) => reservedTopicProblem(prefix + message.topic);
+  const problemOf = prefix === undefined ? undefined : (message: RecordedMessage) => reservedTopicProblem(prefix + message.topic) ?? responseTopicProblem(message);
   try {
     yield* readRecordingStream(input, { maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES, onHeader, problemOf });
   } catch (error) {

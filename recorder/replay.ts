@@ -6,7 +6,9 @@
 import { defineCommand, UsageError } from '../cli/command';
 import { parseWholeNumber, type OptionSpecs } from '../cli/options';
 import { MAX_LINE_BYTES } from '../protocol/recording';
-import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, onStopSignal, parseNumber, withoutCredentials } from './connection';
+import type { IClientPublishOptions } from 'mqtt';
+import type { MessageProperties } from '../protocol/message-properties';
+import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, onStopSignal, parseNumber, protocolChoice, speaksMqtt5, withoutCredentials } from './connection';
 import { Player, type Publish } from './player';
 import { checkReadable, readRecording, reservedTopicProblem, scanRecording } from './recording-file';
 
@@ -35,6 +37,7 @@ export const replayCommand = defineCommand({
     const reading = { maxLineBytes, topicPrefix: prefix };
     const retainMode = options.retain ?? 'keep';
     if (retainMode !== 'keep' && retainMode !== 'drop') throw new UsageError(`--retain must be keep or drop (got "${retainMode}")`);
+    protocolChoice(options);
     await checkReadable(file);
 
     // Every line is checked before the first publish: a broken file, or one with a topic replay may not
@@ -55,7 +58,17 @@ export const replayCommand = defineCommand({
       stopping = signal;
       abort.abort();
     });
-    const publish: Publish = (topic, payload, qos, retain) => client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, retain });
+    // A recording's MQTT 5 properties go out as they were over MQTT 5; MQTT 3.1.1 cannot carry them (said once).
+    let propertiesDropped = false;
+    const publish: Publish = (topic, payload, qos, retain, properties) => {
+      const options: IClientPublishOptions = { qos, retain };
+      if (properties && speaksMqtt5(client)) options.properties = mqttProperties(properties);
+      else if (properties && !propertiesDropped) {
+        propertiesDropped = true;
+        say("this recording's MQTT 5 properties (user properties, content type, ...) are not sent: the connection is MQTT 3.1.1");
+      }
+      return client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), options);
+    };
     const player = new Player(publish, { speed, prefix, keepRetain: retainMode === 'keep', say, signal: abort.signal });
     const progress = setInterval(() => say(player.progressLine(total, durationMs)), 1000);
     let rounds = 0;
@@ -80,3 +93,9 @@ export const replayCommand = defineCommand({
     say(`replayed ${player.sent} messages${loops} in ${player.elapsedSeconds().toFixed(1)} s${late}${stopping ? `; stopped by ${stopping}` : ''}`);
   },
 });
+
+/** MQTT.js's form of recorded properties: correlation data as a Buffer. */
+function mqttProperties(properties: MessageProperties): NonNullable<IClientPublishOptions['properties']> {
+  const { correlationData, ...rest } = properties;
+  return correlationData ? { ...rest, correlationData: Buffer.from(correlationData) } : rest;
+}

@@ -1,14 +1,13 @@
 import type { PublishPacket } from 'aedes';
+import { MAX_PROPERTY_BYTES, MAX_USER_PROPERTIES } from '../../protocol/message-properties';
 import type { Limits } from '../security/limits';
 import type { Identity, Rights } from '../security/rights';
 import type { Refusal } from './refusal';
 import { reservedTopic } from './reserved-topic';
 import { topicShapeProblem } from './topic-shape';
 
-/** User properties one MQTT 5 message may carry: each is kept, queued, retained and sent to every subscriber. */
-export const MAX_USER_PROPERTIES = 32;
-/** Bytes of properties one message may carry (user properties, content type, response topic, correlation data). */
-export const MAX_PROPERTY_BYTES = 16 * 1024;
+// One place for the limits: recordings (protocol/recording.ts) are held to the same ones.
+export { MAX_PROPERTY_BYTES, MAX_USER_PROPERTIES };
 
 type Properties = NonNullable<PublishPacket['properties']>;
 
