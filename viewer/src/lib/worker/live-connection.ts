@@ -302,12 +302,9 @@ export class LiveConnection {
   private async subscribe(filter: string, qos: 0 | 1): Promise<void> {
     if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions: always on`);
     const client = this.connectedClient();
+    // MQTT 5 says why (0x87 Not authorized — its reason string); a 3.1.1 SUBACK 0x80 only that it refused.
     const refused = (code: number, reasonString?: string) =>
-      new Error(
-        client.options.protocolVersion === 5
-          ? `refused by the broker: ${refusalText(code, reasonString)} (the subscription to "${filter}")`
-          : `the broker refused the subscription to "${filter}": this user may not read it`,
-      );
+      new Error(`the broker refused the subscription to "${filter}": ${client.options.protocolVersion === 5 ? refusalText(code, reasonString) : 'this user may not read it'}`);
     this.stored.subscribed(filter);
     let granted;
     try {
