@@ -209,7 +209,7 @@ describe('the Publish panel', () => {
       await page.getByRole('button', { name: 'Publish' }).click();
       await expect.poll(() => page.locator('[data-testid="publish-history"] li[data-outcome="refused"]').count()).toBe(i);
     }
-    expect(await page.getByTestId('publish-result').textContent()).toBe('Refused by the broker: alice may not publish there');
+    expect(await page.getByTestId('publish-result').textContent()).toBe('Refused by the broker: 0x87 Not authorized — alice may not publish there');
     expect(await state(page)).toBe('connected');
     // A QoS 0 publish has no acknowledgement: its refusal comes as the broker's notice, and the list says so.
     await page.getByRole('combobox', { name: 'QoS' }).selectOption('0');
@@ -292,7 +292,7 @@ describe('clearing retained messages', () => {
     await expect.poll(() => laptop.count()).toBe(1);
     await laptop.getByRole('button', { name: 'Remove' }).click();
     await laptop.getByTestId('clear-confirm-yes').click();
-    await expect.poll(() => laptop.getByTestId('clear-outcome').textContent()).toMatch(/Not all cleared: 1 of 1 not cleared .*refused by the broker: alice may not publish there/);
+    await expect.poll(() => laptop.getByTestId('clear-outcome').textContent()).toMatch(/Not all cleared: 1 of 1 not cleared .*refused by the broker: 0x87 Not authorized — alice may not publish there/);
     expect(await laptop.count()).toBe(1);
     expect(await state(page)).toBe('connected');
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from './mqtt';
@@ -14,13 +14,22 @@ export interface Mosquitto {
   stop(): Promise<void>;
 }
 
-/** Debian's mosquitto with its own config: an MQTT listener and a websockets listener on free loopback ports. */
-export async function startMosquitto(): Promise<Mosquitto> {
+/**
+ * Debian's mosquitto with its own config: an MQTT listener and a websockets listener on free loopback ports.
+ * `acl`: the lines of an ACL file (anonymous clients get the rules before any `user` line); none: all allowed.
+ */
+export async function startMosquitto(options: { acl?: string[] } = {}): Promise<Mosquitto> {
   requireTool('/usr/sbin/mosquitto', 'mosquitto');
   const dir = mkdtempSync(join(tmpdir(), 'mqlive-mosquitto-'));
   const mqttPort = await freePort();
   const wsPort = await freePort();
   const config = join(dir, 'mosquitto.conf');
+  const aclFile = join(dir, 'acl');
+  if (options.acl) {
+    writeFileSync(aclFile, `${options.acl.join('\n')}\n`, { mode: 0o644 });
+    // Started as root, mosquitto reads its ACL file after it drops to its own user.
+    chmodSync(dir, 0o755);
+  }
   writeFileSync(
     config,
     [
@@ -28,6 +37,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
       'allow_anonymous true',
       'persistence false',
       'log_dest stderr',
+      ...(options.acl ? [`acl_file ${aclFile}`] : []),
       `listener ${mqttPort} 127.0.0.1`,
       `listener ${wsPort} 127.0.0.1`,
       'protocol websockets',

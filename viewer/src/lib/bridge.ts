@@ -30,6 +30,8 @@ export interface ConnectionInfo {
   /** Why the broker wants (other) credentials; shown above the login form. */
   loginReason: string | null;
   extraSubscriptions: string[];
+  /** The MQTT version of the connection (5, or 4 for 3.1.1 when the broker refused 5); null before one is made. */
+  protocol: 5 | 4 | null;
 }
 
 /** A topic filter the person added, with the QoS asked for; kept per broker (saved-brokers.ts). */

@@ -41,6 +41,8 @@ export class LiveStore {
   lastError = $state<string | null>(null);
   loginReason = $state<string | null>(null);
   extraSubscriptions = $state<string[]>([]);
+  /** The connection's MQTT version: 5, or 4 (3.1.1) for a broker that refuses 5; null before one is made. */
+  protocol = $state<5 | 4 | null>(null);
   /** The broker's WebSocket URL (the page's own origin, `?broker=`, a remembered one, or one the person chose). */
   url = $state('');
   /** The filters the person added for this broker (localStorage), with their QoS. */
@@ -275,6 +277,7 @@ export class LiveStore {
     this.nextTryAt = info.nextTryAt;
     this.lastError = info.lastError;
     this.loginReason = info.loginReason;
+    this.protocol = info.protocol;
     if (info.extraSubscriptions.join('\n') !== this.extraSubscriptions.join('\n')) this.extraSubscriptions = info.extraSubscriptions;
   }
 

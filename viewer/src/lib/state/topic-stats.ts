@@ -1,4 +1,5 @@
 import { clip, numericFields, type FormattedPayload } from './payload-format';
+import type { PropertyLine } from './mqtt5';
 import { RateMeter, type RateState } from './rate';
 
 export const MAX_TOPICS = 2000;
@@ -39,6 +40,8 @@ export interface TopicMessage {
   bytes: Uint8Array;
   /** Its numeric fields (payload-format.ts), for the charts. */
   numbers: Record<string, number>;
+  /** Its MQTT 5 properties as text (state/mqtt5.ts); none over MQTT 3.1.1. */
+  properties: PropertyLine[];
 }
 
 /** The selected topic's messages since the last frame, oldest first; `reset`: the page drops what it had. */
@@ -81,7 +84,7 @@ export class TopicStatsTable {
   private selected: SelectedUpdate | null = null;
 
   /** Records one message, decoded once by the caller. */
-  record(topic: string, payload: FormattedPayload, retained: boolean, now: number, bytes: Uint8Array = new Uint8Array(0), qos: 0 | 1 | 2 = 0): void {
+  record(topic: string, payload: FormattedPayload, retained: boolean, now: number, bytes: Uint8Array = new Uint8Array(0), qos: 0 | 1 | 2 = 0, properties: PropertyLine[] = []): void {
     let stats = this.topics.get(topic);
     // An empty message on a topic whose last message was retained is that message cleared (MQTT's way; the
     // broker forwards it with the retain flag off): the topic leaves the tree, as in MQTT Explorer.
@@ -107,7 +110,7 @@ export class TopicStatsTable {
     stats.rate.add(now);
     // A copy, not a view: a view would keep the whole network chunk it came in alive.
     const kept = new Uint8Array(bytes.subarray(0, KEPT_BYTES));
-    const message: TopicMessage = { id: stats.count - 1, at: now, qos, retained, size: bytes.length, bytes: kept, numbers: numericFields(payload) };
+    const message: TopicMessage = { id: stats.count - 1, at: now, qos, retained, size: bytes.length, bytes: kept, numbers: numericFields(payload), properties };
     keep(stats, message);
     if (this.selected?.topic === topic) {
       this.selected.messages.push(message);
@@ -131,6 +134,11 @@ export class TopicStatsTable {
     if (!s || (!s.reset && s.messages.length === 0)) return null;
     this.selected = { topic: s.topic, reset: false, messages: [] };
     return s;
+  }
+
+  /** Whether the topic is in the table. */
+  has(topic: string): boolean {
+    return this.topics.has(topic);
   }
 
   /** Messages on topics past MAX_TOPICS, counted but not kept. */

@@ -37,8 +37,9 @@ export class PublishHistory {
   }
 
   settle(id: number, outcome: PublishOutcome, why = ''): void {
-    // A refusal notice may come before the publish is reported sent (QoS 0): it stays refused.
-    this.rows.update((row) => (row.id === id && row.outcome !== 'refused' ? { ...row, outcome, why } : row));
+    // A refusal notice may come before the publish is reported sent (QoS 0): it stays refused. An MQTT 5 refusal
+    // (PUBACK 0x87 …) after mqlive's notice replaces the notice's words: it also has the reason code.
+    this.rows.update((row) => (row.id === id && (row.outcome !== 'refused' || outcome === 'refused') ? { ...row, outcome, why } : row));
     this.signal.changed();
   }
 

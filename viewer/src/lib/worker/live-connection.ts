@@ -10,6 +10,9 @@ import { PageRecorder, RetainedState } from './page-recorder';
 import { Playback } from './playback';
 import { publishTold, RefusalWatch, type PublishRequest } from './publishing';
 import { parseRecording } from '../../../../protocol/recording';
+import { fallBackTo311, leadsToFallback } from '../../../../protocol/mqtt-version';
+import { propertyLines, refusalText, type PropertyLine, type ReceivedProperties } from '../state/mqtt5';
+import { StoredMessages } from './stored-messages';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5000;
@@ -18,6 +21,8 @@ export const MAX_CLEAR_TOPICS = 1000;
 /** Refusal notices passed to the page per frame at most. */
 const NOTICES_PER_FRAME = 50;
 const BASE_SUBSCRIPTIONS = [TOPIC_PATTERNS.allDevices, TOPIC_PATTERNS.clientMessages];
+/** CONNACK codes that ask for (other) credentials: MQTT 3.1.1's 4 and 5, MQTT 5's 0x86 and 0x87. */
+const LOGIN_CODES = new Set([4, 5, 0x86, 0x87]);
 /** How often the page hears of changes at most until it says it paints (then: once per animation frame). */
 export const FRAME_MS = 16;
 /** How often it hears of them when it paints nothing (a hidden tab has no animation frames), so nothing piles up. */
@@ -29,7 +34,7 @@ export const UNPAINTED_FRAME_MS = 250;
  * once per frame, what changed (`Frame`), and sends the person's actions (`Action`).
  */
 export class LiveConnection {
-  private info: ConnectionInfo = { connection: 'connecting', nextTryAt: null, lastError: null, loginReason: null, extraSubscriptions: [] };
+  private info: ConnectionInfo = { connection: 'connecting', nextTryAt: null, lastError: null, loginReason: null, extraSubscriptions: [], protocol: null };
   private infoChanged = true;
   private devices = new DeviceRegistry();
   private topics = new TopicStatsTable();
@@ -46,6 +51,7 @@ export class LiveConnection {
   private notices: RefusalNotice[] = [];
   private received = 0;
   private subscriptions: SavedSubscription[] = [];
+  private readonly stored = new StoredMessages();
 
   private url = '';
   private viewerId = '';
@@ -84,7 +90,7 @@ export class LiveConnection {
         }
         this.url = action.url;
         this.subscriptions = action.subscriptions;
-        this.update({ connection: 'connecting', lastError: null, loginReason: null, nextTryAt: null, extraSubscriptions: [] });
+        this.update({ connection: 'connecting', lastError: null, loginReason: null, nextTryAt: null, extraSubscriptions: [], protocol: null });
         this.connect(action.credentials ?? undefined);
         return;
       case 'send':
@@ -100,7 +106,7 @@ export class LiveConnection {
         this.answer(action.id, this.publish(action.request));
         return;
       case 'retained':
-        this.report({ type: 'done', id: action.id, error: null, topics: this.retained.topicsUnder(action.branch) });
+        this.report({ type: 'done', id: action.id, error: null, topics: this.retainedUnder(action.branch) });
         return;
       case 'clear':
         this.answer(action.id, this.clear(action.topics));
@@ -144,8 +150,11 @@ export class LiveConnection {
     // Why a try failed, when MQTT.js gives no error of its own (a WebSocket that cannot open gives none).
     let connectedThisTry = false;
     let errorThisTry = false;
+    let fallingBack = false;
     const client = mqtt.connect(this.url, {
       ...credentials,
+      // MQTT 5, and 3.1.1 from the moment this broker refuses 5 (fallBackTo311; the header says which).
+      protocolVersion: 5,
       clientId: this.viewerId,
       reconnectPeriod: FIRST_RETRY_MS,
       connectTimeout: 5000,
@@ -153,14 +162,17 @@ export class LiveConnection {
       resubscribe: true,
     });
     this.client = client;
+    // Registered before the page's own 'error' listener, so that one knows a refusal that leads to the fall-back.
+    fallBackTo311(client, () => undefined);
     client.on('connect', () => {
       connectedThisTry = true;
       this.retryMs = FIRST_RETRY_MS;
       client.options.reconnectPeriod = FIRST_RETRY_MS;
-      this.update({ connection: 'connected', nextTryAt: null, lastError: null });
-      const filters: Record<string, { qos: 0 | 1 }> = {};
-      for (const f of BASE_SUBSCRIPTIONS) filters[f] = { qos: 1 };
-      for (const s of this.subscriptions) filters[s.filter] = { qos: s.qos };
+      this.stored.clear();
+      this.update({ connection: 'connected', nextTryAt: null, lastError: null, protocol: client.options.protocolVersion === 5 ? 5 : 4 });
+      const filters: Record<string, { qos: 0 | 1; rap?: boolean }> = {};
+      for (const f of BASE_SUBSCRIPTIONS) filters[f] = this.subscriptionOptions(1);
+      for (const s of this.subscriptions) filters[s.filter] = this.subscriptionOptions(s.qos);
       // The broker's notices of this page's refused publishes (mqlive's broker; others refuse the filter or stay silent).
       filters[this.noticeTopic] = { qos: 0 };
       client.subscribe(filters, (_error, granted) => {
@@ -169,6 +181,11 @@ export class LiveConnection {
       });
     });
     client.on('close', () => {
+      if (fallingBack) {
+        // fallBackTo311 connects again at once, in MQTT 3.1.1: nothing failed.
+        fallingBack = false;
+        return this.update({ connection: 'connecting', lastError: null });
+      }
       // MQTT.js waits reconnectPeriod before its next try; back off up to MAX_RETRY_MS for the one after.
       const nextTryAt = Date.now() + this.retryMs;
       this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
@@ -186,10 +203,14 @@ export class LiveConnection {
       this.update({ nextTryAt: null, connection: c !== 'offline' && c !== 'login' ? 'reconnecting' : c });
     });
     client.on('error', (error) => {
+      if (leadsToFallback(error)) {
+        fallingBack = true;
+        return;
+      }
       const code = (error as { code?: number }).code;
-      if (code === 4 || code === 5) {
-        // CONNACK 4 (bad user name or password) or 5 (not authorized): ask the person, stop retrying.
-        const loginReason = code === 4 && credentials ? 'Wrong user name or password.' : 'This broker asks for a user name and password.';
+      if (code !== undefined && LOGIN_CODES.has(code)) {
+        // CONNACK 4 / 0x86 (bad user name or password) or 5 / 0x87 (not authorized): ask the person, stop retrying.
+        const loginReason = (code === 4 || code === 0x86) && credentials ? 'Wrong user name or password.' : 'This broker asks for a user name and password.';
         this.update({ loginReason, connection: 'login', nextTryAt: null });
         client.end(true);
         return;
@@ -200,10 +221,28 @@ export class LiveConnection {
     client.on('message', (topic, payload, packet) => {
       this.received += 1;
       if (topic === this.noticeTopic) return this.heardRefusal(payload);
+      // Over MQTT 5 the retain flag is as published (subscriptionOptions): a live retained message keeps it.
       this.retained.note(topic, payload, packet.qos, packet.retain);
       if (this.recorder && !this.recorder.add(topic, payload, packet.qos, packet.retain, Date.now())) this.record(false);
-      this.receive(topic, payload, packet.retain, undefined, packet.qos);
+      const fromStore = this.stored.fromStore(topic, packet.retain, client.options.protocolVersion === 5);
+      this.receive(topic, payload, packet.retain, undefined, packet.qos, propertyLines(packet.properties as ReceivedProperties | undefined), fromStore);
     });
+  }
+
+  /** MQTT 5 subscriptions keep the retain flag as published, so a retained message that comes live is known as one. */
+  private subscriptionOptions(qos: 0 | 1): { qos: 0 | 1; rap?: boolean } {
+    return this.info.protocol === 5 ? { qos, rap: true } : { qos };
+  }
+
+  /**
+   * The topics at `branch` or below that hold a retained message as far as the page knows. Over MQTT 3.1.1 a live
+   * message comes without its retain flag, so a topic the page has seen is offered too: clearing where nothing is
+   * retained does no harm.
+   */
+  private retainedUnder(branch: string): string[] {
+    const topics = this.retained.topicsUnder(branch);
+    if (this.info.protocol === 4 && !topics.includes(branch) && this.topics.has(branch)) topics.push(branch);
+    return topics;
   }
 
   /** The client, for an action that needs the broker; else the reason a person reads. */
@@ -263,18 +302,23 @@ export class LiveConnection {
   private async subscribe(filter: string, qos: 0 | 1): Promise<void> {
     if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions: always on`);
     const client = this.connectedClient();
-    const refused = new Error(`the broker refused the subscription to "${filter}": this user may not read it`);
+    // MQTT 5 says why (0x87 Not authorized — its reason string); a 3.1.1 SUBACK 0x80 only that it refused.
+    const refused = (code: number, reasonString?: string) =>
+      new Error(`the broker refused the subscription to "${filter}": ${client.options.protocolVersion === 5 ? refusalText(code, reasonString) : 'this user may not read it'}`);
+    this.stored.subscribed(filter);
     let granted;
     try {
-      granted = await client.subscribeAsync(filter, { qos });
+      granted = await client.subscribeAsync(filter, this.subscriptionOptions(qos));
     } catch (error) {
-      // MQTT.js rejects a SUBACK 0x80 as "Unspecified error", which names neither the filter nor who refused;
-      // the SUBACK it carries says what happened.
-      const granted = (error as { packet?: { granted?: (number | { qos: number })[] } }).packet?.granted ?? [];
-      if (granted.some((g) => ((typeof g === 'number' ? g : g.qos) & 0x80) !== 0)) throw refused;
+      // MQTT.js rejects a SUBACK 0x80 (0x87 …) as "Unspecified error", which names neither the filter nor who
+      // refused; the SUBACK it carries says what happened, and over MQTT 5 why (its reason string).
+      const suback = (error as { packet?: { granted?: (number | { qos: number })[]; properties?: { reasonString?: string } } }).packet;
+      const code = (suback?.granted ?? []).map((g) => (typeof g === 'number' ? g : g.qos)).find((c) => (c & 0x80) !== 0);
+      if (code !== undefined) throw refused(code, suback?.properties?.reasonString);
       throw new Error(`could not subscribe to "${filter}": ${(error as Error).message}`);
     }
-    if (granted.some((g) => g.qos === 128)) throw refused;
+    const code = granted.find((g) => g.qos >= 0x80)?.qos;
+    if (code !== undefined) throw refused(code);
     this.subscriptions = [...this.subscriptions.filter((s) => s.filter !== filter), { filter, qos }];
     if (!this.info.extraSubscriptions.includes(filter)) this.update({ extraSubscriptions: [...this.info.extraSubscriptions, filter] });
   }
@@ -341,19 +385,20 @@ export class LiveConnection {
 
   /**
    * Applies one message to the models, its payload decoded once for all of them; public for tests.
-   * `receivedAt`: when it was received, for latency (a recording's own time; else now).
+   * `receivedAt`: when it was received, for latency (a recording's own time; else now). `retained`: its retain
+   * flag (the tree's R); `fromStore`: whether the broker sent it from its store on subscribing (StoredMessages).
    */
-  receive(topic: string, payload: Uint8Array, retained: boolean, receivedAt?: number, qos: 0 | 1 | 2 = 0): void {
+  receive(topic: string, payload: Uint8Array, retained: boolean, receivedAt?: number, qos: 0 | 1 | 2 = 0, properties: PropertyLine[] = [], fromStore = retained): void {
     const now = Date.now();
     const formatted = formatPayload(payload);
     const checked = checkFormatted(topic, formatted);
-    this.topics.record(topic, formatted, retained, now, payload, qos);
+    this.topics.record(topic, formatted, retained, now, payload, qos, properties);
     let mouse = null;
     if (checked.topic?.kind === 'clientMessage') {
       if (checked.ok) this.messages.push({ from: checked.topic.clientId, ...pick(checked.payload as ClientMessage) });
-    } else mouse = this.devices.apply(topic, checked, now, retained);
-    // The log is for what happens now; retained messages are state from before.
-    if (!retained) this.log.add(logEntry(topic, formatted, mouse, now));
+    } else mouse = this.devices.apply(topic, checked, now, fromStore);
+    // The log is for what happens now; stored retained messages are state from before.
+    if (!fromStore) this.log.add(logEntry(topic, formatted, mouse, now));
     if (mouse && typeof mouse.payload.ts === 'number') this.latency.add(mouse.device, mouse.payload.ts, receivedAt ?? now);
     this.scheduleFrame();
   }

@@ -1,5 +1,6 @@
-import type { MqttClient } from 'mqtt';
+import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 import { validateRefusalNotice, type RefusalNotice } from '../../../../protocol';
+import { hasProperties, refusalText, type PublishProperties } from '../state/mqtt5';
 
 const PUBLISH_TIMEOUT_MS = 5000;
 /** Notices held for a publish still waiting for its outcome; older ones go first. */
@@ -11,6 +12,8 @@ export interface PublishRequest {
   payload: string;
   qos: 0 | 1;
   retain: boolean;
+  /** MQTT 5 properties (publish-properties in state/mqtt5.ts); only over MQTT 5. */
+  properties?: PublishProperties;
 }
 
 /**
@@ -57,9 +60,29 @@ export function topicProblem(topic: string): string | null {
   return null;
 }
 
+/** An MQTT 5 PUBACK or PUBREC with a reason code of 0x80 or more, as MQTT.js reports it. */
+interface RefusedAck extends Error {
+  code?: number;
+  packet?: Packet;
+}
+
+/** MQTT.js's publish as a promise that keeps the refusing acknowledgement (its publishAsync drops the packet). */
+function publishAcked(client: MqttClient, request: PublishRequest): Promise<void> {
+  const options: IClientPublishOptions = { qos: request.qos, retain: request.retain };
+  if (hasProperties(request.properties)) {
+    if (client.options.protocolVersion !== 5) return Promise.reject(new Error('this broker speaks MQTT 3.1.1, which has no message properties'));
+    // Correlation data as typed: mqtt-packet writes a string as its UTF-8 bytes (writeStringOrBuffer), no Buffer needed.
+    options.properties = request.properties as IClientPublishOptions['properties'];
+  }
+  return new Promise((resolve, reject) => {
+    client.publish(request.topic, request.payload, options, (error, packet) => (error ? reject(Object.assign(error, { packet })) : resolve()));
+  });
+}
+
 /**
  * Publishes and tells the outcome: resolves once the broker took it (QoS 1: acknowledged; QoS 0: sent),
- * rejects with a reason a person can read, "refused by the broker: …" when mqlive's broker said so.
+ * rejects with a reason a person can read, "refused by the broker: …" when the broker said so: an MQTT 5
+ * broker with its reason code and string (PUBACK 0x87 …), mqlive's broker also with its notice.
  */
 export async function publishTold(client: MqttClient, request: PublishRequest, refusals: RefusalWatch): Promise<void> {
   const problem = topicProblem(request.topic);
@@ -70,7 +93,14 @@ export async function publishTold(client: MqttClient, request: PublishRequest, r
     timer = setTimeout(() => reject(new Error('the broker did not acknowledge the message')), PUBLISH_TIMEOUT_MS);
   });
   try {
-    await Promise.race([client.publishAsync(request.topic, request.payload, { qos: request.qos, retain: request.retain }), timeout]);
+    await Promise.race([publishAcked(client, request), timeout]);
+  } catch (error) {
+    const { code, packet } = error as RefusedAck;
+    if (typeof code === 'number' && code >= 0x80) {
+      const reasonString = (packet as { properties?: { reasonString?: string } } | undefined)?.properties?.reasonString;
+      throw new Error(`refused by the broker: ${refusalText(code, reasonString)}`);
+    }
+    throw error;
   } finally {
     clearTimeout(timer);
   }
