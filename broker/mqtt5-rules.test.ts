@@ -176,3 +176,30 @@ describe.each(['tcp', 'ws'] as const)('MQTT 5 over %s', (transport) => {
     await barrier(alice, `size-${transport}`);
   });
 });
+
+describe('the session cap, for MQTT 5 sessions', () => {
+  it('counts a session with a Session Expiry as persistent, and frees its place when it expires', async () => {
+    const { data: users } = await makeUsers({ sam: 'device' });
+    const capped = await startTestBroker({ users, limits: { maxSessionsPerUser: 1 } });
+    const at = { mqtt: capped.broker.mqttUrl, ws: capped.broker.wsUrl };
+    try {
+      const { client: first, returnCode } = await RawClient.open(at, 'tcp', v5('sam-1', 'sam', { properties: { sessionExpiryInterval: 1 } }), open);
+      expect(returnCode).toBe(0);
+      first.end();
+      await first.closed;
+      const { returnCode: second } = await RawClient.open(at, 'tcp', v5('sam-2', 'sam', { properties: { sessionExpiryInterval: 60 } }), open);
+      expect(second).toBe(0x88); // CONNACK 3, as Aedes says it in MQTT 5
+      // Once sam-1's second is over its place is free: tried again every 200 ms, for 5 s at most.
+      let accepted = -1;
+      for (let i = 0; i < 25 && accepted !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const { client, returnCode: code } = await RawClient.open(at, 'tcp', v5('sam-2', 'sam', { properties: { sessionExpiryInterval: 60 } }), open);
+        client.end();
+        accepted = code;
+      }
+      expect(accepted).toBe(0);
+    } finally {
+      await capped.close();
+    }
+  });
+});

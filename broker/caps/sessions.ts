@@ -43,6 +43,8 @@ export class SessionCap {
       this.unconfirmed.delete(client.id);
       if (client.clean) this.end(client.id);
     });
+    // An MQTT 5 session also ends when its Session Expiry Interval runs out while it is offline.
+    aedes.on('sessionExpired' as 'client', (client) => this.end(client.id));
     aedes.authenticate = (client, username, password, done) =>
       authenticate.call(aedes, client, username, password, (error, ok) => {
         if (error || !ok) return done(error, ok);
