@@ -12,6 +12,7 @@ import { clearSkippedDeliveriesAlone, resumeSessionsEndingWithTheirConnection, t
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
 import { fitsClient } from './client-packet-size';
+import { tellKeepAliveTimeouts } from './mqtt5-disconnect';
 import { guardHooks } from './hook-guard';
 import { retainedAtGrantedQos } from './retained-qos';
 import { LogLimiter, printable, type Logger } from './log';
@@ -142,6 +143,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   tolerateDuplicatePubrel(aedes);
   clearSkippedDeliveriesAlone(aedes);
   resumeSessionsEndingWithTheirConnection(aedes);
+  tellKeepAliveTimeouts(aedes as unknown as Parameters<typeof tellKeepAliveTimeouts>[0]);
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
   // Each cap logs through its own limiter, so one flooded cap cannot hide another's line.

@@ -20,3 +20,8 @@ export function tellMqtt5Disconnect(client: ClientWithConnection, reasonCode: nu
   const conn = client.conn as { writePacket?: (bytes: Buffer) => void } | undefined;
   conn?.writePacket?.(disconnectPacket(reasonCode, why));
 }
+
+/** An MQTT 5 client silent for 1.5 times its keep alive is told so (0x8D) before Aedes closes it (MQTT-3.1.2-22). */
+export function tellKeepAliveTimeouts(aedes: { on(event: 'keepaliveTimeout', listener: (client: ClientWithConnection) => void): unknown }): void {
+  aedes.on('keepaliveTimeout', (client) => tellMqtt5Disconnect(client, 0x8d, 'nothing received within 1.5 times the keep alive'));
+}

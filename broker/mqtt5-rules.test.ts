@@ -167,6 +167,13 @@ describe.each(['tcp', 'ws'] as const)('MQTT 5 over %s', (transport) => {
     await alice.waitForClose();
   });
 
+  it('a client silent past 1.5 times its keep alive is told why: DISCONNECT 0x8D', async () => {
+    const { client } = await RawClient.open(endpoint, transport, v5(`silent-${transport}`, 'alice', { keepalive: 1 }), open);
+    const disconnect = (await client.waitFor((p) => p.cmd === 'disconnect', 'DISCONNECT')) as mqttPacket.IDisconnectPacket;
+    expect(disconnect.reasonCode).toBe(0x8d);
+    await client.waitForClose();
+  });
+
   it('a client that can take only small packets (Maximum Packet Size) is not sent a larger one', async () => {
     const small = await RawClient.subscribed(endpoint, transport, v5(`small-${transport}`, 'root', { properties: { maximumPacketSize: 64 } }), 'devices/alice/size', 1, open);
     const { client: alice } = await RawClient.open(endpoint, transport, v5(`size-${transport}`, 'alice'), open);
