@@ -14,6 +14,7 @@ import { logAndCountEvents } from './events';
 import { fitsClient } from './client-packet-size';
 import { tellKeepAliveTimeouts } from './mqtt5-disconnect';
 import { guardHooks } from './hook-guard';
+import { SharedSubscriptions } from './shared-subscriptions';
 import { retainedAtGrantedQos } from './retained-qos';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
@@ -57,6 +58,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const auth = new Authentication(security, limits, log, metrics, (client, identity, will) => admission.admitWill(client, identity, will)?.why ?? null);
   const { identities } = auth;
   const dropper = new DropAfterAck();
+  const shared = new SharedSubscriptions();
   const subscribeAdmission = new SubscribeAdmission(limits, rights, (client) => identities.get(client));
 
   /** What a client may read, checked at each delivery: its own refusal notices under $mqlive/, else its rights. */
@@ -117,7 +119,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       },
       authorizeForward(client, packet) {
         if (rights.filtersDeliveries && !mayRead(client, packet.topic)) return null;
-        if (client.version === 5 && !fitsClient(client, packet)) return null;
+        if (client.version === 5 && (!fitsClient(client, packet) || !shared.mayDeliver(client, packet))) return null;
         metrics.messagesOut += 1;
         return retainedAtGrantedQos(client, packet);
       },
@@ -143,6 +145,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   tolerateDuplicatePubrel(aedes);
   clearSkippedDeliveriesAlone(aedes);
   resumeSessionsEndingWithTheirConnection(aedes);
+  shared.install(aedes);
   tellKeepAliveTimeouts(aedes as unknown as Parameters<typeof tellKeepAliveTimeouts>[0]);
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
