@@ -68,7 +68,7 @@ describe('publisher messages', () => {
     const env = await broker({ users: (await makeUsers({ alice: 'device' })).data });
     const p = publisher(['--url', env.broker.mqttUrl, '--device', 'laptop', '--username', 'alice'], { MQLIVE_PASSWORD: 'alice-password' });
     // The broker refuses it at connect (its will, offline on devices/laptop/status, is not alice's to leave).
-    await p.waitForOutput(/refused user "alice" as device "laptop" \(CONNACK 5, not authorized\): .* use --device alice, or a user named "laptop"/, 20_000);
+    await p.waitForOutput(/refused user "alice" as device "laptop" \(CONNACK 0x87, not authorized\): .* use --device alice, or a user named "laptop"/, 20_000);
     expect(env.logs.events('will_refused')).toContainEqual(expect.objectContaining({ clientId: 'device-laptop', username: 'alice' }));
     // A refused login will not heal: one line, then the publisher stops with exit code 1 (issue 29, item 8).
     expect(await p.exited).toBe(1);
@@ -82,7 +82,7 @@ describe('publisher messages', () => {
     const p = publisher(['--url', env.broker.mqttUrl, '--device', 'alice', '--username', 'alice'], { MQLIVE_PASSWORD: 'wrong' });
     expect(await p.exited).toBe(1);
     expect(p.output().trim().split('\n').filter((l) => /refused the login/.test(l))).toEqual([
-      'The broker refused the login of "alice" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD',
+      'The broker refused the login of "alice" (CONNACK 0x86, bad user name or password): check --username and MQLIVE_PASSWORD',
     ]);
   }, 60_000);
 

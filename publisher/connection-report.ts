@@ -56,19 +56,22 @@ export function explainError(error: Error & { code?: string | number }, options:
   if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return { reason: 'certificate_name', line: `The broker's TLS certificate does not name the host in ${url} (${error.message}): connect by a name or address the certificate lists` };
   }
-  if (error.code === 5) {
+  // MQTT 3.1.1's return codes and MQTT 5's reason codes for the same refusals.
+  if (error.code === 5 || error.code === 0x87) {
+    const code = error.code === 5 ? '5' : '0x87';
     // The broker checks a device's will (its offline status) at connect: another user's device is refused there.
     if (username && device && username !== device) {
-      const line = `The broker refused user "${username}" as device "${device}" (CONNACK 5, not authorized): with a users file, a device may publish only under devices/{its user name}/: use --device ${username}, or a user named "${device}"`;
+      const line = `The broker refused user "${username}" as device "${device}" (CONNACK ${code}, not authorized): with a users file, a device may publish only under devices/{its user name}/: use --device ${username}, or a user named "${device}"`;
       return { reason: 'not_authorized', line };
     }
     const line = username
-      ? `The broker refused user "${username}" (CONNACK 5, not authorized): check the user's role in the broker's users file (npm run users -- list)`
-      : `The broker wants a login (CONNACK 5, not authorized): pass --username NAME and the password in MQLIVE_PASSWORD (users are made with npm run users -- add)`;
+      ? `The broker refused user "${username}" (CONNACK ${code}, not authorized): check the user's role in the broker's users file (npm run users -- list)`
+      : `The broker wants a login (CONNACK ${code}, not authorized): pass --username NAME and the password in MQLIVE_PASSWORD (users are made with npm run users -- add)`;
     return { reason: 'not_authorized', line };
   }
-  if (error.code === 4) {
-    return { reason: 'bad_login', line: `The broker refused the login of "${options.username ?? ''}" (CONNACK 4, bad user name or password): check --username and MQLIVE_PASSWORD` };
+  if (error.code === 4 || error.code === 0x86) {
+    const code = error.code === 4 ? '4' : '0x86';
+    return { reason: 'bad_login', line: `The broker refused the login of "${options.username ?? ''}" (CONNACK ${code}, bad user name or password): check --username and MQLIVE_PASSWORD` };
   }
   if (typeof error.code === 'number') return { reason: 'connack', line: `The broker refused the connection (CONNACK ${error.code}: ${error.message})` };
   // Anything else (refused, reset, timed out, keep-alive lost) means the broker cannot be reached right now.
