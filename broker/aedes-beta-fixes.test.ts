@@ -72,3 +72,19 @@ it('an MQTT 5 session resumed (Clean Start 0) without a Session Expiry gets what
   again.end();
   expect(after.sessionPresent).toBe(false);
 });
+
+describe.each([4, 5] as const)('packet order, MQTT version %s', (protocolVersion) => {
+  it('a PUBLISH sent in the same write right after a SUBSCRIBE that matches it is delivered through it (Aedes handled them side by side)', async () => {
+    const { client } = await RawClient.open(endpoint, 'tcp', { clientId: `order-${protocolVersion}`, clean: true, protocolVersion }, open);
+    const publish = (payload: string, qos: 0 | 1) => ({ cmd: 'publish' as const, topic: `fixes/order/${protocolVersion}`, payload: Buffer.from(payload), qos, ...(qos > 0 && { messageId: 7 }), retain: false, dup: false });
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `fixes/order/${protocolVersion}`, qos: 1 }] }, publish('at 0', 0), publish('at 1', 1), { cmd: 'pingreq' });
+    await client.waitFor((p) => p.cmd === 'pingresp', 'PINGRESP');
+    await client.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'at 1', 'at 1');
+    expect(client.received.map((p) => p.cmd).slice(0, 2)).toEqual(['connack', 'suback']);
+    expect(client.payloads().sort()).toEqual(['at 0', 'at 1']);
+    // And what follows an UNSUBSCRIBE in the same write no longer comes through it.
+    client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [`fixes/order/${protocolVersion}`] }, publish('after', 0), { cmd: 'pingreq' });
+    await client.waitFor((p) => p.cmd === 'pingresp' && client.received.filter((q) => q.cmd === 'pingresp').length === 2, 'the second PINGRESP');
+    expect(client.payloads().sort()).toEqual(['at 0', 'at 1']);
+  });
+});

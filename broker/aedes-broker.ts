@@ -14,6 +14,7 @@ import { logAndCountEvents } from './events';
 import { fitsClient } from './client-packet-size';
 import { tellKeepAliveTimeouts } from './mqtt5-disconnect';
 import { guardHooks } from './hook-guard';
+import { SubscriptionOrder } from './inbound-tap';
 import { SharedSubscriptions } from './shared-subscriptions';
 import { retainedAtGrantedQos } from './retained-qos';
 import { LogLimiter, printable, type Logger } from './log';
@@ -146,6 +147,16 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   clearSkippedDeliveriesAlone(aedes);
   resumeSessionsEndingWithTheirConnection(aedes);
   shared.install(aedes);
+  const order = new SubscriptionOrder();
+  order.install(aedes);
+  // Each client's packets pass the order and the shared-subscription rewriting before Aedes reads them.
+  const handle = aedes.handle.bind(aedes);
+  aedes.handle = (conn, req) => {
+    const client = handle(conn, req);
+    shared.attach(client);
+    order.attach(client);
+    return client;
+  };
   tellKeepAliveTimeouts(aedes as unknown as Parameters<typeof tellKeepAliveTimeouts>[0]);
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);

@@ -1,32 +1,15 @@
 import type { Aedes, Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { topicMatches } from '../protocol/topic-filter';
+import { tapInbound, type InboundPacket } from './inbound-tap';
 import { requireInternal } from './library-internals';
 
 const SHARE = '$share/';
-
-interface Subscription {
-  topic: string;
-  rh?: number;
-}
-
-interface SubscriptionPacket {
-  cmd: string;
-  subscriptions?: Subscription[];
-  unsubscriptions?: string[];
-}
-
-interface ParserWithListeners {
-  listeners(event: 'packet'): ((this: unknown, packet: SubscriptionPacket) => void)[];
-  removeAllListeners(event: 'packet'): void;
-  on(event: 'packet', listener: (this: unknown, packet: SubscriptionPacket) => void): void;
-}
 
 interface ClientState {
   id: string;
   version?: number | null;
   subscriptions: Record<string, unknown>;
-  _parser?: ParserWithListeners;
 }
 
 /** `$share/{group}/{filter}` split, or null when it is not a well-formed shared subscription (Aedes then refuses it, 0x9E). */
@@ -67,13 +50,6 @@ export class SharedSubscriptions {
   install(aedes: Aedes): void {
     this.aedes = aedes;
     advertiseSharedSubscriptions();
-    // Each client's packets pass the rewriting before Aedes reads them.
-    const handle = aedes.handle.bind(aedes);
-    aedes.handle = (conn, req) => {
-      const client = handle(conn, req);
-      this.rewriteFor(client);
-      return client;
-    };
     aedes.on('subscribe', (subscriptions, client) => {
       const pending = this.pending.get(client);
       for (const s of subscriptions) {
@@ -100,17 +76,11 @@ export class SharedSubscriptions {
     aedes.on('clientDisconnect', (client) => this.offline(client));
   }
 
-  /** Puts the rewriting in front of Aedes's own reading of this client's packets, as the client is made. */
-  private rewriteFor(client: Client): void {
-    const parser = (client as unknown as ClientState)._parser;
-    requireInternal(typeof parser?.listeners === 'function', 'aedes', "Client#_parser's packet listeners (for shared subscriptions)");
-    if (!parser) return;
-    const readers = parser.listeners('packet');
-    parser.removeAllListeners('packet');
-    const rewrite = (packet: SubscriptionPacket) => this.rewrite(client, packet);
-    parser.on('packet', function (this: unknown, packet) {
-      if (packet.cmd === 'subscribe' || packet.cmd === 'unsubscribe') rewrite(packet);
-      for (const read of readers) read.call(this, packet);
+  /** Puts the rewriting in front of Aedes's own reading of this client's packets: call it as the client is made. */
+  attach(client: Client): void {
+    tapInbound(client, (packet, pass) => {
+      if (packet.cmd === 'subscribe' || packet.cmd === 'unsubscribe') this.rewrite(client, packet);
+      pass(packet);
     });
   }
 
@@ -133,7 +103,7 @@ export class SharedSubscriptions {
     return false;
   }
 
-  private rewrite(client: Client, packet: SubscriptionPacket): void {
+  private rewrite(client: Client, packet: InboundPacket): void {
     if ((client as unknown as ClientState).version !== 5) return;
     if (packet.cmd === 'subscribe') {
       for (const sub of packet.subscriptions ?? []) {
