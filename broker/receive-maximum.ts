@@ -91,6 +91,7 @@ class ReceiveWindow {
   private readonly inFlight = new Set<number>();
   private readonly waiting: Delivered[] = [];
   private waitingBytes = 0;
+  private scheduled = false;
   private readonly aedesDeliverQoS: AedesClientInternals['deliverQoS'];
 
   constructor(
@@ -119,15 +120,29 @@ class ReceiveWindow {
       return later(callback);
     }
     later(callback);
-    if (this.waiting.length === 0 && this.inFlight.size < this.maximum) return this.send(toForward);
     this.waiting.push(toForward);
     this.waitingBytes += payloadBytes(toForward);
+    // Over the caps only counting what the window has no room for (the bytes: all waiting, an upper bound).
+    const free = this.maximum - this.inFlight.size;
     const { maxQueuedMessages, maxQueuedBytes } = this.limits;
-    if (this.waiting.length > maxQueuedMessages || this.waitingBytes > maxQueuedBytes) {
-      const [what, flag] = this.waiting.length > maxQueuedMessages ? [`${this.waiting.length} messages`, '--max-queued-messages'] : [`${this.waitingBytes} bytes`, '--max-queued-bytes'];
+    const behind = this.waiting.length - free;
+    if (behind > 0 && (behind > maxQueuedMessages || this.waitingBytes > maxQueuedBytes)) {
+      const [what, flag] = behind > maxQueuedMessages ? [`${behind} messages`, '--max-queued-messages'] : [`${this.waitingBytes} bytes`, '--max-queued-bytes'];
       this.waiting.length = 0;
-      this.conn.cutOff(`${what} waiting for it to acknowledge earlier ones (Receive Maximum ${this.maximum}, limit ${flag})`, 'slow');
+      this.waitingBytes = 0;
+      return this.conn.cutOff(`${what} waiting for it to acknowledge earlier ones (Receive Maximum ${this.maximum}, limit ${flag})`, 'slow');
     }
+    this.sendSoon();
+  }
+
+  /** Sends what the window has room for in a later turn, as Aedes writes a delivery (after whatever this turn wrote before). */
+  private sendSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.sendWaiting();
+    });
   }
 
   /** Aedes's checks before a delivery (lib/client.js getToForwardPacket): no local, seen before, mqlive's rights. */
@@ -142,8 +157,7 @@ class ReceiveWindow {
     const cmd = packet.cmd;
     if (cmd !== 'puback' && cmd !== 'pubcomp' && !(cmd === 'pubrec' && (packet.reasonCode ?? 0) >= PUBREC_ERROR)) return;
     if (packet.messageId === undefined || !this.inFlight.delete(packet.messageId)) return;
-    // After Aedes's turn for this acknowledgement, so the next PUBLISH follows whatever it writes.
-    setImmediate(() => this.sendWaiting());
+    if (this.waiting.length > 0) this.sendSoon();
   }
 
   private sendWaiting(): void {
