@@ -282,7 +282,8 @@ export class ClientConnection extends Duplex {
     }
   }
 
-  private cutOff(reason: string, kind: CutOffKind): void {
+  /** Ends the client at once, `onCutOff` told why (also for a client that piles up more than its caps elsewhere: receive-maximum.ts). */
+  cutOff(reason: string, kind: CutOffKind): void {
     const lastWords = this.onCutOff(reason, kind);
     this.channel.pause();
     if (lastWords && kind === 'oversize') {

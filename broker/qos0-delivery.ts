@@ -62,7 +62,7 @@ export function installQoS0Delivery(client: Client, conn: ClientConnection): boo
 }
 
 /** Aedes's `dedupe`: a message seen again through another path (same broker id, same counter or older) is not delivered twice. */
-function firstTime(c: AedesClientInternals, packet: DeliveredPacket): boolean {
+export function firstTime(c: Pick<AedesClientInternals, 'duplicates'>, packet: Pick<DeliveredPacket, 'brokerId' | 'brokerCounter'>): boolean {
   const id = packet.brokerId;
   if (!id) return true;
   const counter = packet.brokerCounter ?? 0;
@@ -94,7 +94,7 @@ const EMPTY = Buffer.alloc(0);
  * through the stack; but one setImmediate per turn for all of them, not one per delivery.
  */
 let deferred: (() => void)[] = [];
-function later(callback: () => void): void {
+export function later(callback: () => void): void {
   deferred.push(callback);
   if (deferred.length === 1) setImmediate(runDeferred);
 }

@@ -10,6 +10,7 @@ import { LogLimiter, printable, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import { useLeanParser } from '../packet-memory';
 import { installQoS0Delivery } from '../qos0-delivery';
+import { installReceiveMaximum } from '../receive-maximum';
 import { ConnectionCounter } from '../security/connection-counter';
 import type { Limits } from '../security/limits';
 
@@ -27,7 +28,7 @@ export class Connections {
     private readonly aedes: Aedes,
     private readonly metrics: BrokerMetrics,
     private readonly log: Logger,
-    limits: Limits,
+    private readonly limits: Limits,
     readonly outbound: ConnectionLimits,
   ) {
     this.counter = new ConnectionCounter(limits);
@@ -75,5 +76,6 @@ export class Connections {
       return void conn.destroy();
     }
     installQoS0Delivery(client, conn);
+    installReceiveMaximum(client, conn, this.limits);
   }
 }
