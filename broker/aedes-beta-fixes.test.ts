@@ -88,3 +88,22 @@ describe.each([4, 5] as const)('packet order, MQTT version %s', (protocolVersion
     expect(client.payloads().sort()).toEqual(['at 0', 'at 1']);
   });
 });
+
+describe.each([4, 5] as const)('a clean session, MQTT version %s', (protocolVersion) => {
+  it('does not inherit the QoS 2 messages its id left unreleased: its own message with the same id is published', async () => {
+    const topic = `fixes/qos2/${protocolVersion}`;
+    const watcher = await RawClient.subscribed(endpoint, 'tcp', { clientId: `qos2-watch-${protocolVersion}`, clean: true, protocolVersion }, topic, 2, open);
+    const session = { clientId: `qos2-${protocolVersion}`, clean: true, protocolVersion };
+    const publish = (payload: string) => ({ cmd: 'publish' as const, topic, payload: Buffer.from(payload), qos: 2 as const, messageId: 5, retain: false, dup: false });
+    const { client: first } = await RawClient.open(endpoint, 'tcp', session, open);
+    first.send(publish('old'));
+    await first.waitFor((p) => p.cmd === 'pubrec', 'PUBREC'); // never released
+    first.end();
+    await first.closed;
+    const { client: second } = await RawClient.open(endpoint, 'tcp', session, open);
+    second.send(publish('new'));
+    await second.waitFor((p) => p.cmd === 'pubrec', 'PUBREC');
+    second.send({ cmd: 'pubrel', messageId: 5 });
+    await watcher.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'new', 'the new message');
+  });
+});

@@ -76,13 +76,25 @@ export class AwaitingPubrelCap {
         await clean(client);
       };
     }
-    // A clean session's are gone with it, whether or not the persistence can clean them (Redis cannot).
+    // A clean session's are gone with it, from the store too: neither persistence mqlive uses can clean them
+    // (Aedes 1.2.0 called cleanIncoming where there is one; the beta does not), and a new session's QoS 2 message
+    // that reused an old one's id would be taken for a resend of it and never published. MQTT 5's Clean Start
+    // discards the session before it as well, whatever its expiry.
+    const startsClean = (client: { clean?: boolean; _cleanStart?: boolean }) => client.clean === true || client._cleanStart === true;
     aedes.on('client', (client) => {
-      if (client.clean) this.awaiting.delete(client.id);
+      if (startsClean(client as never)) this.forget(client, del);
     });
     aedes.on('clientDisconnect', (client) => {
-      if (client.clean) this.awaiting.delete(client.id);
+      if (client.clean) this.forget(client, del);
     });
+  }
+
+  /** Drops what a session was still to release, from the count and from the store. */
+  private forget(client: Client, del: (client: Client, packet: Packet) => Promise<void>): void {
+    const ids = this.awaiting.get(client.id);
+    if (!ids) return;
+    this.awaiting.delete(client.id);
+    for (const messageId of ids) del(client, { messageId }).catch(() => {});
   }
 
   private release(id: string, messageId: number | undefined): void {
