@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
-import { RawClient, type Endpoint } from '../test-support/raw-client';
+import { describe, expect, it } from 'vitest';
+import { RawClient, rawClientBroker } from '../test-support/raw-client';
 
 // What Aedes 1.2.0 fixed and its MQTT 5 beta lacks (broker/aedes-beta-fixes.ts): each case ended or confused a
 // broker on the bare beta.
-let env: TestBroker;
-let endpoint: Endpoint;
-const open: { end(): unknown }[] = [];
-beforeAll(async () => {
-  env = await startTestBroker();
-  endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
-});
-afterAll(async () => {
-  for (const c of open) c.end();
-  await env.close();
-});
+const { endpoint, open } = rawClientBroker();
 
 describe.each([4, 5] as const)('MQTT version %s', (protocolVersion) => {
   it('two PUBRELs for one QoS 2 message in one write get two PUBCOMPs, and the broker goes on', async () => {

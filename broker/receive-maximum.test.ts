@@ -1,22 +1,12 @@
 import type mqttPacket from 'mqtt-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../test-support/broker';
-import { RawClient, type Endpoint } from '../test-support/raw-client';
+import { describe, expect, it } from 'vitest';
+import { startTestBroker } from '../test-support/broker';
+import { RawClient, rawClientBroker } from '../test-support/raw-client';
 
 // MQTT 5 Receive Maximum (MQTT-3.3.4-9): the broker sends an MQTT 5 client no more unacknowledged QoS 1 and 2
 // PUBLISHes than its CONNECT allows. "Nothing more arrived" is shown with a barrier: a QoS 0 message on another
 // topic, published after the others and not subject to the window, arrives first.
-let env: TestBroker;
-let endpoint: Endpoint;
-const open: { end(): unknown }[] = [];
-beforeAll(async () => {
-  env = await startTestBroker();
-  endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
-});
-afterAll(async () => {
-  for (const c of open) c.end();
-  await env.close();
-});
+const { endpoint, open } = rawClientBroker();
 
 const TEXTS = ['m1', 'm2', 'm3', 'm4', 'm5'];
 let barriers = 0;

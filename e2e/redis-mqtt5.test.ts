@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import mqttEmitterRedis from 'mqemitter-redis';
 import { connect } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive } from '../test-support/processes';
+import { brokerOnRedis } from '../test-support/processes';
 import { startRedis } from '../test-support/redis';
 
 // MQTT 5 properties between two compiled broker processes on one real redis-server: what a v5 client publishes
@@ -13,12 +13,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function brokerOn(redisUrl: string, id: string) {
-  const b = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
-  cleanup.push(() => b.stop('SIGKILL'));
-  const { mqtt, ws } = await brokerReady(b, 20_000);
-  return { process: b, mqtt, ws };
-}
+const brokerOn = (redisUrl: string, id: string) => brokerOnRedis(redisUrl, id, cleanup);
 
 async function twoInstances() {
   const redis = await startRedis();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
+import { brokerOnRedis, spawnMqlive, type Spawned } from '../test-support/processes';
 import { startRedis } from '../test-support/redis';
 
 // Two broker processes sharing one real Redis (Debian's redis-server, no persistence, on a free port).
@@ -9,12 +9,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function brokerOn(redisUrl: string, id: string) {
-  const b = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
-  cleanup.push(() => b.stop('SIGKILL'));
-  const { mqtt, ws, http } = await brokerReady(b, 20_000);
-  return { process: b, mqtt, ws, http };
-}
+const brokerOn = (redisUrl: string, id: string) => brokerOnRedis(redisUrl, id, cleanup);
 
 function publisher(url: string, device: string): Spawned {
   const p = spawnMqlive(['publisher', '--url', url, '--device', device, '--source', 'demo']);

@@ -160,3 +160,11 @@ export async function repeatUntil(done: () => boolean, action: () => Promise<unk
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** A compiled broker on a free port that shares `redisUrl` with its peers, as instance `id`; `cleanup` ends it. */
+export async function brokerOnRedis(redisUrl: string, id: string, cleanup: (() => unknown)[]): Promise<{ process: Spawned; mqtt: string; ws: string; http: string }> {
+  const process = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redisUrl, '--id', id]);
+  cleanup.push(() => process.stop('SIGKILL'));
+  const { mqtt, ws, http } = await brokerReady(process, 20_000);
+  return { process, mqtt, ws, http };
+}

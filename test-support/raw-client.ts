@@ -1,6 +1,8 @@
 import mqttPacket from 'mqtt-packet';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestBroker, type TestBrokerOptions } from './broker';
 
 /** Where a broker listens: its MQTT over TCP and MQTT over WebSocket URLs (a ReadyEvent has both). */
 export interface Endpoint {
@@ -127,4 +129,24 @@ export class RawClient {
   end(): void {
     this.close();
   }
+}
+
+/**
+ * For a test file that drives one in-process broker with RawClients: the broker starts before its tests and is
+ * closed after them, with every client opened with `open`. `endpoint` is filled in once the broker is up.
+ */
+export function rawClientBroker(options: TestBrokerOptions = {}): { endpoint: Endpoint; open: { end(): unknown }[] } {
+  const endpoint: Endpoint = { mqtt: '', ws: '' };
+  const open: { end(): unknown }[] = [];
+  let close: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const env = await startTestBroker(options);
+    Object.assign(endpoint, { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl });
+    close = () => env.close();
+  });
+  afterAll(async () => {
+    for (const c of open) c.end();
+    await close();
+  });
+  return { endpoint, open };
 }
