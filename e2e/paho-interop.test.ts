@@ -12,7 +12,7 @@ import { requireTool } from '../test-support/tools';
 // waits), which keeps the suites near 2 minutes on this 2-core machine. The 3.1.1 suite's subscribe-failure test
 // needs a broker that refuses subscriptions to `test/nosubscribe`: the brokers get that ACL rule.
 // For reference (one test a process, same runner): Mosquitto 2.0.11 with its default config passes 21 of 27
-// MQTT 5 tests, 22 with `max_keepalive 60`; test_flow_control2 passes for no broker this way.
+// MQTT 5 tests, 22 with `max_keepalive 60`; mqlive 24 (docs/mqtt5.md).
 
 const dir = mkdtempSync(join(tmpdir(), 'mqlive-paho-'));
 const acl = join(dir, 'acl.json');
