@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBroker, testCertificate } from '../test-support/broker';
+import { retainedOn } from '../test-support/mqtt';
 import { freePort } from '../test-support/ports';
 import { spawnMqlive, spawnProcess, spawnTs, ROOT, type Spawned } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
@@ -84,6 +85,23 @@ describe('publisher messages', () => {
     expect(p.output().trim().split('\n').filter((l) => /refused the login/.test(l))).toEqual([
       'The broker refused the login of "alice" (CONNACK 0x86, bad user name or password): check --username and MQLIVE_PASSWORD',
     ]);
+  }, 60_000);
+
+  it('two publishers with one --device: the one taken over says so, names --device, and stops instead of taking it back (issue 29, item 6)', async () => {
+    const env = await broker();
+    const first = publisher(['--url', env.broker.mqttUrl, '--device', 'twin'], { MQLIVE_LOG_FORMAT: 'json' });
+    await first.waitForEvent('connected', { where: { device: 'twin', protocol: '5' } });
+    const second = publisher(['--url', env.broker.mqttUrl, '--device', 'twin'], { MQLIVE_LOG_FORMAT: 'json' });
+    await second.waitForEvent('connected', { where: { device: 'twin' } });
+    const said = await first.waitForEvent('connection_problem', { where: { reason: 'taken_over' } });
+    expect(String(said.msg)).toMatch(/^Another connection took this device's client id at .* \(0x8e Session taken over\): another publisher runs with --device twin; give one of them another --device$/);
+    expect(await first.exited).toBe(1);
+    // The one that stayed was not knocked off in turn: its connection is the only one the broker took over.
+    expect(second.events('connection_problem')).toEqual([]);
+    expect(second.hasEnded()).toBe(false);
+    // The device is online: the one taken over left no offline behind.
+    const viewer = await env.connect('tcp');
+    expect((await retainedOn(viewer, 'devices/twin/status')).map((m) => m.text)).toEqual(['online']);
   }, 60_000);
 
   it('the help names every URL scheme, mqtts:// included, and --ca', async () => {

@@ -6,6 +6,7 @@ import { connectDevice } from '../protocol/device-client';
 import { fallbackLine, isProtocolChoice, PROTOCOLS } from '../protocol/mqtt-version';
 import { readCa, CA_OPTION } from '../cli/ca';
 import { createSay, isLogFormat, LOG_FORMATS, type Say } from './output';
+import { SESSION_TAKEN_OVER } from './connection-report';
 import { MousePublisher } from './publisher';
 import { openSource, sourceFlags, sourceHelp } from './sources';
 import { runCommand } from './sources/platform';
@@ -83,13 +84,20 @@ export const publisherCommand = defineCommand({
     process.once('SIGTERM', () => void stop('SIGTERM'));
     // A refused login is not going to heal by retrying: its line is said (connection-report.ts), then the publisher
     // stops with exit code 1. (CONNACK 3, server unavailable, may heal: that one is retried.)
-    client.client.on('error', (error) => {
-      if (!LOGIN_REFUSED.has((error as { code?: number }).code ?? -1)) return;
-      // Nothing will be sent: the source is stopped and the queue dropped at once.
+    // Nothing will be sent: the source is stopped and the queue dropped at once.
+    const giveUp = () =>
       void publisher
         .stop(0)
         .catch(() => {}) // what was queued is not sent: the line said why
         .finally(() => process.exit(EXIT.failed));
+    client.client.on('error', (error) => {
+      if (LOGIN_REFUSED.has((error as { code?: number }).code ?? -1)) giveUp();
+    });
+    // Another publisher took this device's id (MQTT 5 tells): reconnecting would only take it back, and so on.
+    client.client.on('disconnect', (packet) => {
+      if (packet.reasonCode !== SESSION_TAKEN_OVER) return;
+      client.client.end(true); // at once: no reconnect, not even to say offline (the device is online, elsewhere)
+      giveUp();
     });
 
     try {

@@ -5,6 +5,8 @@
  * MQTT.js retries every second and hits the same problem each time; it is said once, not once per try.
  */
 import { leadsToFallback } from '../protocol/mqtt-version';
+import { hexCode, reasonName } from '../protocol/mqtt5-reasons';
+import { printable } from '../protocol/printable';
 import type { MqttClient } from 'mqtt';
 import type { Say } from './output';
 
@@ -38,6 +40,8 @@ export type ProblemReason =
   | 'connack'
   | 'websocket_path'
   | 'refused_after_connect'
+  | 'taken_over'
+  | 'disconnected'
   | 'unreachable';
 
 export interface Problem {
@@ -88,6 +92,19 @@ export function webSocketPathLine(url: string): string | null {
   parsed.pathname = '/mqtt';
   return `No MQTT over WebSocket at ${url} (the server answers, then closes the connection): mqlive's broker serves it at the path /mqtt, so use --url ${parsed.href}`;
 }
+
+/** The line for a broker's MQTT 5 DISCONNECT, by its reason code. */
+export function disconnectProblem(code: number, reasonString: string | undefined, options: Pick<ConnectionReportOptions, 'url' | 'device'>): Problem {
+  const why = `${hexCode(code)} ${reasonName(code)}${reasonString ? `: ${printable(reasonString)}` : ''}`;
+  if (code === SESSION_TAKEN_OVER) {
+    const line = `Another connection took this device's client id at ${options.url} (${why}): another publisher runs with --device ${options.device ?? '?'}; give one of them another --device`;
+    return { reason: 'taken_over', line };
+  }
+  return { reason: 'disconnected', line: `The broker at ${options.url} ended the connection (${why})` };
+}
+
+/** MQTT 5's DISCONNECT reason code for a session another connection took over. */
+export const SESSION_TAKEN_OVER = 0x8e;
 
 /** The line for a broker that accepts the connection, then closes it at once, again and again. */
 export function refusedLine(options: Pick<ConnectionReportOptions, 'url' | 'device' | 'username'>): string {
@@ -146,6 +163,13 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
       refusedSaid = true;
       tell({ reason: 'refused_after_connect', line: refusedLine(options) });
     }
+  });
+  // MQTT 5: the broker says why it ends the connection. Taken over is said so that two publishers of one device id
+  // see why they knock each other off (the publisher stops on it: see cli.ts).
+  client.on('disconnect', (packet) => {
+    const code = packet.reasonCode ?? 0;
+    if (code === 0) return;
+    tell(disconnectProblem(code, packet.properties?.reasonString, options));
   });
   client.on('offline', () => {
     if (refusedSaid || client.disconnecting) return;
