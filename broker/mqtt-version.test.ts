@@ -6,12 +6,12 @@ import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { RawClient } from '../test-support/raw-client';
 
 let env: TestBroker;
-beforeAll(async () => (env = await startTestBroker()));
+beforeAll(async () => (env = await startTestBroker({ withTls: true })));
 afterAll(() => env.close());
 
 describe('MQTT versions', () => {
-  it('accepts MQTT 5, MQTT 3.1.1 and MQTT 3.1 clients, over TCP and WebSocket', async () => {
-    for (const transport of ['tcp', 'ws'] as const) {
+  it('accepts MQTT 5, MQTT 3.1.1 and MQTT 3.1 clients, over TCP, TLS and WebSocket', async () => {
+    for (const transport of ['tcp', 'tls', 'ws'] as const) {
       for (const protocolVersion of [5, 4, 3] as const) {
         const client = await env.connect(transport, { protocolVersion, ...(protocolVersion === 3 && { protocolId: 'MQIsdp' }) });
         expect(client.connected).toBe(true);
