@@ -36,7 +36,7 @@ describe('MQTT versions', () => {
   it('cuts an MQTT 5 keep alive over 60 s (or none) to 60 s and says so (Server Keep Alive); MQTT 3.1.1 keeps what it asked', async () => {
     const endpoint = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
     const asked = async (keepalive: number, protocolVersion: 4 | 5) => {
-      const { client, connack } = await RawClient.open(endpoint, 'ws', { clientId: `ka-${keepalive}-${protocolVersion}`, clean: true, keepalive, protocolVersion });
+      const { client, connack } = await RawClient.open(endpoint, 'tcp', { clientId: `ka-${keepalive}-${protocolVersion}`, clean: true, keepalive, protocolVersion });
       client.end();
       return [connack.reasonCode ?? connack.returnCode, connack.properties?.serverKeepAlive];
     };
