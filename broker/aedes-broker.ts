@@ -40,14 +40,18 @@ export interface Security extends LoginPolicy {
 /**
  * Aedes with mqlive's admission wired into its hooks:
  * - who connects: authentication.ts (logins, the empty-id rule of MQTT-3.1.3-8);
- * - what a client may publish: admission/publish.ts, its steps in order; a refused publish is either dropped
- *   after its acknowledgement (admission/drop-after-ack.ts), with a notice to a client that listens
- *   (admission/refusal-notice.ts), or ends the connection;
+ * - what a client may publish: admission/publish.ts, its steps in order (MQTT 5 properties too:
+ *   admission/publish-properties.ts); a refused publish is either dropped after its acknowledgement
+ *   (admission/drop-after-ack.ts), with a notice to a client that listens (admission/refusal-notice.ts), or ends
+ *   the connection; an MQTT 5 client is told either with a reason code (admission/mqtt5-refusal.ts);
  * - what it may subscribe to: topic shape, rights and the subscription cap, else SUBACK 0x80;
  * - how much state it may leave: caps/retained.ts, caps/queued.ts, caps/sessions.ts, caps/awaiting-pubrel.ts;
  * - what it may receive: its rights at every delivery (security/rights.ts canRead), whatever it subscribed to;
  * - what a persistent session keeps: only granted filters (admission/subscribe-admission.ts);
- * - what is counted and logged: events.ts.
+ * - what is counted and logged: events.ts;
+ * - MQTT 5 on Aedes's beta: aedes-beta-fixes.ts (what 1.2.0 fixed, and Aedes bugs of both), shared-subscriptions.ts,
+ *   inbound-tap.ts (packet order across a SUBSCRIBE), client-packet-size.ts and receive-maximum.ts (a client's own
+ *   limits), mqtt5-disconnect.ts (why a connection ends).
  */
 export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, security: Security, backend: Backend = {}): Promise<Aedes> {
   const { limits, rights } = security;
@@ -116,7 +120,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
           { event: 'subscription_refused', clientId: client.id, topic: subscription.topic, ...(refused.overCap && { cap: 'subscriptions' }) },
           `Refused ${printable(client.id)} a subscription to ${printable(subscription.topic)}${refused.why ? `: ${refused.why}` : ''}`,
         );
-        done(null, null); // SUBACK 0x80
+        done(null, null); // SUBACK 0x80 (MQTT 5: 0x87)
       },
       authorizeForward(client, packet) {
         if (rights.filtersDeliveries && !mayRead(client, packet.topic)) return null;
