@@ -96,3 +96,30 @@ describe.each([4, 5] as const)('a clean session, MQTT version %s', (protocolVers
     await watcher.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'new', 'the new message');
   });
 });
+
+describe.each([4, 5] as const)('a SUBSCRIBE or UNSUBSCRIBE with no filter, MQTT version %s', (protocolVersion) => {
+  it('holds nothing back: what follows it is handled', async () => {
+    const { client } = await RawClient.open(endpoint, 'tcp', { clientId: `empty-unsub-${protocolVersion}`, clean: true, protocolVersion }, open);
+    client.sendBytes(Buffer.from(protocolVersion === 5 ? [0xa2, 0x03, 0x00, 0x01, 0x00] : [0xa2, 0x02, 0x00, 0x01]));
+    client.send({ cmd: 'pingreq' });
+    // Answered, or the connection closed for the protocol error: either way nothing waits for ever.
+    await Promise.race([client.waitFor((p) => p.cmd === 'pingresp', 'PINGRESP'), client.closed]);
+  });
+});
+
+it('an MQTT 5 session resumed with Clean Start 0 keeps its unreleased QoS 2 messages: a resend is not published twice', async () => {
+  const topic = 'fixes/qos2-resume';
+  const watcher = await RawClient.subscribed(endpoint, 'tcp', { clientId: 'qos2-resume-watch', clean: true, protocolVersion: 5 }, topic, 2, open);
+  const publish = (dup: boolean) => ({ cmd: 'publish' as const, topic, payload: Buffer.from('once'), qos: 2 as const, messageId: 7, retain: false, dup });
+  const { client: first } = await RawClient.open(endpoint, 'tcp', { clientId: 'qos2-resume', clean: true, protocolVersion: 5, properties: { sessionExpiryInterval: 300 } }, open);
+  first.send(publish(false));
+  await first.waitFor((p) => p.cmd === 'pubrec', 'PUBREC');
+  first.end();
+  await first.closed;
+  const { client: again } = await RawClient.open(endpoint, 'tcp', { clientId: 'qos2-resume', clean: false, protocolVersion: 5 }, open);
+  again.send(publish(true));
+  await again.waitFor((p) => p.cmd === 'pubrec', 'PUBREC');
+  again.send({ cmd: 'pubrel', messageId: 7 }, { cmd: 'publish', topic, payload: Buffer.from('barrier'), qos: 0, retain: false, dup: false });
+  await watcher.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'barrier', 'the barrier');
+  expect(watcher.payloads()).toEqual(['once', 'barrier']);
+});

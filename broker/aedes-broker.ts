@@ -2,6 +2,7 @@ import { Aedes, type Client } from 'aedes';
 import { PublishAdmission } from './admission/publish';
 import { DropAfterAck } from './admission/drop-after-ack';
 import { refuseMqtt5Publish } from './admission/mqtt5-refusal';
+import { keepForwardedProperties } from './admission/publish-properties';
 import { BROKER_TOPICS, RefusalNotices } from './admission/refusal-notice';
 import { SubscribeAdmission } from './admission/subscribe-admission';
 import { AwaitingPubrelCap } from './caps/awaiting-pubrel';
@@ -77,9 +78,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
       preConnect: auth.preConnect,
       authenticate: auth.authenticate,
       authorizePublish(client, packet, done) {
-        // A will's delay is the broker's business, not a PUBLISH property: Aedes's beta sends it on (moscajs/aedes#1098).
-        const properties = packet.properties as { willDelayInterval?: number } | undefined;
-        if (properties?.willDelayInterval !== undefined) delete properties.willDelayInterval;
+        keepForwardedProperties(packet);
         if (!client) return done(null); // a stored will replayed by the broker itself
         metrics.messagesIn += 1;
         const verdict = admission.admit(client, identities.get(client), packet);

@@ -31,18 +31,19 @@ export function tapInbound(client: Client, tap: (packet: InboundPacket, pass: (p
   parser.on('packet', (packet) => tap(packet, pass));
 }
 
-/** Clients whose next packets wait for a subscription change to be in place; beyond this many, reading stops too. */
-const HELD_BEFORE_PAUSE = 1000;
+/**
+ * Packets a client may send behind a SUBSCRIBE or UNSUBSCRIBE not answered yet: a real client sends a few, since the
+ * answer takes a moment. Beyond, the connection is closed rather than held packets pile up.
+ */
+export const MAX_HELD_PACKETS = 1000;
 
-/** Aedes's Client stops and starts reading its connection with these (as it does while a login is checked). */
-interface Pausable {
-  pause(): void;
-  resume(): void;
+/** What of Aedes's Client ends it (Aedes closes a client on its 'error'). */
+interface Closable {
+  emit(event: 'error', error: Error): void;
 }
 
 interface Held {
   packets: InboundPacket[];
-  paused: boolean;
 }
 
 /**
@@ -62,7 +63,7 @@ export class SubscriptionOrder {
 
   /** Puts the order in front of Aedes for one client: call it as the client is made. */
   attach(client: Client): void {
-    const order = new ClientOrder(client as unknown as Pausable);
+    const order = new ClientOrder(client as unknown as Closable);
     this.orders.set(client, order);
     tapInbound(client, (packet, pass) => order.take(packet, pass));
   }
@@ -72,20 +73,20 @@ class ClientOrder {
   private held: Held | null = null;
   private pass: ((packet: InboundPacket) => void) | null = null;
 
-  constructor(private readonly client: Pausable) {}
+  constructor(private readonly client: Closable) {}
 
   take(packet: InboundPacket, pass: (packet: InboundPacket) => void): void {
     this.pass = pass;
     const held = this.held;
     if (held) {
-      held.packets.push(packet);
-      if (held.packets.length >= HELD_BEFORE_PAUSE && !held.paused) {
-        held.paused = true;
-        this.client.pause();
+      if (held.packets.push(packet) > MAX_HELD_PACKETS) {
+        this.held = { packets: [] }; // what was held is dropped with the connection
+        this.client.emit('error', new Error(`more than ${MAX_HELD_PACKETS} packets sent before a SUBSCRIBE or UNSUBSCRIBE was answered`));
       }
       return;
     }
-    if (packet.cmd === 'subscribe' || packet.cmd === 'unsubscribe') this.held = { packets: [], paused: false };
+    // One with no filter is a protocol error Aedes answers without saying it is done: nothing waits for it.
+    if (isSubscriptionChange(packet)) this.held = { packets: [] };
     pass(packet);
   }
 
@@ -102,6 +103,10 @@ class ClientOrder {
       }
       this.take(held.packets[i]!, pass);
     }
-    if (held.paused) this.client.resume();
   }
+}
+
+function isSubscriptionChange(packet: InboundPacket): boolean {
+  if (packet.cmd === 'subscribe') return (packet.subscriptions?.length ?? 0) > 0;
+  return packet.cmd === 'unsubscribe' && (packet.unsubscriptions?.length ?? 0) > 0;
 }

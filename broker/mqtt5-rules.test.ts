@@ -106,6 +106,16 @@ describe.each(['tcp', 'ws'] as const)('MQTT 5 over %s', (transport) => {
     expect(await barrier(alice, `props-${transport}`)).toEqual(['devices/alice/t enough']);
   });
 
+  it('a PUBLISH carries on only the properties a PUBLISH has: a reason string, authentication data or a subscription identifier it brought are left out', async () => {
+    const watcher = await RawClient.subscribed(endpoint, transport, v5(`strip-watch-${transport}`, 'root'), 'devices/alice/stripped', 1, open);
+    const { client: alice } = await RawClient.open(endpoint, transport, v5(`strip-${transport}`, 'alice'), open);
+    const foreign = { reasonString: 'x'.repeat(1000), authenticationData: Buffer.alloc(1000), subscriptionIdentifier: 7, contentType: 'text/plain' } as mqttPacket.IPublishPacket['properties'];
+    alice.send(publish('devices/alice/stripped', 'foreign', 1, 1, foreign));
+    const delivered = (await watcher.waitFor((p) => p.cmd === 'publish', 'the message')) as mqttPacket.IPublishPacket;
+    expect(delivered.properties).toEqual({ contentType: 'text/plain' });
+    expect(await barrier(alice, `strip-${transport}`)).toEqual(['devices/alice/stripped foreign']);
+  });
+
   it('the topic contract answers with 0x99, the rate limit with DISCONNECT 0x96, a reason string with each unless asked for none', async () => {
     const { client: alice } = await RawClient.open(endpoint, transport, v5(`contract-${transport}`, 'alice'), open);
     alice.send(publish('devices/alice/mouse/move', '{"x":', 1, 1));
@@ -205,6 +215,22 @@ describe('the session cap, for MQTT 5 sessions', () => {
         accepted = code;
       }
       expect(accepted).toBe(0);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('frees the place of a session whose DISCONNECT sets its Session Expiry to 0', async () => {
+    const { data: users } = await makeUsers({ sue: 'device' });
+    const capped = await startTestBroker({ users, limits: { maxSessionsPerUser: 1 } });
+    const at = { mqtt: capped.broker.mqttUrl, ws: capped.broker.wsUrl };
+    try {
+      for (const id of ['sue-1', 'sue-2', 'sue-3']) {
+        const { client, returnCode } = await RawClient.open(at, 'tcp', v5(id, 'sue', { properties: { sessionExpiryInterval: 3600 } }), open);
+        expect(returnCode, id).toBe(0);
+        client.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+        await client.closed;
+      }
     } finally {
       await capped.close();
     }

@@ -74,6 +74,10 @@ export class SharedSubscriptions {
       }
     });
     aedes.on('clientDisconnect', (client) => this.offline(client));
+    // A session that expired while offline takes its groups with it, unless its id is back already.
+    aedes.on('sessionExpired' as 'client', (client) => {
+      if ((aedes as unknown as { clients: Record<string, unknown> }).clients[client.id] === undefined) this.byClient.delete(client.id);
+    });
   }
 
   /** Puts the rewriting in front of Aedes's own reading of this client's packets: call it as the client is made. */

@@ -87,6 +87,11 @@ export class RawClient {
     return client;
   }
 
+  /** Bytes as they are: for packets mqtt-packet will not write (an UNSUBSCRIBE with no filter, say). */
+  sendBytes(bytes: Buffer): void {
+    this.write(bytes);
+  }
+
   send(...packets: mqttPacket.Packet[]): void {
     // Several packets go out in one write, as a pipelining client sends them.
     this.write(Buffer.concat(packets.map((p) => mqttPacket.generate(p, { protocolVersion: this.protocolVersion }))));

@@ -11,6 +11,21 @@ export { MAX_PROPERTY_BYTES, MAX_USER_PROPERTIES };
 
 type Properties = NonNullable<PublishPacket['properties']>;
 
+/** The properties a PUBLISH carries on to its subscribers (MQTT 5 §3.3.2.3); the topic alias is the connection's. */
+const FORWARDED = new Set(['payloadFormatIndicator', 'messageExpiryInterval', 'contentType', 'responseTopic', 'correlationData', 'userProperties', 'topicAlias']);
+
+/**
+ * Leaves on a PUBLISH (or a will) only the properties a PUBLISH carries on. mqtt-packet reads any property on any
+ * packet: a reason string, authentication data or a subscription identifier sent on a PUBLISH would otherwise be
+ * stored with it and sent to every subscriber, outside the size bound below; and a will's delay is the broker's
+ * business (Aedes's beta sent it on, moscajs/aedes#1098).
+ */
+export function keepForwardedProperties(packet: PublishPacket): void {
+  const properties = packet.properties as Record<string, unknown> | undefined;
+  if (!properties) return;
+  for (const name in properties) if (!FORWARDED.has(name)) delete properties[name];
+}
+
 /**
  * An MQTT 5 PUBLISH's (or will's) properties are never a way around a rule:
  * - a response topic asks whoever answers to publish there, so it must be a topic its sender could publish to

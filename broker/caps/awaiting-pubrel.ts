@@ -80,13 +80,16 @@ export class AwaitingPubrelCap {
     // (Aedes 1.2.0 called cleanIncoming where there is one; the beta does not), and a new session's QoS 2 message
     // that reused an old one's id would be taken for a resend of it and never published. MQTT 5's Clean Start
     // discards the session before it as well, whatever its expiry.
-    const startsClean = (client: { clean?: boolean; _cleanStart?: boolean }) => client.clean === true || client._cleanStart === true;
+    // In MQTT 5 `clean` says only that the session ends with the connection: one resumed (Clean Start 0) keeps them.
+    const startsClean = (client: { version?: number | null; clean?: boolean; _cleanStart?: boolean }) => (client.version === 5 ? client._cleanStart === true : client.clean === true);
     aedes.on('client', (client) => {
       if (startsClean(client as never)) this.forget(client, del);
     });
     aedes.on('clientDisconnect', (client) => {
       if (client.clean) this.forget(client, del);
     });
+    // An MQTT 5 session that expired while offline: Aedes wipes it but for these.
+    aedes.on('sessionExpired' as 'client', (client) => this.forget(client, del));
   }
 
   /** Drops what a session was still to release, from the count and from the store. */

@@ -43,8 +43,14 @@ export class SessionCap {
       this.unconfirmed.delete(client.id);
       if (client.clean) this.end(client.id);
     });
-    // An MQTT 5 session also ends when its Session Expiry Interval runs out while it is offline.
+    // An MQTT 5 session also ends when its Session Expiry Interval runs out while it is offline, and with its
+    // connection when its DISCONNECT set the interval to 0 (Aedes then marks it clean) — unless the id is already
+    // another connection's (a takeover: that one's session is counted, or waits for its 'client' event).
     aedes.on('sessionExpired' as 'client', (client) => this.end(client.id));
+    aedes.on('clientDisconnect', (client) => {
+      const live = (aedes as unknown as { clients: Record<string, unknown> }).clients[client.id];
+      if (client.clean && !this.unconfirmed.has(client.id) && (live === undefined || live === client)) this.end(client.id);
+    });
     aedes.authenticate = (client, username, password, done) =>
       authenticate.call(aedes, client, username, password, (error, ok) => {
         if (error || !ok) return done(error, ok);
