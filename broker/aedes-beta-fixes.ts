@@ -100,3 +100,29 @@ export function resumeSessionsEndingWithTheirConnection(aedes: Aedes): void {
     if (resuming.delete(client)) (client as unknown as ResumingClient).clean = true;
   });
 }
+
+interface TimerInternals {
+  id: string;
+  mq: { on(topic: string, listener: (packet: { topic: string; payload: Buffer }, done: () => void) => void): unknown };
+  clearSessionExpiry(clientId: string): void;
+  clearDelayedWill(clientId: string): void;
+}
+
+/**
+ * With `--redis`: an MQTT 5 client that left this instance with a will delay or a session expiry, and came back
+ * on another instance before either ran out, is not wiped nor its will published here. The beta clears those
+ * timers only on the instance the client comes back to; every instance hears of a connect through
+ * `$SYS/{id}/new/clients`.
+ */
+export function clearTimersOfClientsBackElsewhere(aedes: Aedes): void {
+  const internals = aedes as unknown as TimerInternals;
+  requireInternal(typeof internals.clearSessionExpiry === 'function' && typeof internals.clearDelayedWill === 'function' && typeof internals.mq?.on === 'function', 'aedes', 'Aedes#clearSessionExpiry, #clearDelayedWill and #mq');
+  internals.mq.on('$SYS/+/new/clients', (packet, done) => {
+    if (packet.topic.split('/')[1] !== internals.id) {
+      const id = packet.payload.toString();
+      internals.clearSessionExpiry(id);
+      internals.clearDelayedWill(id);
+    }
+    done();
+  });
+}

@@ -9,7 +9,7 @@ import { AwaitingPubrelCap } from './caps/awaiting-pubrel';
 import { QueuedCap } from './caps/queued';
 import { RetainedCap } from './caps/retained';
 import { SessionCap } from './caps/sessions';
-import { clearSkippedDeliveriesAlone, resumeSessionsEndingWithTheirConnection, tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
+import { clearSkippedDeliveriesAlone, clearTimersOfClientsBackElsewhere, resumeSessionsEndingWithTheirConnection, tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
 import { Authentication, type LoginPolicy } from './authentication';
 import { logAndCountEvents } from './events';
 import { fitsClient } from './client-packet-size';
@@ -149,6 +149,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   tolerateDuplicatePubrel(aedes);
   clearSkippedDeliveriesAlone(aedes);
   resumeSessionsEndingWithTheirConnection(aedes);
+  clearTimersOfClientsBackElsewhere(aedes);
   shared.install(aedes);
   const order = new SubscriptionOrder();
   order.install(aedes);

@@ -197,3 +197,27 @@ describe('MQTT 5 properties between two instances on one Redis', () => {
     expectCarried(got);
   }, 60_000);
 });
+
+describe('MQTT 5 timers across instances', () => {
+  it("a client back on the other instance before its will delay ran out: its will is not published by the first (a witness's is)", async () => {
+    const { a, b } = await twoInstances();
+    const watcher = await client(b.mqtt);
+    const inbox = packets(watcher);
+    await watcher.subscribeAsync('free/wills/#', { qos: 1 });
+    const { default: mqtt } = await import('mqtt');
+    const leaving = (clientId: string) =>
+      mqtt.connect(a.mqtt, { protocolVersion: 5, clientId, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 30 }, will: { topic: `free/wills/${clientId}`, payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } } });
+    const back = leaving('back-elsewhere');
+    const witness = leaving('witness');
+    cleanup.push(() => back.end(true), () => witness.end(true));
+    await Promise.all([back, witness].map((c) => new Promise<void>((resolve) => c.once('connect', () => resolve()))));
+    // Both drop (no DISCONNECT: their wills are due); one is back at once on instance B.
+    back.stream.destroy();
+    witness.stream.destroy();
+    const again = await client(b.mqtt, { protocolVersion: 5, clientId: 'back-elsewhere', clean: false, properties: { sessionExpiryInterval: 30 } });
+    expect(again.connected).toBe(true);
+    // The witness's will, as long delayed, is the barrier: the other's would have come by then.
+    await inbox.waitFor('free/wills/witness');
+    expect(inbox.got.map((p) => p.topic)).toEqual(['free/wills/witness']);
+  }, 60_000);
+});
