@@ -22,6 +22,8 @@ export interface LoadProcess<T> {
 
 interface Ready {
   connected?: number;
+  /** Why a subscriber could not connect or subscribe, when one could not. */
+  error?: string;
   measuredFrom?: number;
   measuredTo?: number;
 }

@@ -5,17 +5,20 @@
  *   pub: publishes moves evenly paced, one per 1/rate s on the monotonic clock (or as fast as backpressure
  *        allows when rate is 0), and QoS 1 clicks at clickRate; reports the achieved inter-send intervals
  *   sub: opens `count` subscribers, records what arrives, reports when told to stop (a line on stdin)
+ * Both speak MQTT 3.1.1 (protocolVersion 4) or MQTT 5, as the job says.
  */
 import mqttPacket from 'mqtt-packet';
 import { createInterface } from 'node:readline';
 import { monoMs, percentile } from './clock';
-import { openConnection, type LoadConnection } from './load-client';
+import { afterProperties, encodePublishV5, openConnection, type LoadConnection, type ProtocolVersion } from './load-client';
 // One allocation per PUBLISH, byte for byte mqtt-packet's (publish-encoding.test.ts): the publisher stays cheap.
 import { encodePublish } from '../broker/publish-encoding';
 
 export interface PubJob {
   role: 'pub';
   url: string;
+  /** 4 (MQTT 3.1.1, the default) or 5. */
+  protocolVersion?: ProtocolVersion;
   rate: number; // moves per second; 0 = as fast as backpressure allows
   warmupSeconds: number;
   seconds: number;
@@ -25,6 +28,8 @@ export interface PubJob {
 export interface SubJob {
   role: 'sub';
   url: string;
+  /** 4 (MQTT 3.1.1, the default) or 5. */
+  protocolVersion?: ProtocolVersion;
   count: number;
   filter: string;
 }
@@ -88,7 +93,9 @@ function sleepUntil(t: number): void {
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function runPub(job: PubJob): Promise<PubResult> {
-  const conn = await openConnection(job.url, `bench-pub-${process.pid}`);
+  const conn = await openConnection(job.url, `bench-pub-${process.pid}`, job.protocolVersion);
+  const encode = (topic: string, payload: string, qos: 0 | 1, messageId?: number) =>
+    job.protocolVersion === 5 ? encodePublishV5(topic, payload, qos, messageId) : encodePublish({ topic, payload, qos, messageId, retain: false, dup: false })!;
   conn.onPacket(() => {}); // PUBACKs for the clicks: nothing to do
   const start = monoMs();
   const measuredFrom = start + job.warmupSeconds * 1000;
@@ -106,14 +113,14 @@ async function runPub(job: PubJob): Promise<PubResult> {
     // Warm-up moves say so ("w":1), so subscribers leave them out of every measure.
     const warm = t < measuredFrom ? '"w":1,' : '';
     const payload = `{${warm}"x":${seq % 1920},"y":${seq % 1080},"ts":${Date.now()},"seq":${seq},"t":${t.toFixed(3)}}`;
-    conn.send(encodePublish({ topic: MOVE_TOPIC, payload, qos: 0, retain: false, dup: false })!);
+    conn.send(encode(MOVE_TOPIC, payload, 0));
     seq += 1;
   };
   const clickEvery = job.clickRate > 0 ? 1000 / job.clickRate : Infinity;
   let nextClick = start + clickEvery;
   const publishClick = () => {
     const payload = `{"x":1,"y":1,"button":"left","pressed":true,"ts":${Date.now()},"seq":${clicks}}`;
-    conn.send(encodePublish({ topic: CLICK_TOPIC, payload, qos: 1, messageId: (clicks % 65535) + 1, retain: false, dup: false })!);
+    conn.send(encode(CLICK_TOPIC, payload, 1, (clicks % 65535) + 1));
     clicks += 1;
     nextClick += clickEvery;
   };
@@ -172,15 +179,18 @@ async function runSub(job: SubJob): Promise<void> {
   const receipts: number[] = []; // receive times, for the saturate window (coarse: one entry per 64 messages)
   let receiptCounter = 0;
   const clickSets: Set<number>[] = [];
+  const v5 = job.protocolVersion === 5;
 
   let failed = 0;
+  let lastError = '';
   for (let i = 0; i < job.count; i++) {
     let conn: LoadConnection;
     try {
-      conn = await openConnection(job.url, `bench-sub-${process.pid}-${i}`);
-      await subscribe(conn, job.filter);
-    } catch {
-      // A broker that refuses or stalls at some count: stop there and report how far it got.
+      conn = await openConnection(job.url, `bench-sub-${process.pid}-${i}`, job.protocolVersion);
+      await subscribe(conn, job.filter, job.protocolVersion);
+    } catch (error) {
+      // A broker that refuses or stalls at some count: stop there and report how far it got, and why.
+      lastError = (error as Error).message;
       failed += 1;
       if (failed >= 3) break;
       continue;
@@ -195,7 +205,8 @@ async function runSub(job: SubJob): Promise<void> {
       // Read from the bytes, without decoding topic or payload: the load tool must stay cheap next to the broker.
       const topicEnd = 2 + body.readUInt16BE(0);
       const qos = (header >> 1) & 3;
-      const payloadAt = topicEnd + (qos > 0 ? 2 : 0);
+      const afterId = topicEnd + (qos > 0 ? 2 : 0);
+      const payloadAt = v5 ? afterProperties(body, afterId) : afterId;
       if (qos > 0) conn.send(Buffer.from([0x40, 2, body[topicEnd]!, body[topicEnd + 1]!])); // PUBACK
       if (body[topicEnd - 1] === LAST_BYTE_OF_CLICK) return void clicks.add(numberAfter(body, SEQ_KEY, payloadAt));
       if (body[payloadAt + 2] === WARM_UP_KEY) return; // {"w":1,...
@@ -216,7 +227,7 @@ async function runSub(job: SubJob): Promise<void> {
     });
     connections.push(conn);
   }
-  process.stdout.write(JSON.stringify({ ready: true, connected: connections.length }) + '\n');
+  process.stdout.write(JSON.stringify({ ready: true, connected: connections.length, error: lastError || undefined }) + '\n');
 
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
@@ -241,16 +252,18 @@ async function runSub(job: SubJob): Promise<void> {
 }
 
 /** SUBSCRIBE at QoS 1 and wait for a SUBACK that grants it. */
-function subscribe(conn: LoadConnection, filter: string): Promise<void> {
+function subscribe(conn: LoadConnection, filter: string, protocolVersion: ProtocolVersion = 4): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no SUBACK in 20 s')), 20_000);
     conn.onPacket((header, body) => {
       if (header >> 4 !== 9) return;
       clearTimeout(timer);
-      if (body[2] === 0x80) reject(new Error(`subscription to ${filter} refused`));
+      // After the message id: the granted QoS (3.1.1), or properties and then a reason code (MQTT 5); 0x80 and up refuse.
+      const code = body[protocolVersion === 5 ? afterProperties(body, 2) : 2]!;
+      if (code >= 0x80) reject(new Error(`subscription to ${filter} refused (${code})`));
       else resolve();
     });
-    conn.send(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }));
+    conn.send(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }, { protocolVersion }));
   });
 }
 

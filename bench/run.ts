@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { optionLines, parseOptions, UsageError, type OptionSpec } from '../cli/options';
 import type { PubResult, SubResult } from './load';
 import { runLoad, within, type LoadProcess } from './load-process';
+import type { ProtocolVersion } from './load-client';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, machineIrqSeconds, openFds, rssMiB } from './proc-stats';
 import { mergedPercentile, monoMs } from './clock';
@@ -22,7 +23,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
 
 const OPTIONS = {
-  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,viewer,idle,load200,cluster)' },
+  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, fanout-v5, saturate-v5 (the same with MQTT 5 clients), viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,fanout-v5,saturate-v5,viewer,idle,load200,cluster)' },
   against: { env: 'BENCH_AGAINST', type: 'string', help: 'peer broker to run side by side: mosquitto or none (default mosquitto)' },
   transports: { env: 'BENCH_TRANSPORTS', type: 'string', help: 'tcp, ws or both (default tcp,ws)' },
   subscribers: { env: 'BENCH_SUBSCRIBERS', type: 'string', help: 'fanout subscribers (default 50)' },
@@ -53,6 +54,8 @@ interface FanoutCase {
   seconds: number;
   warmup: number;
   clickRate: number;
+  /** The MQTT version the publisher and subscribers connect with: 4 (3.1.1) or 5. */
+  protocolVersion: ProtocolVersion;
   /**
    * Load processes the subscribers are spread over: enough that none is the limit (each one's CPU is checked), and
    * few enough that on 2 cores they do not queue for the CPU behind each other (20 made load200's p99 the scheduler's).
@@ -86,13 +89,14 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
   try {
     const processCount = Math.min(c.subProcesses, c.subscribers);
     const groups = Array.from({ length: processCount }, (_, i) => Math.floor((c.subscribers + i) / processCount));
-    const subs = groups.map((count) => runLoad<SubResult>({ role: 'sub', url, count, filter: 'devices/+/mouse/#' }));
+    const subs = groups.map((count) => runLoad<SubResult>({ role: 'sub', url, protocolVersion: c.protocolVersion, count, filter: 'devices/+/mouse/#' }));
     processes.push(...subs);
     const readies = await within(Promise.all(subs.map((s) => s.ready)), 120_000, 'connecting the subscribers');
     const subscribed = readies.reduce((sum, r) => sum + (r.connected ?? 0), 0);
-    if (subscribed < c.subscribers) throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers`);
+    const why = readies.find((r) => r.error)?.error;
+    if (subscribed < c.subscribers) throw new Error(`${target.name} accepted only ${subscribed} of ${c.subscribers} subscribers${why ? ` (${why})` : ''}`);
 
-    const pub = runLoad<PubResult>({ role: 'pub', url: c.pubUrl ?? url, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
+    const pub = runLoad<PubResult>({ role: 'pub', url: c.pubUrl ?? url, protocolVersion: c.protocolVersion, rate: c.rate, warmupSeconds: c.warmup, seconds: c.seconds, clickRate: c.clickRate });
     processes.push(pub);
     const { measuredFrom, measuredTo } = await within(pub.ready, 60_000, 'connecting the publisher');
     // The measured window is the publisher's, on the shared monotonic clock.
@@ -302,7 +306,7 @@ async function main(): Promise<void> {
     console.error(`bench: ${(error as UsageError).message}`);
     process.exit(2);
   }
-  const scenarios = (o.scenarios ?? 'fanout,saturate,viewer,idle,load200,cluster').split(',');
+  const scenarios = (o.scenarios ?? 'fanout,saturate,fanout-v5,saturate-v5,viewer,idle,load200,cluster').split(',');
   const transports = (o.transports ?? 'tcp,ws').split(',') as ('tcp' | 'ws')[];
   const against = o.against ?? 'mosquitto';
   const seconds = Number(o.seconds ?? 10);
@@ -343,10 +347,14 @@ async function main(): Promise<void> {
       try {
         for (const scenario of scenarios) {
           const cases: FanoutCase[] = [];
-          if (scenario === 'fanout') for (const t of transports) cases.push({ scenario, transport: t, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses });
-          if (scenario === 'saturate') for (const t of transports) cases.push({ scenario, transport: t, subscribers: 1, rate: 0, seconds, warmup, clickRate: 0, subProcesses });
-          if (scenario === 'load200') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds, warmup, clickRate: 10, subProcesses });
-          if (scenario === 'soak') cases.push({ scenario, transport: 'ws', subscribers: viewers, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, warmup, clickRate: 10, subProcesses, sampleEverySeconds: 60 });
+          // fanout-v5 and saturate-v5: the same load, every client connecting with MQTT 5.
+          const protocolVersion: ProtocolVersion = scenario.endsWith('-v5') ? 5 : 4;
+          const kind = scenario.replace(/-v5$/, '');
+          const common = { scenario, seconds, warmup, clickRate: 0, subProcesses, protocolVersion };
+          if (kind === 'fanout') for (const t of transports) cases.push({ ...common, transport: t, subscribers, rate });
+          if (kind === 'saturate') for (const t of transports) cases.push({ ...common, transport: t, subscribers: 1, rate: 0 });
+          if (scenario === 'load200') cases.push({ ...common, transport: 'ws', subscribers: viewers, rate: 1000, clickRate: 10 });
+          if (scenario === 'soak') cases.push({ ...common, transport: 'ws', subscribers: viewers, rate: 1000, seconds: Number(o.minutes ?? 10) * 60, clickRate: 10, sampleEverySeconds: 60 });
           for (const c of cases) {
             record(await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error)));
           }
@@ -356,7 +364,7 @@ async function main(): Promise<void> {
             const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
             const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
             try {
-              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses, systemPids: [a.pid, redis.process.child.pid!] };
+              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses, protocolVersion: 4 as const, systemPids: [a.pid, redis.process.child.pid!] };
               for (const c of [
                 { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
                 { ...base, label: 'mqlive one instance on Redis' },
@@ -398,7 +406,7 @@ async function main(): Promise<void> {
     printTable(r);
   }
   const goals = goalsTable(rows);
-  if (goals.length > 0) console.log(`\nIssue 20's goals on this run:\n${goals.join('\n')}`);
+  if (goals.length > 0) console.log(`\nIssue 20's goals (and issue 27's MQTT 5 rows) on this run:\n${goals.join('\n')}`);
   writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
   const when = `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`;
   writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, when) + (goals.length > 0 ? `\nGoals (${when}):\n\n${goals.join('\n')}\n` : ''));
