@@ -166,10 +166,12 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
   });
   // MQTT 5: the broker says why it ends the connection. Taken over is said so that two publishers of one device id
   // see why they knock each other off (the publisher stops on it: see cli.ts).
+  // Said as it comes, not as this outage's problem: the broker being away afterwards is still said.
   client.on('disconnect', (packet) => {
     const code = packet.reasonCode ?? 0;
     if (code === 0) return;
-    tell(disconnectProblem(code, packet.properties?.reasonString, options));
+    const { reason, line } = disconnectProblem(code, packet.properties?.reasonString, options);
+    say(line, { event: 'connection_problem', url: options.url, device: options.device, reason });
   });
   client.on('offline', () => {
     if (refusedSaid || client.disconnecting) return;
