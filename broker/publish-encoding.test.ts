@@ -8,26 +8,27 @@ const topics = ['a', 'devices/laptop/mouse/move', 'é/ü/😀', 't'.repeat(127),
 const payloadSizes = [0, 1, 80, 123, 124, 125, 126, 127, 128, 1024, 16_380, 16_383, 16_384, 100_000, 2_097_148, 2_097_152];
 
 function reference(p: PublishFields): Buffer {
-  return mqttPacket.generate({ cmd: 'publish', ...p } as mqttPacket.IPublishPacket);
+  const { protocolVersion = 4, ...packet } = p;
+  return mqttPacket.generate({ cmd: 'publish', ...packet } as mqttPacket.IPublishPacket, { protocolVersion });
 }
 
 describe('encodePublish', () => {
-  for (const qos of [0, 1, 2] as const) {
+  for (const [qos, protocolVersion] of [[0, 4], [1, 4], [2, 4], [0, 5], [1, 5]] as const) {
     for (const retain of [false, true]) {
       for (const dup of [false, true]) {
-        it(`matches mqtt-packet byte for byte: QoS ${qos}, retain ${retain}, dup ${dup}, every topic and payload size class`, () => {
+        it(`matches mqtt-packet byte for byte: MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}, QoS ${qos}, retain ${retain}, dup ${dup}, every topic and payload size class`, () => {
           let checked = 0;
           for (const topic of topics) {
             for (const size of payloadSizes) {
               if (topic.length > 1000 && size > 1024) continue; // the long topic once per small payload is enough
               const payload = Buffer.alloc(size, size % 251);
-              const p: PublishFields = { topic, payload, qos, retain, dup, ...(qos > 0 && { messageId: (size % 65_535) + 1 }) };
+              const p: PublishFields = { topic, payload, qos, retain, dup, protocolVersion, ...(qos > 0 && { messageId: (size % 65_535) + 1 }) };
               expect(encodePublish(p)!.equals(reference(p))).toBe(true);
               checked += 1;
             }
           }
           // A payload given as a string (the broker's own publishes), with multi-byte characters.
-          const text: PublishFields = { topic: 'devices/x/status', payload: 'online ✓', qos, retain, dup, ...(qos > 0 && { messageId: 65_535 }) };
+          const text: PublishFields = { topic: 'devices/x/status', payload: 'online ✓', qos, retain, dup, protocolVersion, ...(qos > 0 && { messageId: 65_535 }) };
           expect(encodePublish(text)!.equals(reference(text))).toBe(true);
           expect(checked).toBeGreaterThan(90);
         });

@@ -1,4 +1,4 @@
-/** The fields of a PUBLISH that make its bytes (MQTT 3.1.1: no properties). */
+/** The fields of a PUBLISH that make its bytes (no properties; MQTT 5 writes their length, 0). */
 export interface PublishFields {
   topic: string;
   payload: Buffer | string;
@@ -6,6 +6,8 @@ export interface PublishFields {
   retain: boolean;
   dup: boolean;
   messageId?: number;
+  /** 5: an MQTT 5 PUBLISH (the same with an empty property list); otherwise MQTT 3.1.1's. */
+  protocolVersion?: 4 | 5;
 }
 
 /** The largest remaining length MQTT's variable byte integer can carry (MQTT 3.1.1 §2.2.3). */
@@ -21,7 +23,8 @@ export function encodePublish(p: PublishFields): Buffer | undefined {
   const payloadLength = typeof p.payload === 'string' ? Buffer.byteLength(p.payload) : p.payload.length;
   if (p.qos > 0 && !(Number.isInteger(p.messageId) && p.messageId! >= 0 && p.messageId! <= 0xffff)) return undefined;
   if (topicLength > 0xffff) return undefined;
-  const remaining = 2 + topicLength + (p.qos > 0 ? 2 : 0) + payloadLength;
+  const v5 = p.protocolVersion === 5;
+  const remaining = 2 + topicLength + (p.qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payloadLength;
   if (remaining > MAX_REMAINING_LENGTH) return undefined;
   const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
   const out = Buffer.allocUnsafe(1 + lengthBytes + remaining);
@@ -40,6 +43,7 @@ export function encodePublish(p: PublishFields): Buffer | undefined {
     out.writeUInt16BE(p.messageId!, at);
     at += 2;
   }
+  if (v5) out[at++] = 0; // no properties
   if (typeof p.payload === 'string') out.write(p.payload, at, 'utf8');
   else p.payload.copy(out, at);
   return out;

@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../test-support/broker';
 import { connect } from '../test-support/mqtt';
+import { RawClient } from '../test-support/raw-client';
 
 // The encode-once QoS 0 path must put on the wire exactly what Aedes's own path puts there: the same bytes as
 // mqtt-packet's generate, with the retain bit right per delivery (set on a retained message replayed at
@@ -117,4 +118,35 @@ describe('QoS 0 deliveries encoded once per message', () => {
       }
     });
   }
+});
+
+describe('QoS 0 to MQTT 5 subscribers, encoded once', () => {
+  it('each gets the message with its properties, a subscriber with a subscription identifier its own, and a 3.1.1 one none', async () => {
+    const env = await startTestBroker();
+    const at = { mqtt: env.broker.mqttUrl, ws: env.broker.wsUrl };
+    const open: { end(): unknown }[] = [];
+    try {
+      const plain = await Promise.all(['tcp', 'ws', 'tcp'].map((t, i) => RawClient.subscribed(at, t as 'tcp' | 'ws', { clientId: `v5-plain-${i}`, clean: true, protocolVersion: 5 }, 'q0/v5', 1, open)));
+      const { client: identified } = await RawClient.open(at, 'tcp', { clientId: 'v5-si', clean: true, protocolVersion: 5 }, open);
+      identified.send({ cmd: 'subscribe', messageId: 1, properties: { subscriptionIdentifier: 42 }, subscriptions: [{ topic: 'q0/v5', qos: 0 }] });
+      await identified.waitFor((p) => p.cmd === 'suback', 'SUBACK');
+      const old = await RawClient.subscribed(at, 'ws', { clientId: 'v4-plain', clean: true, protocolVersion: 4 }, 'q0/v5', 1, open);
+      const { client: publisher } = await RawClient.open(at, 'tcp', { clientId: 'v5-pub', clean: true, protocolVersion: 5 }, open);
+      const properties = { contentType: 'application/json', payloadFormatIndicator: true, messageExpiryInterval: 30, userProperties: { unit: 'mm' } };
+      publisher.send(
+        { cmd: 'publish', topic: 'q0/v5', payload: Buffer.from('{"a":1}'), qos: 0, retain: false, dup: false, properties },
+        { cmd: 'publish', topic: 'q0/v5', payload: Buffer.from('bare'), qos: 0, retain: false, dup: false },
+      );
+      const got = async (c: RawClient) => {
+        await c.waitFor((p) => p.cmd === 'publish' && p.payload.toString() === 'bare', 'the second message');
+        return c.publishes().map((p) => [p.payload.toString(), p.properties ?? null]);
+      };
+      for (const c of plain) expect(await got(c)).toEqual([['{"a":1}', properties], ['bare', null]]);
+      expect(await got(identified)).toEqual([['{"a":1}', { ...properties, subscriptionIdentifier: 42 }], ['bare', { subscriptionIdentifier: 42 }]]);
+      expect(await got(old)).toEqual([['{"a":1}', null], ['bare', null]]);
+    } finally {
+      for (const c of open) c.end();
+      await env.close();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import type { Client } from 'aedes';
 import type { ClientConnection } from './client-connection';
+import mqttPacket from 'mqtt-packet';
 import { encodePublish } from './publish-encoding';
 
 /**
@@ -11,8 +12,8 @@ import { encodePublish } from './publish-encoding';
  * it with the same retain and dup bits. Here each client's `deliver0` keeps Aedes's checks (no-local, the
  * per-broker duplicate counter, `authorizeForward`), then takes the encoded bytes from a one-message cache and
  * queues them on the connection: one buffer per subscriber, sent with whatever else that turn wrote.
- * QoS 1 and 2 deliveries carry a message id per subscriber, and MQTT 5 ones properties per subscriber: both stay
- * on Aedes's path.
+ * MQTT 5 clients get the same, encoded once per message with its properties (the contract's moves carry a content
+ * type and an expiry). QoS 1 and 2 deliveries carry a message id per subscriber and stay on Aedes's path.
  */
 
 /** The parts of Aedes's Client this relies on (not in its public types); checked at install. */
@@ -35,16 +36,15 @@ interface DeliveredPacket {
   brokerCounter?: number;
   clientId?: string;
   nl?: boolean;
+  properties?: Record<string, unknown>;
 }
 
 /** Replaces the client's QoS 0 delivery with the encode-once one; false (Aedes's own path kept) if Aedes's internals are not as expected. Call it before the client subscribes. */
 export function installQoS0Delivery(client: Client, conn: ClientConnection): boolean {
   const c = client as unknown as AedesClientInternals;
   if (typeof c.deliver0 !== 'function' || typeof c.duplicates !== 'object' || typeof c.broker?.authorizeForward !== 'function') return false;
-  const aedesDeliver0 = c.deliver0;
   c.deliver0 = (packet, callback) => {
-    // An MQTT 5 PUBLISH carries properties per subscriber (subscription identifiers, message expiry left): Aedes's path.
-    if (c.version === 5) return aedesDeliver0(packet, callback);
+    const v5 = c.version === 5;
     // MQTT 5 no-local, as Aedes checks it.
     if (packet.clientId === c.id && packet.nl) return later(callback);
     if (!firstTime(c, packet)) return later(callback);
@@ -52,7 +52,7 @@ export function installQoS0Delivery(client: Client, conn: ClientConnection): boo
     if (!toForward) return later(callback);
     // A client already closing gets nothing, as with Aedes (its write fails with "connection closed").
     if (!c.connected && !c.connecting) return later(callback);
-    const bytes = encodedQoS0(toForward);
+    const bytes = encodedQoS0(toForward, v5 ? 5 : 4);
     // Over MQTT's 256 MiB or a 64 KiB topic (the broker's packet limit refuses such input long before): Aedes ends the client too.
     if (bytes) conn.writePacket(bytes);
     else conn.destroy(new Error('a PUBLISH too large to encode'));
@@ -71,20 +71,56 @@ export function firstTime(c: Pick<AedesClientInternals, 'duplicates'>, packet: P
   return true;
 }
 
-/** The last message encoded: its deliveries to every subscriber follow one another in one turn. */
-let cached: { topic: string; payload: Buffer | string; retain: boolean; dup: boolean; bytes: Buffer } | undefined;
+/** The properties to write, without names left undefined (a resolved topic alias), or undefined when none is left. */
+function definedProperties(properties: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!properties) return undefined;
+  let defined: Record<string, unknown> | undefined;
+  for (const name in properties) {
+    const value = properties[name];
+    if (value !== undefined) (defined ??= {})[name] = value;
+  }
+  return defined;
+}
 
-function encodedQoS0(packet: DeliveredPacket): Buffer | undefined {
+interface Encoded {
+  topic: string;
+  payload: Buffer | string;
+  retain: boolean;
+  dup: boolean;
+  properties: Record<string, unknown> | undefined;
+  /** The one property that may change in place (Aedes counts a queued message's expiry down in it). */
+  expiry: unknown;
+  bytes: Buffer;
+}
+
+/** The last message encoded, per version: its deliveries to every subscriber follow one another in one turn. */
+const cached: Record<4 | 5, Encoded | undefined> = { 4: undefined, 5: undefined };
+
+function encodedQoS0(packet: DeliveredPacket, protocolVersion: 4 | 5): Buffer | undefined {
   const topic = packet.topic;
   const payload = packet.payload ?? EMPTY;
   const retain = packet.retain === true;
   const dup = packet.dup === true;
+  // MQTT 3.1.1 has no properties; an MQTT 5 subscriber gets the message's (a subscription identifier is put in a
+  // properties object of that subscriber's own, so it never matches another's cached bytes).
+  const properties = protocolVersion === 5 ? packet.properties : undefined;
+  const expiry = properties?.messageExpiryInterval;
   if (typeof topic !== 'string') return undefined;
-  // Same payload object (or equal string), same topic and flags: the same bytes. Payloads are never changed in place.
-  if (cached && cached.payload === payload && cached.topic === topic && cached.retain === retain && cached.dup === dup) return cached.bytes;
-  const bytes = encodePublish({ topic, payload, qos: 0, retain, dup });
-  if (bytes) cached = { topic, payload, retain, dup, bytes };
+  // Same payload object (or equal string), same topic, flags and properties: the same bytes. Payloads are never changed in place.
+  const last = cached[protocolVersion];
+  if (last && last.payload === payload && last.topic === topic && last.retain === retain && last.dup === dup && last.properties === properties && last.expiry === expiry) return last.bytes;
+  const bytes = encodeQoS0(topic, payload, retain, dup, protocolVersion, definedProperties(properties));
+  if (bytes) cached[protocolVersion] = { topic, payload, retain, dup, properties, expiry, bytes };
   return bytes;
+}
+
+function encodeQoS0(topic: string, payload: Buffer | string, retain: boolean, dup: boolean, protocolVersion: 4 | 5, properties: Record<string, unknown> | undefined): Buffer | undefined {
+  if (!properties) return encodePublish({ topic, payload, qos: 0, retain, dup, protocolVersion });
+  try {
+    return mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain, dup, properties } as mqttPacket.IPublishPacket, { protocolVersion: 5 });
+  } catch {
+    return undefined; // as for a packet too large: the client is ended, as Aedes ends it when a write fails
+  }
 }
 
 const EMPTY = Buffer.alloc(0);
