@@ -2,13 +2,37 @@ import type { Aedes, Client } from 'aedes';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf, transportOf } from './client-info';
+import { requireInternal } from './library-internals';
 import type { Identity } from './security/rights';
+
+/**
+ * A connection that takes over a client id another connection holds (MQTT-3.1.4-2) is logged as such, with both
+ * addresses: two publishers of one device id (both default to the host name) knock each other off, and the log
+ * says so instead of showing only connects and disconnects. Aedes decides it in registerClient.
+ */
+function logTakeovers(aedes: Aedes, warnings: LogLimiter): void {
+  const internals = aedes as unknown as { clients: Record<string, Client | undefined>; registerClient: (client: Client) => void };
+  requireInternal(typeof internals.registerClient === 'function' && typeof internals.clients === 'object', 'aedes', 'Aedes#registerClient and #clients');
+  const registerClient = internals.registerClient.bind(aedes);
+  internals.registerClient = (client) => {
+    const previous = internals.clients[client.id];
+    if (previous && previous !== client) {
+      const [remote, previousRemote] = [remoteAddressOf(client), remoteAddressOf(previous)];
+      warnings.warn(
+        { event: 'client_taken_over', clientId: client.id, remote, previousRemote },
+        `Client id ${printable(client.id)} taken over: the connection from ${remote ?? 'unknown'} replaces the one from ${previousRemote ?? 'unknown'}`,
+      );
+    }
+    registerClient(client);
+  };
+}
 
 /** Counts and logs what Aedes reports: connects, disconnects, client and connection errors, subscriptions. */
 export function logAndCountEvents(aedes: Aedes, log: Logger, metrics: BrokerMetrics, identities: WeakMap<Client, Identity>): void {
   const warnings = new LogLimiter(log);
   // A client may subscribe as often as it likes: the lines saying so are bounded.
   const subscribeLines = new LogLimiter(log, 20, 10_000);
+  logTakeovers(aedes, warnings);
   aedes.on('client', (client) => {
     const transport = transportOf(client);
     metrics.clientsConnected[transport] += 1;

@@ -46,6 +46,17 @@ describe('MQTT versions', () => {
     expect(await asked(120, 4)).toEqual([0, undefined]);
   });
 
+  it('logs a client id taken over as such, with both addresses, in either version', async () => {
+    for (const protocolVersion of [4, 5] as const) {
+      const clientId = `taken-${protocolVersion}`;
+      await env.connect('tcp', { clientId, protocolVersion });
+      await env.connect('ws', { clientId, protocolVersion });
+      await expect.poll(() => env.logs.events('client_taken_over').filter((e) => e.clientId === clientId)).toEqual([
+        expect.objectContaining({ remote: expect.stringMatching(/127\.0\.0\.1/), previousRemote: expect.stringMatching(/127\.0\.0\.1/) }),
+      ]);
+    }
+  });
+
   it('refuses a protocol level it does not speak, with a log line that says which ones it does', async () => {
     const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'v6', clean: true, keepalive: 60 });
     connect[8] = 6; // the protocol level, after the fixed header and the protocol name

@@ -99,6 +99,7 @@ describe('publisher messages', () => {
     // The one that stayed was not knocked off in turn: its connection is the only one the broker took over.
     expect(second.events('connection_problem')).toEqual([]);
     expect(second.hasEnded()).toBe(false);
+    expect(env.logs.events('client_taken_over')).toEqual([expect.objectContaining({ clientId: 'device-twin' })]);
     // The device is online: the one taken over left no offline behind.
     const viewer = await env.connect('tcp');
     expect((await retainedOn(viewer, 'devices/twin/status')).map((m) => m.text)).toEqual(['online']);
