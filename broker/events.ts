@@ -1,7 +1,7 @@
 import type { Aedes, Client } from 'aedes';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
-import { remoteAddressOf, transportOf } from './client-info';
+import { clientHolding, remoteAddressOf, transportOf } from './client-info';
 import { requireInternal } from './library-internals';
 import type { Identity } from './security/rights';
 
@@ -11,11 +11,11 @@ import type { Identity } from './security/rights';
  * says so instead of showing only connects and disconnects. Aedes decides it in registerClient.
  */
 function logTakeovers(aedes: Aedes, warnings: LogLimiter): void {
-  const internals = aedes as unknown as { clients: Record<string, Client | undefined>; registerClient: (client: Client) => void };
+  const internals = aedes as unknown as { clients?: object; registerClient: (client: Client) => void };
   requireInternal(typeof internals.registerClient === 'function' && typeof internals.clients === 'object', 'aedes', 'Aedes#registerClient and #clients');
   const registerClient = internals.registerClient.bind(aedes);
   internals.registerClient = (client) => {
-    const previous = internals.clients[client.id];
+    const previous = clientHolding(aedes, client.id);
     if (previous && previous !== client) {
       const [remote, previousRemote] = [remoteAddressOf(client), remoteAddressOf(previous)];
       warnings.warn(

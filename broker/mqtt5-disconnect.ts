@@ -1,8 +1,13 @@
 import mqttPacket from 'mqtt-packet';
 
-/** An MQTT 5 DISCONNECT from the broker: its reason code, and why in a reason string (at most 200 characters). */
+/** Why, as an MQTT 5 reason string: the first 200 characters, enough to read and small beside any packet limit. */
+export function reasonString(why: string): string {
+  return why.slice(0, 200);
+}
+
+/** An MQTT 5 DISCONNECT from the broker: its reason code, and why in a reason string. */
 export function disconnectPacket(reasonCode: number, why: string): Buffer {
-  return mqttPacket.generate({ cmd: 'disconnect', reasonCode, properties: { reasonString: why.slice(0, 200) } }, { protocolVersion: 5 });
+  return mqttPacket.generate({ cmd: 'disconnect', reasonCode, properties: { reasonString: reasonString(why) } }, { protocolVersion: 5 });
 }
 
 interface ClientWithConnection {

@@ -1,6 +1,7 @@
 import type { Aedes, Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { topicMatches } from '../protocol/topic-filter';
+import { clientHolding } from './client-info';
 import { tapInbound, type InboundPacket } from './inbound-tap';
 import { requireInternal } from './library-internals';
 
@@ -76,7 +77,7 @@ export class SharedSubscriptions {
     aedes.on('clientDisconnect', (client) => this.offline(client));
     // A session that expired while offline takes its groups with it, unless its id is back already.
     aedes.on('sessionExpired' as 'client', (client) => {
-      if ((aedes as unknown as { clients: Record<string, unknown> }).clients[client.id] === undefined) this.byClient.delete(client.id);
+      if (clientHolding(aedes, client.id) === undefined) this.byClient.delete(client.id);
     });
   }
 
@@ -151,7 +152,7 @@ export class SharedSubscriptions {
     if (!mine) return;
     for (const [filter, group] of mine) this.removeMember(client, key(group, filter));
     // A clean session's groups end with it, unless the id is already another connection's (a takeover).
-    const current = (this.aedes as unknown as { clients: Record<string, Client | undefined> } | undefined)?.clients[client.id];
+    const current = this.aedes && clientHolding(this.aedes, client.id);
     const clean = (client as unknown as { clean?: boolean }).clean !== false;
     if (clean && (current === undefined || current === client)) this.byClient.delete(client.id);
   }

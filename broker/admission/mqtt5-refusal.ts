@@ -1,6 +1,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { RejectReason } from '../metrics';
+import { reasonString } from '../mqtt5-disconnect';
 import type { Refusal } from './refusal';
 
 /** The PUBACK/PUBREC reason code for each refusal (MQTT 5 §3.4.2.1: 0x87 not authorized, 0x90 topic name invalid, 0x97 quota exceeded, 0x99 payload format invalid). */
@@ -38,7 +39,7 @@ export function refuseMqtt5Publish(client: Client, packet: PublishPacket, refusa
   const c = client as unknown as Mqtt5Client;
   (packet as RefusedPacket)._notAuthorized = true;
   drop(packet);
-  const properties = c._requestProblemInformation === false ? undefined : { reasonString: refusal.why.slice(0, 200) };
+  const properties = c._requestProblemInformation === false ? undefined : { reasonString: reasonString(refusal.why) };
   if (refusal.disconnect) return c.disconnect({ reasonCode: DISCONNECT_CODES[refusal.reason], ...(properties && { properties }) });
   if (packet.qos === 0) return;
   const ack = { cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packet.messageId, reasonCode: ACK_CODES[refusal.reason], ...(properties && { properties }) } as mqttPacket.Packet;

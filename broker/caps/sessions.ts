@@ -1,7 +1,7 @@
 import { HOOK_FAILED } from '../hook-guard';
 import { requireInternal } from '../library-internals';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
-import { remoteAddressOf } from '../client-info';
+import { clientHolding, remoteAddressOf } from '../client-info';
 import { LogLimiter, printable, quoted, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import type { Limits } from '../security/limits';
@@ -48,7 +48,7 @@ export class SessionCap {
     // another connection's (a takeover: that one's session is counted, or waits for its 'client' event).
     aedes.on('sessionExpired' as 'client', (client) => this.end(client.id));
     aedes.on('clientDisconnect', (client) => {
-      const live = (aedes as unknown as { clients: Record<string, unknown> }).clients[client.id];
+      const live = clientHolding(aedes, client.id);
       if (client.clean && !this.unconfirmed.has(client.id) && (live === undefined || live === client)) this.end(client.id);
     });
     aedes.authenticate = (client, username, password, done) =>
