@@ -89,9 +89,14 @@ describe.each(['tcp', 'ws'] as const)('over %s', (transport) => {
       const id = `will-${transport}-${names[topic]}`;
       const received = await send(transport, id, topic === '' ? withEmptyWillTopic(id) : connectBytes(id, { topic, payload: Buffer.from('offline'), qos: 1, retain: true }));
       expect(received).toEqual([expect.objectContaining({ cmd: 'connack', returnCode: 5 })]);
-      expect(env.broker.events('will_refused').filter((e) => e.clientId === id)).toEqual([expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard|empty|reserved|broker alone/) })]);
+      // The CONNACK can reach us before the broker's log line does: wait for the event itself.
+      const refused = await env.broker.waitForEvent('will_refused', { where: { clientId: id } });
+      expect(refused).toEqual(expect.objectContaining({ topic, reason: expect.stringMatching(/wildcard|empty|reserved|broker alone/) }));
     }
     await env.barrier(`will-${transport}`);
+    for (const topic of Object.keys(names)) {
+      expect(env.broker.events('will_refused').filter((e) => e.clientId === `will-${transport}-${names[topic]}`)).toHaveLength(1);
+    }
     expect(env.inbox.messages.filter((m) => /[+#]/.test(m.topic))).toEqual([]);
   });
 
