@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
 const PROCESS_TESTS = ['broker/cli.test.ts', 'broker/interop.test.ts', 'broker/host-check.test.ts', 'broker/redis-stored.test.ts', 'publisher/sources/uiohook-source.test.ts'];
 
 const shared = {
+  // Every broker a test starts keeps nothing on disk unless the test gives it a data folder of its own
+  // (e2e/durable-store.test.ts): brokers of other tests must not share the user's data folder, or its lock.
+  env: { MQLIVE_DATA_DIR: 'none' },
   testTimeout: 30_000,
   hookTimeout: 60_000,
   // Waits are bounded, but generous: these machines are shared and noisy.

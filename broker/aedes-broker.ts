@@ -18,16 +18,20 @@ import { guardHooks } from './hook-guard';
 import { SubscriptionOrder } from './inbound-tap';
 import { SharedSubscriptions } from './shared-subscriptions';
 import { retainedAtGrantedQos } from './retained-qos';
+import type { DurablePersistence } from './store/durable-persistence';
+import { StoredSessions } from './store/sessions';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import type { Limits } from './security/limits';
 import type { Rights } from './security/rights';
 
-/** Shared message fan-out and persistence (Redis), and this instance's id; in-memory when absent. */
+/** Shared message fan-out and persistence (Redis), or the durable store, and this instance's id; in-memory when absent. */
 export interface Backend {
   id?: string;
   mq?: unknown;
   persistence?: unknown;
+  /** The durable store's persistence (store/): its sessions are restored and its wills published at start. */
+  store?: DurablePersistence;
 }
 
 /** Topic aliases an MQTT 5 client may set on its connection: each names a topic, checked as that topic at every use. */
@@ -134,7 +138,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const aedes = await Aedes.createBroker({
     ...(backend.id && { id: backend.id }),
     ...(backend.mq !== undefined && { mq: backend.mq }),
-    ...(backend.persistence !== undefined && { persistence: backend.persistence }),
+    ...((backend.store ?? backend.persistence) !== undefined && { persistence: backend.store ?? backend.persistence }),
     connectTimeout: limits.connectTimeoutMs,
     maxTopicLevels: Math.min(100, limits.maxTopicLevels),
     maxClientsIdLength: 64,
@@ -165,9 +169,28 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   dropper.install(aedes);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
   // Each cap logs through its own limiter, so one flooded cap cannot hide another's line.
-  new QueuedCap(limits, metrics, log).install(aedes);
+  const queuedCap = new QueuedCap(limits, metrics, log);
+  queuedCap.install(aedes);
   new AwaitingPubrelCap(limits, metrics, log).install(aedes);
-  new SessionCap(limits, metrics, log, (client) => identities.get(client)).install(aedes);
+  const sessionCap = new SessionCap(limits, metrics, log, (client) => identities.get(client));
+  sessionCap.install(aedes);
+  if (backend.store) {
+    await queuedCap.countStored(backend.store.queuedClients());
+    const stored = new StoredSessions(
+      backend.store,
+      {
+        usernameOf: (client) => identities.get(client)?.username ?? null,
+        ownerOf: (clientId) => sessionCap.ownerOf(clientId),
+        restore(clientId, { username, owner }) {
+          if (username !== null) auth.restoreOwner(clientId, username);
+          if (owner !== null) sessionCap.restore(clientId, owner);
+        },
+      },
+      log,
+    );
+    await stored.install(aedes);
+    aedes.on('closed', () => stored.close());
+  }
   subscribeAdmission.keepOnlyGranted(aedes);
   aedes.on('unsubscribe', (filters, client) => subscribeAdmission.forget(client, filters));
   logAndCountEvents(aedes, log, metrics, identities);

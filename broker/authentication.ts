@@ -53,6 +53,11 @@ export class Authentication {
     this.owners = policy.users ? new ClientIdOwners(policy.users) : null;
   }
 
+  /** A persistent session kept on disk keeps its owner across a restart: nobody else may take its id. */
+  restoreOwner(clientId: string, username: string): void {
+    this.owners?.restore(clientId, username);
+  }
+
   readonly preConnect: NonNullable<AedesOptions['preConnect']> = (client, packet, done) => {
     // MQTT 5 Server Keep Alive: a longer keep alive (or none) is cut to the limit and said in CONNACK. Aedes reads
     // this field when it sets the keep-alive timer and writes the CONNACK (lib/handlers/connect.js).

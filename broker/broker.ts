@@ -3,6 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as TcpServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createAedesBroker } from './aedes-broker';
+import { openDurableStore } from './store/store';
 import { checkClientInternals } from './client-internals';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './client-connection';
 import { checkPinnedVersions, requireInternal } from './library-internals';
@@ -49,6 +50,10 @@ export interface BrokerOptions {
   redis?: RedisBackend | null;
   /** This instance's id, in logs, /metrics and $SYS topics. */
   id?: string;
+  /** Folder of the durable store (store/); null or absent: nothing kept on disk. Not used with `redis`. */
+  dataDir?: string | null;
+  /** Told when the durable store can no longer write (a full disk): default, logged. */
+  onStoreFailure?: (error: Error) => void;
 }
 
 export interface RunningBroker {
@@ -58,6 +63,8 @@ export interface RunningBroker {
   mqttPort: number;
   httpPort: number;
   mqttsPort: number | null;
+  /** Where the durable store keeps its data; null: nothing kept on disk. */
+  dataDir: string | null;
   mqttUrl: string;
   mqttsUrl: string | null;
   wsUrl: string;
@@ -91,12 +98,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const users = options.users ?? null;
   const rights = new Rights(options.acl ?? [], users === null);
   const redis = options.redis ?? null;
+  const onStoreFailure = options.onStoreFailure ?? ((error: Error) => log.error({ event: 'store_failed', err: error.message }, error.message));
+  const store = !redis && options.dataDir ? await openDurableStore(options.dataDir, onStoreFailure) : null;
   const aedes = await createAedesBroker(
     log,
     metrics,
     { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
-    { id: options.id, mq: redis?.mq, persistence: redis?.persistence },
-  );
+    { id: options.id, mq: redis?.mq, persistence: redis?.persistence, store: store?.persistence },
+  ).catch(async (error: unknown) => {
+    await store?.close();
+    throw error;
+  });
   checkClientInternals(aedes);
   redis?.watch(aedes);
   metrics.instanceId = aedes.id;
@@ -121,6 +133,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     tcpServer.close();
     tlsServer?.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await store?.close();
     throw error;
   }
 
@@ -140,6 +153,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       httpServer.closeAllConnections();
       wss.close();
       await redis?.close();
+      await store?.close();
     })());
 
   return {
@@ -149,6 +163,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     mqttPort,
     httpPort,
     mqttsPort,
+    dataDir: store?.dir ?? null,
     mqttUrl: `mqtt://${urlHost(plainHost)}:${mqttPort}`,
     mqttsUrl: mqttsPort ? `mqtts://${urlHost(host)}:${mqttsPort}` : null,
     wsUrl: `${tls ? 'wss' : 'ws'}://${urlHost(host)}:${httpPort}${WEBSOCKET_PATH}`,

@@ -8,6 +8,8 @@ import { createLogger, type LogFormat, type Logger } from './log';
 import { DEFAULT_LIMITS, type Limits } from './security/limits';
 import { readAcl } from './security/rights';
 import { readUsers } from './security/users';
+import { DataDirError } from './store/store';
+import { defaultDataDir, resolveDataDir } from './store/data-dir';
 
 const OPTIONS = {
   host: { env: 'MQLIVE_HOST', type: 'string', help: 'address both listeners bind to (default 127.0.0.1)' },
@@ -15,6 +17,7 @@ const OPTIONS = {
   'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer, /mqtt, /healthz and /metrics port (default 8080, 0 = any free port)' },
   'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)' },
   'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json (default auto: pretty on a terminal)' },
+  'data-dir': { env: 'MQLIVE_DATA_DIR', type: 'string', help: `folder for retained messages, sessions and queued messages, kept across restarts; none keeps nothing (default ${defaultDataDir()})` },
   redis: { env: 'MQLIVE_REDIS', type: 'string', help: 'redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS) shared by several instances; keep it private (default: in-memory)' },
   'redis-ca': { env: 'MQLIVE_REDIS_CA', type: 'string', help: 'PEM CA file a rediss:// server\'s certificate must chain to (default: the system\'s CAs)' },
   'ready-fd': { env: 'MQLIVE_READY_FD', type: 'string', help: 'file descriptor to write the JSON ready line to (for supervisors)' },
@@ -57,7 +60,7 @@ export const brokerCommand = defineCommand({
     }
     const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
     const broker = await startBroker(await brokerOptions(options, log)).catch((error: unknown) => {
-      if (error instanceof LibraryMismatchError) throw new CommandError(error.message);
+      if (error instanceof LibraryMismatchError || error instanceof DataDirError) throw new CommandError(error.message);
       if (!(error instanceof PortInUseError)) throw error;
       throw new CommandError(`port ${error.port} on ${error.host} is already in use: stop what holds it, or choose another with ${settingWith(error.flag, 'N')} (0 picks a free one)`);
     });
@@ -76,11 +79,13 @@ export const brokerCommand = defineCommand({
     process.once('SIGTERM', () => stop('SIGTERM'));
     // Ready is said only once a signal would stop it cleanly: one machine-readable line for scripts
     // (`mqlive up`, tests, the bench), then the same for people.
-    const ready: ReadyEvent = { event: 'ready', id: broker.id, mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl };
+    const ready: ReadyEvent = { event: 'ready', id: broker.id, mqtt: broker.mqttUrl, ws: broker.wsUrl, http: broker.httpUrl, mqtts: broker.mqttsUrl, dataDir: broker.dataDir };
+    const kept = options.redis ? 'data in Redis' : broker.dataDir ? `data in ${broker.dataDir}` : 'nothing kept on disk (--data-dir none)';
     log.info(
       ready,
       `mqlive broker${options.id || options.redis ? ` ${broker.id}` : ''} listening: MQTT ${broker.mqttUrl}, MQTT over WebSocket ${broker.wsUrl}, viewer ${broker.httpUrl}` +
-        (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : ''),
+        (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : '') +
+        `; ${kept}`,
     );
     if (options['ready-fd']) writeSync(Number(options['ready-fd']), `${JSON.stringify(ready)}\n`);
   },
@@ -94,6 +99,8 @@ export interface ReadyEvent {
   ws: string;
   http: string;
   mqtts: string | null;
+  /** The durable store's folder; null when nothing is kept on disk (--data-dir none, or --redis). */
+  dataDir: string | null;
 }
 
 async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger): Promise<BrokerOptions> {
@@ -108,6 +115,7 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
   }
   if (!!options['tls-cert'] !== !!options['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   if (options['redis-ca'] && !options.redis) throw new UsageError('--redis-ca goes with --redis rediss://…');
+  if (options.redis && options['data-dir'] && options['data-dir'] !== 'none') throw new UsageError('--data-dir and --redis do not go together: with --redis, Redis keeps the retained messages and sessions');
   const limits = readLimits(options);
   const brokerOptions: BrokerOptions = {
     host,
@@ -125,6 +133,12 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
     allowedHosts: options['allowed-hosts'] ? options['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) : null,
     limits,
     id: options.id,
+    dataDir: options.redis ? null : resolveDataDir(options['data-dir']),
+    // Acknowledged means written: a broker that can no longer write says why and stops, rather than acknowledge and lose.
+    onStoreFailure(error) {
+      log.error({ event: 'store_failed', err: error.message }, error.message);
+      process.exit(1);
+    },
     // Loaded only when asked for: the Redis client and its adapters add about 20 MiB to every broker otherwise.
     redis: options.redis
       ? await (await import('./redis')).connectRedis(options.redis, log, {

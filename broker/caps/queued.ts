@@ -157,6 +157,20 @@ export class QueuedCap {
 
   private original!: OutgoingQueue;
 
+  /**
+   * Counts what sessions kept on disk hold at start (call after install): a session over its caps (lowered since,
+   * say) loses its oldest messages as it would have while the broker ran.
+   */
+  async countStored(clientIds: string[]): Promise<void> {
+    const drops: Drop[] = [];
+    for (const id of clientIds) {
+      for await (const packet of this.original.outgoingStream({ id })) {
+        if (packet.cmd === 'publish' && packet.brokerId !== undefined) drops.push(...this.hold(id, packet));
+      }
+    }
+    await this.clearAll(drops);
+  }
+
   /** Counts `packet` as held by session `id`; returns the messages to drop to bring it back under its caps. */
   private hold(id: string, packet: Queued): Drop[] {
     let ledger = this.sessions.get(id);

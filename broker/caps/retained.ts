@@ -32,6 +32,13 @@ export class RetainedCap {
     requireInternal(typeof persistence?.storeRetained === 'function' && typeof persistence.createRetainedStreamCombi === 'function', 'aedes', 'Aedes#persistence.storeRetained');
     for await (const packet of persistence.createRetainedStreamCombi(['#'])) this.set(packet.topic, packet.payload.length);
     const store = persistence.storeRetained.bind(persistence);
+    // Found at start over caps lowered since they were kept (a durable store, Redis): the excess is cleared.
+    for (const topic of [...this.sizes.keys()]) {
+      if (this.sizes.size <= this.limits.maxRetainedMessages && this.bytes <= this.limits.maxRetainedBytes) break;
+      this.refuse(this.sizes.size > this.limits.maxRetainedMessages ? 'retained_messages' : 'retained_bytes', `${printable(topic)} was kept before, over today's limits (--max-retained-messages ${this.limits.maxRetainedMessages}, --max-retained-bytes ${this.limits.maxRetainedBytes})`);
+      this.delete(topic);
+      await store({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false } as PublishPacket);
+    }
     // Not an async function: a retained publish takes no more turns than without the cap.
     persistence.storeRetained = (packet) => {
       const verdict = this.admit(packet);

@@ -18,7 +18,7 @@ import type { Identity } from '../security/rights';
  */
 export class SessionCap {
   /** Session id → its owner ("user NAME" or "address A"); owner → its session ids. */
-  private readonly ownerOf = new Map<string, string>();
+  private readonly ownerOfSession = new Map<string, string>();
   private readonly sessionsOf = new Map<string, Set<string>>();
   /** Sessions counted at their login whose CONNECT Aedes has not yet finished ('client' event). */
   private readonly unconfirmed = new Set<string>();
@@ -81,7 +81,7 @@ export class SessionCap {
     // everywhere in mqlive: capping them would cap every tool on the machine together.
     if (identity?.username == null && isLoopback(remote)) return null;
     const owner = identity?.username != null ? `user ${identity.username}` : `address ${remote}`;
-    if (this.ownerOf.get(id) === owner) return null; // its own session, back
+    if (this.ownerOfSession.get(id) === owner) return null; // its own session, back
     const held = this.sessionsOf.get(owner)?.size ?? 0;
     if (held >= this.limits.maxSessionsPerUser) {
       this.metrics.capsHit.sessions_per_user += 1;
@@ -95,18 +95,31 @@ export class SessionCap {
     }
     this.end(id); // another owner's session with this id (an admin may take any id over) is now this one's
     this.unconfirmed.add(id);
-    this.ownerOf.set(id, owner);
+    this.ownerOfSession.set(id, owner);
     let sessions = this.sessionsOf.get(owner);
     if (!sessions) this.sessionsOf.set(owner, (sessions = new Set()));
     sessions.add(id);
     return null;
   }
 
+  /** Who session `id` is counted for ("user NAME", "address A"), or undefined (not counted: this machine's anonymous clients). */
+  ownerOf(id: string): string | undefined {
+    return this.ownerOfSession.get(id);
+  }
+
+  /** Counts a session kept on disk for the owner it had when the broker last stopped. */
+  restore(id: string, owner: string): void {
+    this.ownerOfSession.set(id, owner);
+    let sessions = this.sessionsOf.get(owner);
+    if (!sessions) this.sessionsOf.set(owner, (sessions = new Set()));
+    sessions.add(id);
+  }
+
   private end(id: string): void {
     this.unconfirmed.delete(id);
-    const owner = this.ownerOf.get(id);
+    const owner = this.ownerOfSession.get(id);
     if (owner === undefined) return;
-    this.ownerOf.delete(id);
+    this.ownerOfSession.delete(id);
     const sessions = this.sessionsOf.get(owner)!;
     sessions.delete(id);
     if (sessions.size === 0) this.sessionsOf.delete(owner);

@@ -37,6 +37,11 @@ export class ClientIdOwners {
     return null;
   }
 
+  /** Gives `id` back to `username`, its owner when the broker last stopped (its persistent session was kept). */
+  restore(id: string, username: string): void {
+    this.owners.set(id, username);
+  }
+
   /** `device-{name}` is the publisher's id for device user `name`. */
   private reservedFor(id: string): string | undefined {
     const name = /^device-(.+)$/.exec(id)?.[1];

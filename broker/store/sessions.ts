@@ -1,0 +1,121 @@
+/**
+ * What the durable store keeps of a persistent session besides its subscriptions and messages: who owns it (so
+ * that after a restart no other user can take its client id, its queued messages or its place in the sessions
+ * cap) and when it expires (MQTT 5's Session Expiry Interval, counted from its disconnect; a session whose
+ * client was connected when the broker stopped counts from the restart). The wills of clients connected when the
+ * broker stopped are published at start: their connections ended with the broker, without a DISCONNECT.
+ */
+import type { Aedes, Client } from 'aedes';
+import { keepForwardedProperties } from '../admission/publish-properties';
+import { clientHolding } from '../client-info';
+import { printable, type Logger } from '../log';
+import type { DurablePersistence } from './durable-persistence';
+import { keys } from './records';
+
+/** MQTT 5's "never expires" (and every MQTT 3.1.1 persistent session). */
+const NEVER = 0xffff_ffff;
+/** How often sessions found at start are checked for expiry (Aedes times those it saw disconnect itself). */
+const EXPIRY_SWEEP_MS = 60_000;
+
+interface SessionRecord {
+  username: string | null;
+  /** Whom the sessions cap counts it for ("user NAME", "address A"), or null. */
+  owner: string | null;
+  /** Session Expiry Interval in seconds; null: never. */
+  expiryS: number | null;
+  /** When its client disconnected (ms since the epoch); null while connected. */
+  disconnectedAt: number | null;
+}
+
+export interface SessionOwnership {
+  usernameOf(client: Client): string | null;
+  ownerOf(clientId: string): string | undefined;
+  restore(clientId: string, record: { username: string | null; owner: string | null }): void;
+}
+
+export class StoredSessions {
+  /** Sessions found at start that expire, by client id: their expiry, in ms since the epoch. */
+  private readonly expiring = new Map<string, number>();
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly persistence: DurablePersistence,
+    private readonly ownership: SessionOwnership,
+    private readonly log: Logger,
+  ) {}
+
+  /** Restores the sessions found at start, publishes the wills left behind, then keeps every session's record. */
+  async install(aedes: Aedes): Promise<void> {
+    const now = Date.now();
+    for (const [clientId, value] of this.persistence.sessionsFromBefore) {
+      const record = value as unknown as SessionRecord;
+      const expiresAt = record.expiryS === null ? null : (record.disconnectedAt ?? now) + record.expiryS * 1000;
+      if (expiresAt !== null && expiresAt <= now) {
+        await this.forget(clientId);
+        continue;
+      }
+      this.ownership.restore(clientId, record);
+      if (expiresAt !== null) this.expiring.set(clientId, expiresAt);
+      // Connected when the broker stopped: its expiry counts from now.
+      if (record.disconnectedAt === null) this.persistence.setSession(clientId, { ...record, disconnectedAt: now });
+    }
+    await this.publishWillsFromBefore(aedes);
+
+    aedes.on('client', (client) => {
+      this.expiring.delete(client.id);
+      if (client.clean) return this.persistence.setSession(client.id, null);
+      const record: SessionRecord = {
+        username: this.ownership.usernameOf(client),
+        owner: this.ownership.ownerOf(client.id) ?? null,
+        expiryS: client.version === 5 && client.sessionExpiryInterval < NEVER ? client.sessionExpiryInterval : null,
+        disconnectedAt: null,
+      };
+      this.persistence.setSession(client.id, record);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      const live = clientHolding(aedes, client.id);
+      if (live !== undefined && live !== client) return; // taken over: the new connection's record stands
+      if (client.clean) return this.persistence.setSession(client.id, null);
+      const expiryS = client.version === 5 && client.sessionExpiryInterval < NEVER ? client.sessionExpiryInterval : null;
+      this.persistence.setSession(client.id, { username: this.ownership.usernameOf(client), owner: this.ownership.ownerOf(client.id) ?? null, expiryS, disconnectedAt: Date.now() });
+    });
+    aedes.on('sessionExpired' as 'client', (client: Client) => this.persistence.setSession(client.id, null));
+
+    if (this.expiring.size > 0) {
+      this.sweep = setInterval(() => void this.expireDue(aedes), EXPIRY_SWEEP_MS);
+      this.sweep.unref();
+    }
+  }
+
+  close(): void {
+    if (this.sweep) clearInterval(this.sweep);
+  }
+
+  private async expireDue(aedes: Aedes): Promise<void> {
+    const now = Date.now();
+    for (const [clientId, expiresAt] of this.expiring) {
+      if (expiresAt > now || clientHolding(aedes, clientId) !== undefined) continue;
+      this.expiring.delete(clientId);
+      await this.forget(clientId).catch((error: unknown) => this.log.warn({ event: 'store_expiry_failed', clientId, err: String(error) }, `Could not end the expired session ${printable(clientId)}: ${printable(String(error))}`));
+    }
+  }
+
+  private async forget(clientId: string): Promise<void> {
+    await this.persistence.forgetSession(clientId);
+    this.log.info({ event: 'session_expired', clientId }, `Session ${printable(clientId)} expired while the broker was stopped or since: its subscriptions and messages are gone`);
+  }
+
+  /** Each will is published as its client's connection ended without a DISCONNECT, then removed. */
+  private async publishWillsFromBefore(aedes: Aedes): Promise<void> {
+    for (const will of this.persistence.willsFromBefore) {
+      const clientId = String(will.clientId);
+      const packet = { cmd: 'publish' as const, topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false, ...(will.properties !== undefined && { properties: will.properties }) };
+      keepForwardedProperties(packet as Parameters<typeof keepForwardedProperties>[0]);
+      await new Promise<void>((resolve) => aedes.publish(packet as Parameters<Aedes['publish']>[0], () => resolve()));
+      this.persistence.group.delete(keys.will(clientId));
+      this.log.info({ event: 'will_published', clientId, topic: will.topic, reason: 'broker_restarted' }, `Published the will of ${printable(clientId)} on ${printable(will.topic)}: it was connected when the broker stopped`);
+    }
+    this.persistence.willsFromBefore.length = 0;
+    await this.persistence.group.durable();
+  }
+}

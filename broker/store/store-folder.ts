@@ -1,0 +1,103 @@
+/**
+ * The data folder: a LevelDB database in `store/` (classic-level; chosen by measurement, docs/store-choice.md)
+ * and `broker.pid`, the PID of the broker that has it open. LevelDB's own lock file keeps a second process out;
+ * the PID file only lets the refusal name the broker that holds the folder.
+ */
+import { ClassicLevel } from 'classic-level';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import type { Change } from './write-group';
+
+/** The data folder cannot be used: says which file or folder, why, and what to do. One line, no stack. */
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+export interface StoreFolder {
+  readonly dir: string;
+  /** Every key and value, in key order. */
+  entries(): AsyncIterable<[string, Buffer]>;
+  write(changes: Change[]): Promise<void>;
+  /** Bytes the database's files take on disk. */
+  sizeBytes(): number;
+  /** Deletes every record (mqlive data clear). */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const storePath = (dir: string) => join(dir, 'store');
+const pidPath = (dir: string) => join(dir, 'broker.pid');
+
+export async function openStoreFolder(dir: string): Promise<StoreFolder> {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw new DataDirError(`cannot use the data folder ${dir}: ${reason(error)}; give mqlive a folder it may write with --data-dir DIR (or MQLIVE_DATA_DIR), or --data-dir none to keep nothing`);
+  }
+  const location = storePath(dir);
+  const db = new ClassicLevel<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+  try {
+    await db.open();
+  } catch (error) {
+    throw openError(dir, location, error);
+  }
+  try {
+    writeFileSync(pidPath(dir), `${process.pid}\n`);
+  } catch (error) {
+    await db.close();
+    throw new DataDirError(`cannot write ${pidPath(dir)}: ${reason(error)}; give mqlive a folder it may write with --data-dir DIR`);
+  }
+
+  return {
+    dir,
+    entries: () => db.iterator(),
+    write: (changes) =>
+      db.batch(
+        changes.map(([key, value]) => (value === null ? { type: 'del' as const, key } : { type: 'put' as const, key, value })),
+        { sync: true },
+      ),
+    sizeBytes: () => folderBytes(location),
+    clear: () => db.clear(),
+    close: () => db.close(),
+  };
+}
+
+function openError(dir: string, location: string, error: unknown): DataDirError {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'LEVEL_LOCKED') {
+    const pid = readPid(dir);
+    const who = pid ? `another mqlive broker (PID ${pid})` : 'another program';
+    return new DataDirError(`${who} is using the data folder ${dir}: stop it, or give this broker another --data-dir`);
+  }
+  if (cause?.code === 'LEVEL_CORRUPTION') {
+    return new DataDirError(`the store in ${location} is damaged (${oneLine(cause.message)}): move ${dir} aside to start with an empty store, and keep the copy`);
+  }
+  return new DataDirError(`cannot open the store in ${location}: ${oneLine(cause?.message ?? reason(error))}; check the folder's permissions and free space, or give mqlive another --data-dir`);
+}
+
+function readPid(dir: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidPath(dir), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function folderBytes(path: string): number {
+  let total = 0;
+  for (const name of readdirSync(path)) total += statSync(join(path, name), { throwIfNoEntry: false })?.size ?? 0;
+  return total;
+}
+
+function reason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied';
+  if (e.code === 'ENOSPC') return 'the disk is full';
+  if (e.code === 'EROFS') return 'the file system is read-only';
+  if (e.code === 'ENOTDIR' || e.code === 'EEXIST') return 'a file is in the way of the folder';
+  return oneLine(e.message ?? String(error));
+}
+
+const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').trim();
