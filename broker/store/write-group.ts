@@ -47,7 +47,7 @@ export class WriteGroup {
   private change(key: string, value: Buffer | null): void {
     this.pending.delete(key); // keeps the order of last changes, so a batch writes them in the order they came
     this.pending.set(key, value);
-    if (this.nextWritten) return;
+    if (this.nextWritten || this.failure) return;
     // The batch starts at the end of this turn, after the one being written: everything changed until then joins it.
     this.nextWritten = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.writing)
