@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -150,7 +151,10 @@ describe('README and docs/ recipes', () => {
     const [up, test] = commands(readmeRecipe('quick-start').code);
     expect(test).toMatch(/^make test\b/); // not run here: it is the suite running this test
     const ports = { 1883: await freePort(), 8080: await freePort() };
-    const make = sh(up!, { MQTT_PORT: String(ports[1883]), HTTP_PORT: String(ports[8080]) });
+    // The banner's data folder is the default one, in a home folder of the test's own.
+    const home = mkdtempSync(join(tmpdir(), 'mqlive-home-'));
+    cleanup.push(async () => rmSync(home, { recursive: true, force: true }));
+    const make = sh(up!, { MQTT_PORT: String(ports[1883]), HTTP_PORT: String(ports[8080]), HOME: home, MQLIVE_DATA_DIR: '', XDG_DATA_HOME: '' });
     await make.waitForOutput(/Stop: +Ctrl-C/, 120_000);
     for (const line of withPorts(readmeRecipe('banner').code, ports).split('\n')) expect(make.output()).toContain(line);
     expect((await fetch(`http://127.0.0.1:${ports[8080]}/`)).status).toBe(200);

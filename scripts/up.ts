@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ReadyEvent } from '../broker/cli';
 import { assertId } from '../protocol';
@@ -18,6 +20,7 @@ const OPTIONS = {
   host: { env: 'MQLIVE_HOST', type: 'string', help: 'address the broker binds to (default 127.0.0.1)' },
   'mqtt-port': { env: 'MQLIVE_MQTT_PORT', type: 'string', help: 'MQTT over TCP port (default 1883, 0 = any free port)' },
   'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer and MQTT over WebSocket port (default 8080, 0 = any free port)' },
+  'data-dir': { env: 'MQLIVE_DATA_DIR', type: 'string', help: "the broker's data folder (mqlive broker --help; none keeps nothing on disk)" },
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id of the publisher (default: this host name)' },
   source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'capture source of the publisher: auto, or one that `mqlive publisher --help` lists (default auto)' },
 } satisfies OptionSpecs;
@@ -120,7 +123,9 @@ export const upCommand = defineCommand({
     process.once('SIGINT', () => void stopAll(0, 'SIGINT'));
     process.once('SIGTERM', () => void stopAll(0));
 
-    const broker = start('broker', ['--host', host, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'pretty', '--ready-fd', '3'], 'pipe');
+    const brokerArgs = ['--host', host, '--mqtt-port', String(mqttPort), '--http-port', String(httpPort), '--log-format', 'pretty', '--ready-fd', '3'];
+    if (options['data-dir'] !== undefined) brokerArgs.push('--data-dir', options['data-dir']);
+    const broker = start('broker', brokerArgs, 'pipe');
     const urls = await readyEvent(broker);
     // Plain lines for the terminal, as the broker's, even with MQLIVE_LOG_FORMAT=json in the environment.
     const publisherArgs = ['--url', urls.mqtt, '--source', options.source ?? 'auto', '--log-format', 'pretty'];
@@ -133,6 +138,7 @@ export const upCommand = defineCommand({
     say(`  Viewer:  ${urls.http}`);
     say(`  MQTT:    ${urls.mqtt}   (over WebSocket: ${urls.ws})`);
     say(`  Watch:   mosquitto_sub -h ${hostname} -p ${port} -t 'devices/#' -v`);
+    say(`  Data:    ${urls.dataDir ? homeAsTilde(urls.dataDir) : 'nothing kept on disk (--data-dir none)'}`);
     say('  Stop:    Ctrl-C');
     say('');
   },
@@ -147,6 +153,12 @@ function checkSource(source: string | undefined): void {
     if (error instanceof SourceFlagError) throw new UsageError(error.message.replace(/^--source\b/, settingName('source')));
     throw error;
   }
+}
+
+/** A folder under the home folder as ~/…, as people write it. */
+function homeAsTilde(path: string): string {
+  const home = homedir();
+  return path.startsWith(`${home}${sep}`) ? `~${path.slice(home.length)}` : path;
 }
 
 /** The broker's JSON ready line, read from its --ready-fd pipe. */
