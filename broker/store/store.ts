@@ -36,7 +36,7 @@ export async function openDurableStore(dir: string, onFailure: (error: DataDirEr
     folder,
     close: () =>
       (closing ??= (async () => {
-        await persistence.group.durable().catch(() => {});
+        await persistence.group.stop();
         await folder.close();
       })()),
   };

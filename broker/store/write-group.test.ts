@@ -82,3 +82,20 @@ describe('WriteGroup', () => {
     expect(failures.map((e) => e.message)).toEqual(['ENOSPC']);
   });
 });
+
+describe('WriteGroup.stop', () => {
+  it('writes what waits, then nothing more: a change after it (a disconnect during shutdown) never reaches a closed database', async () => {
+    const disk = slowDisk();
+    const group = new WriteGroup(disk.write, () => {});
+    group.put('a', v('1'));
+    const stopped = group.stop();
+    await turn();
+    disk.finish[0]!();
+    await stopped;
+    group.put('b', v('2'));
+    await group.durable();
+    await turn();
+    await turn();
+    expect(disk.batches).toEqual([[['a', v('1')]]]);
+  });
+});

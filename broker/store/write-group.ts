@@ -18,6 +18,8 @@ export class WriteGroup {
   /** The batch being written, if any; never rejects (a failure is kept in `failure`). */
   private writing: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
+  /** Set once the store closes: what changes after (a client's disconnect during shutdown) is not written. */
+  private stopped = false;
 
   constructor(
     private readonly writeBatch: WriteBatch,
@@ -47,7 +49,7 @@ export class WriteGroup {
   private change(key: string, value: Buffer | null): void {
     this.pending.delete(key); // keeps the order of last changes, so a batch writes them in the order they came
     this.pending.set(key, value);
-    if (this.nextWritten || this.failure) return;
+    if (this.nextWritten || this.failure || this.stopped) return;
     // The batch starts at the end of this turn, after the one being written: everything changed until then joins it.
     this.nextWritten = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.writing)
@@ -55,10 +57,17 @@ export class WriteGroup {
     this.nextWritten.catch(() => {}); // a failure is reported through onFailure and durable()
   }
 
+  /** Writes what is waiting, then nothing more (the database is about to close). */
+  async stop(): Promise<void> {
+    await this.durable().catch(() => {});
+    this.stopped = true;
+  }
+
   private writeWaiting(): Promise<void> {
     const changes = [...this.pending];
     this.pending = new Map();
     this.nextWritten = null;
+    if (this.stopped) return Promise.resolve();
     const written = this.writeBatch(changes);
     this.writing = written.then(
       () => {},
