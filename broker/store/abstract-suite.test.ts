@@ -99,7 +99,7 @@ describe('the durable store, closed and opened again', () => {
 
   /** What the persistence answers about everything the test wrote. */
   const answers = async (p: DurablePersistence) => ({
-    retained: await all<StoredPacket>(p.createRetainedStreamCombi(['#'])),
+    retained: await all<StoredPacket>(p.createRetainedStreamCombi(['status/one', 'status/two', 'status/gone'])),
     subscriptionsOfC1: await p.subscriptionsByClient(c1),
     subscriptionsOfC2: await p.subscriptionsByClient({ id: 'c2' }),
     matchingA: await (p as unknown as BySubscribedTopic).subscriptionsByTopic('a/x'),
@@ -149,6 +149,10 @@ describe('the durable store, closed and opened again', () => {
     await p.putWill({ id: 'c4' }, publish('wills/c4', 'gone'));
     await p.delWill({ id: 'c4' });
 
+    // A string payload, as Aedes's publish() accepts and the abstract suite enqueues one ('add outgoing packet as a string').
+    await p.outgoingEnqueue({ clientId: 'c5' }, { ...publish('text', ''), payload: 'as a string' } as never);
+    await p.storeRetained({ ...publish('status/text', ''), payload: 'retained string', retain: true } as never);
+
     const before = await answers(p);
     const willBefore = await p.getWill(c1);
     await p.destroy();
@@ -183,6 +187,9 @@ describe('the durable store, closed and opened again', () => {
     expect(after.incoming5).toMatchObject({ topic: 'in/5', messageId: 5, qos: 2 });
     expect(String((after.incoming5 as { payload: Buffer }).payload)).toBe('five');
     expect(after.incoming6).toBe('no such packet');
+    // A string payload comes back as its UTF-8 bytes: what MQTT sends for it, and what the rest of the broker reads.
+    expect(await all(reloaded.outgoingStream({ id: 'c5' }))).toMatchObject([{ topic: 'text', payload: Buffer.from('as a string') }]);
+    expect(await all(reloaded.createRetainedStreamCombi(['status/text']))).toMatchObject([{ topic: 'status/text', payload: Buffer.from('retained string') }]);
     expect(reloaded.willsFromBefore).toMatchObject([{ clientId: 'c1', brokerId: broker.id, topic: 'wills/c1', qos: 1, retain: true }]);
   });
 });
