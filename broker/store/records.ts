@@ -41,7 +41,9 @@ export function encodePacket(packet: object): Buffer {
   const kept: Record<string, unknown> = {};
   for (const field of PACKET_FIELDS) {
     const value = (packet as Record<string, unknown>)[field];
-    if (value !== undefined) kept[field] = value;
+    // A string payload (Aedes's publish() takes one) is kept as the UTF-8 bytes MQTT sends for it: read back, every payload is a Buffer.
+    if (field === 'payload' && typeof value === 'string') kept[field] = Buffer.from(value);
+    else if (value !== undefined) kept[field] = value;
   }
   return serialize(kept);
 }
