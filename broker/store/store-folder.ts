@@ -26,7 +26,7 @@ export interface StoreFolder {
 }
 
 export const storePath = (dir: string) => join(dir, 'store');
-const pidPath = (dir: string) => join(dir, 'broker.pid');
+export const pidPath = (dir: string) => join(dir, 'broker.pid');
 
 export async function openStoreFolder(dir: string): Promise<StoreFolder> {
   try {
@@ -63,7 +63,7 @@ export async function openStoreFolder(dir: string): Promise<StoreFolder> {
   };
 }
 
-function openError(dir: string, location: string, error: unknown): DataDirError {
+export function openError(dir: string, location: string, error: unknown): DataDirError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === 'LEVEL_LOCKED') {
     const pid = readPid(dir);
@@ -76,7 +76,8 @@ function openError(dir: string, location: string, error: unknown): DataDirError 
   return new DataDirError(`cannot open the store in ${location}: ${oneLine(cause?.message ?? reason(error))}; check the folder's permissions and free space, or give mqlive another --data-dir`);
 }
 
-function readPid(dir: string): number | null {
+/** The PID in DIR/broker.pid, or null (no file, or not a PID). It may be stale: only LevelDB's lock says a broker runs. */
+export function readPid(dir: string): number | null {
   try {
     const pid = Number(readFileSync(pidPath(dir), 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -85,7 +86,7 @@ function readPid(dir: string): number | null {
   }
 }
 
-function folderBytes(path: string): number {
+export function folderBytes(path: string): number {
   let total = 0;
   for (const name of readdirSync(path)) total += statSync(join(path, name), { throwIfNoEntry: false })?.size ?? 0;
   return total;
