@@ -26,7 +26,7 @@ export interface StoreFolder {
 }
 
 export const storePath = (dir: string) => join(dir, 'store');
-export const pidPath = (dir: string) => join(dir, 'broker.pid');
+const pidPath = (dir: string) => join(dir, 'broker.pid');
 
 export async function openStoreFolder(dir: string): Promise<StoreFolder> {
   try {
