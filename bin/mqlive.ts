@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `mqlive`: one command with subcommands (up, broker, publisher, users, record, replay), each with the same flags and
+ * `mqlive`: one command with subcommands (up, broker, publisher, users, record, replay, data), each with the same flags and
  * MQLIVE_* variables as its own help lists. A subcommand's module is loaded only when it runs, so the
  * publisher does not load the broker and the other way round.
  */
@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   users: async () => (await import('../broker/users-cli')).usersCommand as unknown as Command,
   record: async () => (await import('../recorder/record')).recordCommand as unknown as Command,
   replay: async () => (await import('../recorder/replay')).replayCommand as unknown as Command,
+  data: async () => (await import('../broker/data-cli')).dataCommand as unknown as Command,
 };
 
 function version(): string {

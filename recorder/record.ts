@@ -3,13 +3,13 @@
  * as it arrives. Each line is written with one synchronous write, so nothing is held in memory and the file is
  * complete and valid whenever the recording stops (Ctrl-C, --seconds, --max-messages).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CommandError, defineCommand, UsageError } from '../cli/command';
 import { parseWholeNumber, type OptionSpecs } from '../cli/options';
 import { forwardProperties, propertiesProblem, type MessageProperties } from '../protocol/message-properties';
 import { printable } from '../protocol/printable';
 import { encodeHeader, encodeMessage, MAX_RECORDING_MS } from '../protocol/recording';
+import { openRecordingOutput } from './recording-file';
 import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, formatBytes, onStopSignal, parseNumber, protocolChoice, withoutCredentials } from './connection';
 
 const OPTIONS = {
@@ -30,18 +30,6 @@ export function filterProblem(filter: string): string | null {
     if (level.includes('+') && level !== '+') return 'has + inside a level (it must be a whole level: a/+/b)';
   }
   return null;
-}
-
-/** Where the lines go: a file written line by line, or stdout. */
-function openOutput(out: string): { write(text: string): void; close(): void } {
-  if (out === '-') return { write: (text) => void process.stdout.write(text), close: () => {} };
-  let fd: number;
-  try {
-    fd = openSync(out, 'w');
-  } catch (error) {
-    throw new UsageError(`cannot write --out ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  return { write: (text) => void writeSync(fd, text), close: () => closeSync(fd) };
 }
 
 export const recordCommand = defineCommand({
@@ -71,7 +59,7 @@ export const recordCommand = defineCommand({
     const say = (line: string) => void (toStdout ? process.stderr : process.stdout).write(`${line}\n`);
     const where = toStdout ? 'stdout' : options.out;
 
-    const output = openOutput(options.out);
+    const output = openRecordingOutput(options.out);
     const client = await connectBroker('record', options, say).catch((error) => {
       output.close();
       throw error;

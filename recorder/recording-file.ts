@@ -1,8 +1,8 @@
 /**
  * Reads a recording file line by line (never whole, and never more than one line's limit of it at once), each
- * line checked by protocol/recording.ts.
+ * line checked by protocol/recording.ts; and opens one to write (mqlive record, mqlive data export).
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { CommandError, UsageError } from '../cli/command';
 import { MAX_LINE_BYTES, readRecordingStream, RecordingError, type RecordedMessage, type RecordingHeader } from '../protocol/recording';
@@ -67,4 +67,16 @@ export async function scanRecording(path: string, options: FileReadOptions = {})
     durationMs = Math.max(durationMs, message.t);
   }
   return { header: header!, messages, durationMs };
+}
+
+/** Where a recording's lines go: a file written line by line (one synchronous write a line), or stdout for `-`. */
+export function openRecordingOutput(out: string): { write(text: string): void; close(): void } {
+  if (out === '-') return { write: (text) => void process.stdout.write(text), close: () => {} };
+  let fd: number;
+  try {
+    fd = openSync(out, 'w');
+  } catch (error) {
+    throw new UsageError(`cannot write --out ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return { write: (text) => void writeSync(fd, text), close: () => closeSync(fd) };
 }

@@ -51,9 +51,10 @@ export function spawnProcess(
   command: string,
   args: string[],
   env: Record<string, string | undefined> = {},
-  options: { detached?: boolean; cwd?: string } = {},
+  options: { detached?: boolean; cwd?: string; /** 'pipe' to write to it (child.stdin); default: none */ stdin?: 'ignore' | 'pipe' } = {},
 ): Spawned {
-  const child = spawn(command, args, { cwd: ROOT, ...options, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { stdin = 'ignore', ...spawnOptions } = options;
+  const child = spawn(command, args, { cwd: ROOT, ...spawnOptions, env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -63,11 +63,11 @@ export async function openStoreFolder(dir: string): Promise<StoreFolder> {
   };
 }
 
-function openError(dir: string, location: string, error: unknown): DataDirError {
+export function openError(dir: string, location: string, error: unknown): DataDirError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === 'LEVEL_LOCKED') {
     const pid = readPid(dir);
-    const who = pid ? `another mqlive broker (PID ${pid})` : 'another program';
+    const who = pid ? `another mqlive broker (PID ${pid})` : 'another process (mqlive data, perhaps)';
     return new DataDirError(`${who} is using the data folder ${dir}: stop it, or give this broker another --data-dir`);
   }
   if (cause?.code === 'LEVEL_CORRUPTION') {
@@ -76,16 +76,24 @@ function openError(dir: string, location: string, error: unknown): DataDirError 
   return new DataDirError(`cannot open the store in ${location}: ${oneLine(cause?.message ?? reason(error))}; check the folder's permissions and free space, or give mqlive another --data-dir`);
 }
 
-function readPid(dir: string): number | null {
+/** The PID in broker.pid, if that process is alive (one left by a broker that crashed names nobody). */
+export function readPid(dir: string): number | null {
+  let pid: number;
   try {
-    const pid = Number(readFileSync(pidPath(dir), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    pid = Number(readFileSync(pidPath(dir), 'utf8').trim());
   } catch {
     return null;
   }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
 }
 
-function folderBytes(path: string): number {
+export function folderBytes(path: string): number {
   let total = 0;
   for (const name of readdirSync(path)) total += statSync(join(path, name), { throwIfNoEntry: false })?.size ?? 0;
   return total;
