@@ -19,6 +19,7 @@ import { SubscriptionOrder } from './inbound-tap';
 import { SharedSubscriptions } from './shared-subscriptions';
 import { retainedAtGrantedQos } from './retained-qos';
 import type { DurablePersistence } from './store/durable-persistence';
+import { ackAfterStore } from './store/ack-after-store';
 import { StoredSessions } from './store/sessions';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
@@ -175,6 +176,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const sessionCap = new SessionCap(limits, metrics, log, (client) => identities.get(client));
   sessionCap.install(aedes);
   if (backend.store) {
+    ackAfterStore(aedes); // Aedes's PUBACK would go before the message is kept
     await queuedCap.countStored(backend.store.queuedClients());
     const stored = new StoredSessions(
       backend.store,

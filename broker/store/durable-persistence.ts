@@ -184,7 +184,8 @@ export class DurablePersistence extends AsyncMemory {
 
   override async putWill(client: ClientRef, packet: StoredPacket): Promise<void> {
     await super.putWill(client, packet);
-    this.group.put(keys.will(client.id), encodePacket(packet));
+    // Aedes's will (from the CONNECT) has no cmd: it is kept as the PUBLISH it becomes, which is what load() checks for.
+    this.group.put(keys.will(client.id), encodePacket({ ...packet, cmd: 'publish' }));
     await this.group.durable();
   }
 

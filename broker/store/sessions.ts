@@ -8,6 +8,7 @@
 import type { Aedes, Client } from 'aedes';
 import { keepForwardedProperties } from '../admission/publish-properties';
 import { clientHolding } from '../client-info';
+import { requireInternal } from '../library-internals';
 import { printable, type Logger } from '../log';
 import type { DurablePersistence } from './durable-persistence';
 import { keys } from './records';
@@ -80,6 +81,23 @@ export class StoredSessions {
       this.persistence.setSession(client.id, { username: this.ownership.usernameOf(client), owner: this.ownership.ownerOf(client.id) ?? null, expiryS, disconnectedAt: Date.now() });
     });
     aedes.on('sessionExpired' as 'client', (client: Client) => this.persistence.setSession(client.id, null));
+
+    // A session found at start that expired since is ended before its client id connects again, not at the next
+    // sweep: else the client would get it back (CONNACK session present, its old messages).
+    type PreConnect = (client: Client, packet: { clientId?: string }, done: (error: Error | null, ok: boolean) => void) => void;
+    const hooks = aedes as unknown as { preConnect: PreConnect };
+    requireInternal(typeof hooks.preConnect === 'function', 'aedes', 'Aedes#preConnect');
+    const preConnect = hooks.preConnect.bind(aedes);
+    hooks.preConnect = (client, packet, done) => {
+      const clientId = packet.clientId ?? '';
+      const expiresAt = this.expiring.get(clientId);
+      if (expiresAt === undefined || expiresAt > Date.now()) return preConnect(client, packet, done);
+      this.expiring.delete(clientId);
+      this.forget(clientId).then(
+        () => preConnect(client, packet, done),
+        (error: unknown) => done(error as Error, false),
+      );
+    };
 
     if (this.expiring.size > 0) {
       this.sweep = setInterval(() => void this.expireDue(aedes), EXPIRY_SWEEP_MS);
