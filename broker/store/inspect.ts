@@ -4,12 +4,12 @@
  * runs on the folder the store cannot be opened here: that is said (StoreInUseError, with the broker's PID)
  * rather than worked around with a copy that could be torn.
  */
-import { ClassicLevel } from 'classic-level';
+import type { ClassicLevel } from 'classic-level';
 import { existsSync } from 'node:fs';
 import { forwardProperties, propertiesProblem, type MessageProperties } from '../../protocol/message-properties';
 import type { RecordedMessage } from '../../protocol/recording';
 import { checkPacket, decode, KIND, type StoredPacket } from './records';
-import { DataDirError, folderBytes, openError, readPid, storePath } from './store-folder';
+import { DataDirError, folderBytes, openDatabase, storePath, StoreLockedError } from './store-folder';
 
 /** The store is open in another process (a broker, as a rule): `pid` from DIR/broker.pid, null if unknown. */
 export class StoreInUseError extends DataDirError {
@@ -64,13 +64,12 @@ export const hasStore = (dir: string): boolean => existsSync(storePath(dir));
  */
 export async function openStoreToRead(dir: string): Promise<ReadableStore | null> {
   if (!hasStore(dir)) return null;
-  const location = storePath(dir);
-  const db = new ClassicLevel<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', createIfMissing: false });
+  let db: ClassicLevel<string, Buffer>;
   try {
-    await db.open();
+    db = await openDatabase(dir, { createIfMissing: false });
   } catch (error) {
-    if ((error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') throw new StoreInUseError(dir, readPid(dir));
-    throw openError(dir, location, error);
+    if (error instanceof StoreLockedError) throw new StoreInUseError(dir, error.pid);
+    throw error;
   }
 
   const counts = async (): Promise<StoreCounts> => {

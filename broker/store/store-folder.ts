@@ -5,7 +5,8 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { damagedLog } from './log-check';
 import type { Change } from './write-group';
 
 /** The data folder cannot be used: says which file or folder, why, and what to do. One line, no stack. */
@@ -36,12 +37,7 @@ export async function openStoreFolder(dir: string): Promise<StoreFolder> {
     throw new DataDirError(`cannot use the data folder ${dir}: ${reason(error)}; give mqlive a folder it may write with --data-dir DIR (or MQLIVE_DATA_DIR), or --data-dir none to keep nothing`);
   }
   const location = storePath(dir);
-  const db = new ClassicLevel<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
-  try {
-    await db.open();
-  } catch (error) {
-    throw openError(dir, location, error);
-  }
+  const db = await openDatabase(dir, { createIfMissing: true });
   try {
     writeFileSync(pidPath(dir), `${process.pid}\n`);
   } catch (error) {
@@ -63,12 +59,42 @@ export async function openStoreFolder(dir: string): Promise<StoreFolder> {
   };
 }
 
-export function openError(dir: string, location: string, error: unknown): DataDirError {
+/** Another process has the store open: LevelDB's lock. */
+export class StoreLockedError extends DataDirError {
+  override name = 'StoreLockedError';
+  constructor(
+    message: string,
+    readonly pid: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Opens the LevelDB database of `dir` once its write-ahead logs read back (log-check.ts: LevelDB itself would drop
+ * a damaged one without a word). Throws DataDirError (StoreLockedError while another process has it open).
+ */
+export async function openDatabase(dir: string, options: { createIfMissing: boolean }): Promise<ClassicLevel<string, Buffer>> {
+  const location = storePath(dir);
+  const damaged = damagedLog(location);
+  if (damaged) {
+    throw new DataDirError(`the store in ${location} is damaged (${basename(damaged.file)}: ${damaged.why} at byte ${damaged.offset}): move ${dir} aside to start with an empty store, and keep the copy`);
+  }
+  const db = new ClassicLevel<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', createIfMissing: options.createIfMissing });
+  try {
+    await db.open();
+  } catch (error) {
+    throw openError(dir, location, error);
+  }
+  return db;
+}
+
+function openError(dir: string, location: string, error: unknown): DataDirError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === 'LEVEL_LOCKED') {
     const pid = readPid(dir);
     const who = pid ? `another mqlive broker (PID ${pid})` : 'another process (mqlive data, perhaps)';
-    return new DataDirError(`${who} is using the data folder ${dir}: stop it, or give this broker another --data-dir`);
+    return new StoreLockedError(`${who} is using the data folder ${dir}: stop it, or give this broker another --data-dir`, pid);
   }
   if (cause?.code === 'LEVEL_CORRUPTION') {
     return new DataDirError(`the store in ${location} is damaged (${oneLine(cause.message)}): move ${dir} aside to start with an empty store, and keep the copy`);
