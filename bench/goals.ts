@@ -1,6 +1,7 @@
 /**
  * Issue 20's goals (and issue 27's MQTT 5 rows) against this run: Mosquitto's median, mqlive's, the ratio, the goal and whether it is met,
  * one line per figure, from the unflagged runs (bench/medians.ts). Only figures this run measured are shown.
+ * Issue 28's: mqlive with its store on against mqlive in memory (--data-dir none), and the retained-durable case.
  */
 import { caseRuns, spreadOf, type Spread } from './medians';
 import type { Row } from './run';
@@ -45,20 +46,39 @@ const GOALS: Goal[] = [
   { measure: 'load200: clicks the worst viewer missed, worst run', scenario: 'load200', transport: 'ws', key: 'clicksMissed', settings: LOAD200, atMost: 0, everyRun: true },
 ];
 
+// Issue 28: QoS 0 fanout never touches the store, so turning it on may cost at most 10%.
+const STORE_GOALS: Goal[] = [
+  { measure: 'fanout 50 @ 1,000/s, TCP: broker CPU per delivered message, µs', scenario: 'fanout', transport: 'tcp', key: 'cpuPerMsgUs', settings: FANOUT, ratioAtMost: 1.1 },
+  { measure: 'fanout 50 @ 1,000/s, WebSocket: broker CPU per delivered message, µs', scenario: 'fanout', transport: 'ws', key: 'cpuPerMsgUs', settings: FANOUT, ratioAtMost: 1.1 },
+  { measure: 'fanout, TCP: p99 latency, ms', scenario: 'fanout', transport: 'tcp', key: 'p99ms', settings: FANOUT, ratioAtMost: 1.1 },
+  { measure: 'fanout, WebSocket: p99 latency, ms', scenario: 'fanout', transport: 'ws', key: 'p99ms', settings: FANOUT, ratioAtMost: 1.1 },
+  { measure: 'fanout, TCP: lost %, worst run', scenario: 'fanout', transport: 'tcp', key: 'lossPct', settings: FANOUT, atMost: 0, everyRun: true },
+  { measure: 'fanout, WebSocket: lost %, worst run', scenario: 'fanout', transport: 'ws', key: 'lossPct', settings: FANOUT, atMost: 0, everyRun: true },
+];
+
 const round = (n: number) => (Math.abs(n) >= 100 ? Math.round(n) : Number(n.toFixed(2)));
 const figure = (s: Spread | null, clean: number) => (s ? `${round(s.median)} (${round(s.min)}-${round(s.max)})${clean === 0 ? ' ALL FLAGGED' : ''}` : '-');
 
 /** The goals table as Markdown lines; empty when this run measured none of the figures. */
 export function goalsTable(rows: Row[]): string[] {
+  return judged(rows, GOALS, 'mqlive', 'mosquitto', ['Mosquitto', 'mqlive']);
+}
+
+/** Issue 28's goal: mqlive with its store on (mqlive-store) against mqlive in memory, in the same run. */
+export function storeGoalsTable(rows: Row[]): string[] {
+  return judged(rows, STORE_GOALS, 'mqlive-store', 'mqlive', ['--data-dir none', 'store on']);
+}
+
+function judged(rows: Row[], goals: Goal[], broker: string, peerBroker: string, titles: [peer: string, mine: string]): string[] {
   const lines: string[] = [];
-  for (const g of GOALS) {
-    const mine = caseRuns(rows, 'mqlive', g.scenario, g.transport);
+  for (const g of goals) {
+    const mine = caseRuns(rows, broker, g.scenario, g.transport);
     const a = spreadOf(mine.used, g.key);
     if (!a) {
       if (mine.failed > 0) lines.push(`| ${g.measure} | | FAILED (${mine.failed} runs) | | | NOT MET |`);
       continue;
     }
-    const peer = caseRuns(rows, 'mosquitto', g.scenario, g.transport);
+    const peer = caseRuns(rows, peerBroker, g.scenario, g.transport);
     const b = spreadOf(peer.used, g.key);
     const ratio = b && b.median !== 0 ? a.median / b.median : null;
     const value = g.everyRun ? a.max : a.median;
@@ -82,5 +102,24 @@ export function goalsTable(rows: Row[]): string[] {
     lines.push(`| ${g.measure} | ${figure(b, peer.clean)} | ${figure(a, mine.clean)} | ${ratio === null ? '-' : `${ratio.toFixed(2)}x`} | ${goal} | ${verdict} |`);
   }
   if (lines.length === 0) return [];
-  return ['| measure (medians of unflagged runs, min-max) | Mosquitto | mqlive | ratio | goal | verdict |', '|---|---|---|---|---|---|', ...lines];
+  return [`| measure (medians of unflagged runs, min-max) | ${titles[0]} | ${titles[1]} | ratio | goal | verdict |`, '|---|---|---|---|---|---|', ...lines];
+}
+
+/**
+ * retained-durable, one line per broker: publish-to-PUBACK p50 and p99, broker CPU per acknowledged update, the
+ * publisher's achieved rate and the updates never acknowledged (medians of unflagged runs, min-max). No goal: the
+ * issue asks for the figures beside Mosquitto's, which does not write before it acknowledges.
+ */
+export function retainedTable(rows: Row[]): string[] {
+  const lines: string[] = [];
+  for (const broker of ['mqlive-store', 'mqlive', 'mosquitto']) {
+    const runs = caseRuns(rows, broker, 'retained-durable', 'tcp');
+    if (runs.all === 0 && runs.failed === 0) continue;
+    const store = runs.used[0]?.store ?? '';
+    const cell = (key: string) => figure(spreadOf(runs.used, key), runs.clean);
+    const failed = runs.failed > 0 ? `, ${runs.failed} failed` : '';
+    lines.push(`| ${broker} | ${store} | ${runs.clean} of ${runs.all}${failed} | ${cell('p50ms')} | ${cell('p99ms')} | ${cell('cpuPerMsgUs')} | ${cell('achievedRate')} | ${cell('unacked')} |`);
+  }
+  if (lines.length === 0) return [];
+  return ['| broker | store | unflagged runs | p50 to PUBACK, ms | p99 to PUBACK, ms | broker CPU per update, µs | publisher rate, /s | unacknowledged |', '|---|---|---|---|---|---|---|---|', ...lines];
 }

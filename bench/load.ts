@@ -5,6 +5,7 @@
  *   pub: publishes moves evenly paced, one per 1/rate s on the monotonic clock (or as fast as backpressure
  *        allows when rate is 0), and QoS 1 clicks at clickRate; reports the achieved inter-send intervals
  *   sub: opens `count` subscribers, records what arrives, reports when told to stop (a line on stdin)
+ *   retained: publishes retained QoS 1 updates paced at `rate` over `topics` topics and times each one's PUBACK
  * Both speak MQTT 3.1.1 (protocolVersion 4) or MQTT 5, as the job says.
  */
 import mqttPacket from 'mqtt-packet';
@@ -32,6 +33,32 @@ export interface SubJob {
   protocolVersion?: ProtocolVersion;
   count: number;
   filter: string;
+}
+
+export interface RetainedJob {
+  role: 'retained';
+  url: string;
+  rate: number; // updates per second
+  topics: number;
+  warmupSeconds: number;
+  seconds: number;
+}
+
+export interface RetainedResult {
+  measuredFrom: number;
+  measuredTo: number;
+  /** Updates sent inside the measured window, and how many of them were acknowledged by the end. */
+  measuredSent: number;
+  measuredAcked: number;
+  /** Publish-to-PUBACK latency of the measured updates, ms. */
+  ackP50Ms: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
+  /** Achieved time between two sends while measuring, ms. */
+  intervalP50Ms: number;
+  intervalP99Ms: number;
+  /** A message id sent again while its first use was still unacknowledged (the broker 65,535 behind): latencies are then wrong. */
+  idsReused: number;
 }
 
 export interface PubResult {
@@ -168,6 +195,81 @@ async function runPub(job: PubJob): Promise<PubResult> {
   };
 }
 
+/**
+ * Retained QoS 1 updates, one per 1/rate s, round the topics (bench/retained/0 ... N-1), each timed from its send
+ * to its PUBACK. Unlike runPub it waits on a timer, not a futex sleep: the event loop stays free to read each
+ * PUBACK as it comes, where a blocking sleep would hold it up to one interval. When a timer fires late, every
+ * update due by then goes at once, so the rate holds (the achieved intervals say how evenly).
+ */
+async function runRetained(job: RetainedJob): Promise<RetainedResult> {
+  const conn = await openConnection(job.url, `bench-retained-${process.pid}`, 4);
+  const sentAt = new Float64Array(65536).fill(NaN); // by message id: when it went, NaN when acknowledged
+  const measured = new Uint8Array(65536);
+  const latencies: number[] = [];
+  let measuredAcked = 0;
+  let idsReused = 0;
+  conn.onPacket((header, body) => {
+    if (header >> 4 !== 4) return; // PUBACK
+    const now = monoMs();
+    const id = body.readUInt16BE(0);
+    const at = sentAt[id]!;
+    if (Number.isNaN(at)) return;
+    sentAt[id] = NaN;
+    if (measured[id]) {
+      latencies.push(now - at);
+      measuredAcked += 1;
+    }
+  });
+  const start = monoMs();
+  const measuredFrom = start + job.warmupSeconds * 1000;
+  const end = measuredFrom + job.seconds * 1000;
+  process.stdout.write(JSON.stringify({ ready: true, measuredFrom, measuredTo: end }) + '\n');
+  const every = 1000 / job.rate;
+  let seq = 0;
+  let measuredSent = 0;
+  let due = start;
+  let lastSent = NaN;
+  const intervals: number[] = [];
+  // Bounded: the schedule ends at `end`, and each pass sends at least the one update that was due.
+  while (due < end) {
+    const wait = due - monoMs();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    for (let now = monoMs(); due <= now && due < end; due += every) {
+      const t = monoMs();
+      const id = (seq % 65535) + 1;
+      if (!Number.isNaN(sentAt[id]!)) idsReused += 1;
+      const inWindow = t >= measuredFrom;
+      sentAt[id] = t;
+      measured[id] = inWindow ? 1 : 0;
+      if (inWindow) {
+        measuredSent += 1;
+        if (lastSent >= measuredFrom) intervals.push(t - lastSent);
+      }
+      lastSent = t;
+      const payload = `{"value":${(seq * 7) % 1000},"ts":${Date.now()},"seq":${seq}}`;
+      conn.send(encodePublish({ topic: `bench/retained/${seq % job.topics}`, payload, qos: 1, messageId: id, retain: true, dup: false })!);
+      seq += 1;
+    }
+  }
+  // The last PUBACKs: bounded wait, then what is still missing counts as unacknowledged.
+  for (let i = 0; i < 100 && measuredAcked < measuredSent; i++) await new Promise((r) => setTimeout(r, 50));
+  conn.close();
+  latencies.sort((a, b) => a - b);
+  intervals.sort((a, b) => a - b);
+  return {
+    measuredFrom,
+    measuredTo: end,
+    measuredSent,
+    measuredAcked,
+    ackP50Ms: percentile(latencies, 50),
+    ackP99Ms: percentile(latencies, 99),
+    ackMaxMs: latencies.at(-1) ?? NaN,
+    intervalP50Ms: percentile(intervals, 50),
+    intervalP99Ms: percentile(intervals, 99),
+    idsReused,
+  };
+}
+
 async function runSub(job: SubJob): Promise<void> {
   const connections: LoadConnection[] = [];
   const latencies = new Float64Array(MAX_SAMPLES);
@@ -267,9 +369,9 @@ function subscribe(conn: LoadConnection, filter: string, protocolVersion: Protoc
   });
 }
 
-const job = JSON.parse(process.argv[2]!) as PubJob | SubJob;
-if (job.role === 'pub') {
-  const result = await runPub(job);
+const job = JSON.parse(process.argv[2]!) as PubJob | SubJob | RetainedJob;
+if (job.role === 'pub' || job.role === 'retained') {
+  const result = job.role === 'pub' ? await runPub(job) : await runRetained(job);
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
 } else {

@@ -7,23 +7,23 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { optionLines, parseOptions, UsageError, type OptionSpec } from '../cli/options';
-import type { PubResult, SubResult } from './load';
+import type { PubResult, RetainedResult, SubResult } from './load';
 import { runLoad, within, type LoadProcess } from './load-process';
 import type { ProtocolVersion } from './load-client';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, machineIrqSeconds, openFds, rssMiB } from './proc-stats';
 import { mergedPercentile, monoMs } from './clock';
-import { mqliveBaseline, startMosquittoTarget, startMqlive, type Target } from './targets';
+import { mqliveBaseline, startMosquittoTarget, startMqlive, startMqliveStored, type Target } from './targets';
 import { startRedis } from '../test-support/redis';
 import { runViewerBench } from './viewer-bench';
 import { caseRuns, spreadOf } from './medians';
-import { goalsTable } from './goals';
+import { goalsTable, retainedTable, storeGoalsTable } from './goals';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
 
 const OPTIONS = {
-  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout, saturate, fanout-v5, saturate-v5 (the same with MQTT 5 clients), viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,fanout-v5,saturate-v5,viewer,idle,load200,cluster)' },
+  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout (mqlive in memory, mqlive with its store on, Mosquitto), saturate, fanout-v5, saturate-v5 (the same with MQTT 5 clients), retained-durable (retained QoS 1 updates at BENCH_RATE: PUBACK latency; store on, in memory, Mosquitto with persistence true), viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,fanout-v5,saturate-v5,retained-durable,viewer,idle,load200,cluster)' },
   against: { env: 'BENCH_AGAINST', type: 'string', help: 'peer broker to run side by side: mosquitto or none (default mosquitto)' },
   transports: { env: 'BENCH_TRANSPORTS', type: 'string', help: 'tcp, ws or both (default tcp,ws)' },
   subscribers: { env: 'BENCH_SUBSCRIBERS', type: 'string', help: 'fanout subscribers (default 50)' },
@@ -67,7 +67,14 @@ interface FanoutCase {
   /** The other processes of the system under test (the other instance, Redis): their CPU is reported, not counted as others'. */
   systemPids?: number[];
   label?: string;
+  /** What the broker keeps its data in, when not the target's own (the cluster cases: Redis). */
+  store?: string;
 }
+
+/** The scenarios mqlive also runs with its durable store on (issue 28). */
+const STORE_SCENARIOS = new Set(['fanout', 'retained-durable']);
+/** retained-durable's topics: the updates go round them, so each is retained and replaced again and again. */
+const RETAINED_TOPICS = 1000;
 
 /** A load process above this share of one core may be what limits the run: the run is flagged. */
 const LOAD_CPU_LIMIT_PCT = 70;
@@ -148,6 +155,7 @@ async function fanout(target: Target, c: FanoutCase): Promise<Row> {
       scenario: c.scenario,
       broker: c.label ?? target.name,
       transport: c.transport,
+      store: c.store ?? target.store,
       subscribers: c.subscribers,
       rate: c.rate,
       seconds: c.seconds,
@@ -214,6 +222,7 @@ async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Pro
       scenario: 'idle',
       broker: target.name,
       transport,
+      store: target.store,
       connections: first + second,
       rssHalfMiB: round(rssHalf, 1),
       rssFullMiB: round(rssFull, 1),
@@ -224,6 +233,68 @@ async function idle(target: Target, transport: 'tcp' | 'ws', count: number): Pro
   }
 }
 
+/** The generator's achieved rate below this share of the asked one: it could not keep pace, the run is flagged. */
+const PACE_LIMIT = 0.98;
+
+/**
+ * Issue 28: retained QoS 1 updates at `rate` over `topics` topics from one publisher over TCP (bench/load.ts,
+ * role retained), each timed from its send to its PUBACK; the broker's CPU per acknowledged update from /proc over
+ * the measured window. Flagged like fanout (the publisher above 70% of a core, others above 30%), and also when the
+ * publisher did not keep the asked rate.
+ */
+async function retainedDurable(target: Target, c: { rate: number; topics: number; seconds: number; warmup: number }): Promise<Row> {
+  await sleep(1000); // let the previous case's connections close
+  const pub = runLoad<RetainedResult>({ role: 'retained', url: target.tcpUrl, rate: c.rate, topics: c.topics, warmupSeconds: c.warmup, seconds: c.seconds });
+  try {
+    const { measuredFrom, measuredTo } = await within(pub.ready, 60_000, 'connecting the publisher');
+    await sleep(measuredFrom! - monoMs());
+    const cpu = () => ({ broker: cpuSeconds(target.pid), pub: cpuSeconds(pub.pid), machine: machineCpuSeconds(), at: monoMs() });
+    const before = cpu();
+    await sleep(measuredTo! - monoMs());
+    const after = cpu();
+    if (!Number.isFinite(after.broker)) throw new Error(`${target.name} stopped during the run`);
+    const r = await within(pub.result, 60_000, 'publishing');
+    const window = (after.at - before.at) / 1000;
+    const brokerCpu = after.broker - before.broker;
+    const pubCpu = after.pub - before.pub;
+    const pubPct = (100 * pubCpu) / window;
+    const othersPct = (100 * (after.machine - before.machine - brokerCpu - pubCpu)) / window;
+    const achievedRate = r.measuredSent / c.seconds;
+    const loadBound = pubPct > LOAD_CPU_LIMIT_PCT || achievedRate < PACE_LIMIT * c.rate;
+    const busy = othersPct > OTHERS_CPU_LIMIT_PCT;
+    return {
+      scenario: 'retained-durable',
+      broker: target.name,
+      transport: 'tcp',
+      store: target.store,
+      rate: c.rate,
+      topics: c.topics,
+      seconds: c.seconds,
+      achievedRate: round(achievedRate, 1),
+      sent: r.measuredSent,
+      acked: r.measuredAcked,
+      unacked: r.measuredSent - r.measuredAcked,
+      idsReused: r.idsReused,
+      // Publish-to-PUBACK latency (p99ms under this name, so the medians, chart and summary read it like the others').
+      p50ms: round(r.ackP50Ms, 2),
+      p99ms: round(r.ackP99Ms, 2),
+      maxMs: round(r.ackMaxMs, 1),
+      sendIntervalP50ms: round(r.intervalP50Ms, 3),
+      sendIntervalP99ms: round(r.intervalP99Ms, 3),
+      brokerCpuPct: round((100 * brokerCpu) / window, 1),
+      cpuPerMsgUs: round((brokerCpu * 1e6) / Math.max(1, r.measuredAcked), 2),
+      pubCpuPct: round(pubPct, 1),
+      othersCpuPct: round(othersPct, 1),
+      rssEndMiB: round(rssMiB(target.pid), 1),
+      loadBound,
+      busy,
+      flagged: loadBound || busy,
+    };
+  } finally {
+    pub.kill();
+  }
+}
+
 /** A case that could not finish is a row that says why, not the end of the whole run. */
 function failedRow(scenario: string, broker: string, transport: string, error: Error): Row {
   console.log(`  ${scenario} ${broker} ${transport}: FAILED: ${error.message}`);
@@ -231,7 +302,8 @@ function failedRow(scenario: string, broker: string, transport: string, error: E
 }
 
 function flagNote(row: Row): string {
-  const why = [row.loadBound && `a load process above ${LOAD_CPU_LIMIT_PCT}% of a core`, row.busy && `other processes took ${row.othersCpuPct}% of a core`].filter(Boolean);
+  const slow = typeof row.achievedRate === 'number' && typeof row.rate === 'number' && row.achievedRate < PACE_LIMIT * row.rate;
+  const why = [slow && `the publisher kept only ${row.achievedRate} of ${row.rate} a second`, row.loadBound && !slow && `a load process above ${LOAD_CPU_LIMIT_PCT}% of a core`, row.busy && `other processes took ${row.othersCpuPct}% of a core`].filter(Boolean);
   return why.length ? ` (FLAGGED, left out of medians: ${why.join('; ')})` : '';
 }
 
@@ -306,7 +378,7 @@ async function main(): Promise<void> {
     console.error(`bench: ${(error as UsageError).message}`);
     process.exit(2);
   }
-  const scenarios = (o.scenarios ?? 'fanout,saturate,fanout-v5,saturate-v5,viewer,idle,load200,cluster').split(',');
+  const scenarios = (o.scenarios ?? 'fanout,saturate,fanout-v5,saturate-v5,retained-durable,viewer,idle,load200,cluster').split(',');
   const transports = (o.transports ?? 'tcp,ws').split(',') as ('tcp' | 'ws')[];
   const against = o.against ?? 'mosquitto';
   const seconds = Number(o.seconds ?? 10);
@@ -330,14 +402,24 @@ async function main(): Promise<void> {
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
-  const starters = [
-    { name: 'mqlive', start: () => startMqlive() },
-    ...(o.baseline ? [{ name: 'mqlive-before', start: mqliveBaseline(o.baseline) }] : []),
-    ...(against === 'mosquitto' ? [{ name: 'mosquitto', start: startMosquittoTarget }] : []),
-  ];
+  // Which brokers run which scenarios. mqlive runs in memory (--data-dir none), as every figure before issue 28;
+  // mqlive-store is the same build with its durable store on, in a fresh temp data folder per start.
+  // retained-durable compares them with Mosquitto with `persistence true`; every other case, with it in memory.
+  const everything = () => true;
+  const starters: { name: string; start: () => Promise<Target>; runs: (scenario: string) => boolean }[] = [
+    { name: 'mqlive', start: () => startMqlive(), runs: everything },
+    { name: 'mqlive-store', start: startMqliveStored, runs: (s: string) => STORE_SCENARIOS.has(s) },
+    ...(o.baseline ? [{ name: 'mqlive-before', start: mqliveBaseline(o.baseline), runs: everything }] : []),
+    ...(against === 'mosquitto'
+      ? [
+          { name: 'mosquitto', start: () => startMosquittoTarget(), runs: (s: string) => s !== 'retained-durable' },
+          { name: 'mosquitto (persistence true)', start: () => startMosquittoTarget({ persistence: true }), runs: (s: string) => s === 'retained-durable' },
+        ]
+      : []),
+  ].filter((s) => scenarios.some(s.runs));
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 === 0 ? starters : [...starters].reverse();
-    for (const { name, start } of order) {
+    for (const { name, start, runs } of order) {
       const target = await start().catch((error: Error) => {
         // A broker that does not start is a row saying why; the other brokers and repeats carry on.
         record(failedRow(scenarios.join(','), name, '-', error));
@@ -345,7 +427,7 @@ async function main(): Promise<void> {
       });
       if (!target) continue;
       try {
-        for (const scenario of scenarios) {
+        for (const scenario of scenarios.filter(runs)) {
           const cases: FanoutCase[] = [];
           // fanout-v5 and saturate-v5: the same load, every client connecting with MQTT 5.
           const protocolVersion: ProtocolVersion = scenario.endsWith('-v5') ? 5 : 4;
@@ -364,7 +446,7 @@ async function main(): Promise<void> {
             const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
             const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
             try {
-              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses, protocolVersion: 4 as const, systemPids: [a.pid, redis.process.child.pid!] };
+              const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses, protocolVersion: 4 as const, systemPids: [a.pid, redis.process.child.pid!], store: 'redis' };
               for (const c of [
                 { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
                 { ...base, label: 'mqlive one instance on Redis' },
@@ -379,6 +461,10 @@ async function main(): Promise<void> {
               await redis.stop();
             }
           }
+          if (scenario === 'retained-durable') {
+            const c = { rate, topics: RETAINED_TOPICS, seconds, warmup };
+            record(await retainedDurable(target, c).catch((error: Error) => failedRow(scenario, target.name, 'tcp', error)));
+          }
           if (scenario === 'idle') {
             for (const t of transports) {
               // A fresh broker of the same kind: what earlier scenarios left in its heap would blur the figure.
@@ -390,7 +476,7 @@ async function main(): Promise<void> {
           }
           if ((scenario === 'viewer' || scenario === 'viewer-all') && target.name === 'mqlive') {
             const everything = scenario === 'viewer-all';
-            record(await runViewerBench(target, { rate, seconds, warmup, everything }).catch((error: Error) => failedRow(scenario, target.name, 'ws', error)));
+            record(await runViewerBench(target, { rate, seconds, warmup, everything }).then((row) => ({ ...row, store: target.store }), (error: Error) => failedRow(scenario, target.name, 'ws', error)));
           }
         }
       } finally {
@@ -407,9 +493,14 @@ async function main(): Promise<void> {
   }
   const goals = goalsTable(rows);
   if (goals.length > 0) console.log(`\nIssue 20's goals (and issue 27's MQTT 5 rows) on this run:\n${goals.join('\n')}`);
+  const storeGoals = storeGoalsTable(rows);
+  if (storeGoals.length > 0) console.log(`\nIssue 28's goal, the store on against --data-dir none:\n${storeGoals.join('\n')}`);
+  const retained = retainedTable(rows);
+  if (retained.length > 0) console.log(`\nIssue 28's retained-durable case (p50/p99: publish to PUBACK):\n${retained.join('\n')}`);
   writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
   const when = `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`;
-  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, when) + (goals.length > 0 ? `\nGoals (${when}):\n\n${goals.join('\n')}\n` : ''));
+  const section = (title: string, lines: string[]) => (lines.length > 0 ? `\n${title} (${when}):\n\n${lines.join('\n')}\n` : '');
+  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, when) + section('Goals', goals) + section('Store on against --data-dir none', storeGoals) + section('retained-durable', retained));
   console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg; medians as Markdown in bench/results/summary.md`);
 }
 

@@ -17,8 +17,10 @@ export interface Mosquitto {
 /**
  * Debian's mosquitto with its own config: an MQTT listener and a websockets listener on free loopback ports.
  * `acl`: the lines of an ACL file (anonymous clients get the rules before any `user` line); none: all allowed.
+ * `persistence`: `persistence true` with its database in the temp folder (written at Mosquitto's default
+ * autosave_interval, 30 minutes, and on shutdown), as a user who turns it on gets it; default off.
  */
-export async function startMosquitto(options: { acl?: string[] } = {}): Promise<Mosquitto> {
+export async function startMosquitto(options: { acl?: string[]; persistence?: boolean } = {}): Promise<Mosquitto> {
   requireTool('/usr/sbin/mosquitto', 'mosquitto');
   const dir = mkdtempSync(join(tmpdir(), 'mqlive-mosquitto-'));
   const mqttPort = await freePort();
@@ -30,12 +32,14 @@ export async function startMosquitto(options: { acl?: string[] } = {}): Promise<
     // Started as root, mosquitto reads its ACL file after it drops to its own user.
     chmodSync(dir, 0o755);
   }
+  // Started as root, mosquitto writes its database after it drops to its own user: a folder anyone may write.
+  if (options.persistence) chmodSync(dir, 0o777);
   writeFileSync(
     config,
     [
       'per_listener_settings false',
       'allow_anonymous true',
-      'persistence false',
+      ...(options.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']),
       'log_dest stderr',
       ...(options.acl ? [`acl_file ${aclFile}`] : []),
       `listener ${mqttPort} 127.0.0.1`,
