@@ -177,7 +177,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   sessionCap.install(aedes);
   if (backend.store) {
     ackAfterStore(aedes); // Aedes's PUBACK would go before the message is kept
-    await queuedCap.countStored(backend.store.queuedClients());
+    await queuedCap.countStored(backend.store.owedMessages());
     const stored = new StoredSessions(
       backend.store,
       {

@@ -161,12 +161,10 @@ export class QueuedCap {
    * Counts what sessions kept on disk hold at start (call after install): a session over its caps (lowered since,
    * say) loses its oldest messages as it would have while the broker ran.
    */
-  async countStored(clientIds: string[]): Promise<void> {
+  async countStored(owed: Iterable<[clientId: string, packets: readonly object[]]>): Promise<void> {
     const drops: Drop[] = [];
-    for (const id of clientIds) {
-      for await (const packet of this.original.outgoingStream({ id })) {
-        if (packet.cmd === 'publish' && packet.brokerId !== undefined) drops.push(...this.hold(id, packet));
-      }
+    for (const [id, packets] of owed) {
+      for (const packet of packets as Queued[]) if (packet.cmd === 'publish' && packet.brokerId !== undefined) drops.push(...this.hold(id, packet));
     }
     await this.clearAll(drops);
   }

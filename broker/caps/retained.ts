@@ -8,6 +8,8 @@ import type { Limits } from '../security/limits';
 interface RetainedStore {
   storeRetained(packet: PublishPacket): Promise<void>;
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<PublishPacket>;
+  /** A persistence that knows each retained topic's size (the durable store) says so without a stream. */
+  retainedSizes?(): Iterable<[topic: string, bytes: number]>;
 }
 
 /**
@@ -30,7 +32,9 @@ export class RetainedCap {
   async install(aedes: Aedes): Promise<void> {
     const { persistence } = aedes as unknown as { persistence: RetainedStore }; // not in Aedes 1.x's types
     requireInternal(typeof persistence?.storeRetained === 'function' && typeof persistence.createRetainedStreamCombi === 'function', 'aedes', 'Aedes#persistence.storeRetained');
-    for await (const packet of persistence.createRetainedStreamCombi(['#'])) this.set(packet.topic, packet.payload.length);
+    const sizes = persistence.retainedSizes?.();
+    if (sizes) for (const [topic, bytes] of sizes) this.set(topic, bytes);
+    else for await (const packet of persistence.createRetainedStreamCombi(['#'])) this.set(packet.topic, packet.payload.length);
     const store = persistence.storeRetained.bind(persistence);
     // Found at start over caps lowered since they were kept (a durable store, Redis): the excess is cleared.
     for (const topic of [...this.sizes.keys()]) {
