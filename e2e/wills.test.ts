@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import type { ReadyEvent } from '../broker/cli';
@@ -13,8 +16,11 @@ import { requireTool } from '../test-support/tools';
 // same client is numbered after it and arrives first, so the will looked like a duplicate (aedes #994).
 const teardown = teardownAfterEach();
 
-async function startBroker(): Promise<ReadyEvent> {
-  const broker = teardown.add(spawnMqlive(['broker', '--data-dir', 'none', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']), (b) => b.stop('SIGKILL'));
+/** The compiled broker, keeping nothing (`none`) or in a data folder of its own (the durable store, `make up`'s way). */
+async function startBroker(dataDir: 'none' | 'temporary' = 'none'): Promise<ReadyEvent> {
+  let folder = 'none';
+  if (dataDir === 'temporary') folder = teardown.add(mkdtempSync(join(tmpdir(), 'mqlive-wills-')), (f) => rmSync(f, { recursive: true, force: true }));
+  const broker = teardown.add(spawnMqlive(['broker', '--data-dir', folder, '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json']), (b) => b.stop('SIGKILL'));
   return brokerReady(broker);
 }
 
@@ -48,6 +54,22 @@ describe('wills reach every subscriber', () => {
       const status = `devices/${devices[i]}/status`;
       for (const inbox of inboxes) await inbox.waitFor((m) => m.topic === status && m.text === 'offline', 5000, `${status} offline (the will)`);
       await expect.poll(() => sub.output(), { timeout: 5000, message: `mosquitto_sub got ${status} offline (the will)` }).toMatch(new RegExp(`^${status} offline$`, 'm'));
+    }
+  }, 90_000);
+
+  it("the viewer's subscription (devices/#, MQTT 5, QoS 1), several publishers moving, the durable store: each kill -9 brings its will", async () => {
+    // No $SYS/# here: another device's move, numbered while a will waits for the store to write it, overtook it.
+    const ready = await startBroker('temporary');
+    const viewer = teardown.add(await connect(ready.mqtt, { protocolVersion: 5 }), (c) => c.end(true));
+    const inbox = new Inbox(viewer);
+    expect(await subscribe(viewer, 'devices/#', 1)).toEqual([1]);
+    const devices = ['many-a', 'many-b', 'many-c', 'many-d', 'many-e'];
+    const publishers = devices.map((device) => startPublisher(ready.mqtt, device));
+    for (const device of devices) await inbox.waitFor((m) => m.topic === `devices/${device}/status` && m.text === 'online', 30_000, `${device} online`);
+    for (const [i, publisher] of publishers.entries()) {
+      expect(await publisher.stop('SIGKILL')).toBe('SIGKILL');
+      const status = `devices/${devices[i]}/status`;
+      await inbox.waitFor((m) => m.topic === status && m.text === 'offline', 5000, `${status} offline (the will)`);
     }
   }, 90_000);
 
