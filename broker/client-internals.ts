@@ -7,8 +7,9 @@ import { leanParserFits } from './packet-memory';
 /**
  * The internals the per-connection patches use, checked once at start on a client that never connects, so a
  * changed library stops the broker at start rather than at its first connection: Aedes's deliver0 and duplicate
- * counter (qos0-delivery.ts), its client's subscription table (retained-qos.ts, refusal-notice.ts), mqtt-packet's
- * parser buffer (packet-memory.ts), and how ws keeps a connection's socket (client-connection.ts).
+ * table (qos0-delivery.ts, duplicate-deliveries.ts), its client's subscription table (retained-qos.ts,
+ * refusal-notice.ts), mqtt-packet's parser buffer (packet-memory.ts), and how ws keeps a connection's socket
+ * (client-connection.ts).
  */
 export function checkClientInternals(aedes: Aedes): void {
   const stream = new PassThrough();

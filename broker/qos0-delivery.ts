@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import type { ClientConnection } from './client-connection';
 import mqttPacket from 'mqtt-packet';
+import { firstTime } from './duplicate-deliveries';
 import { encodePublish } from './publish-encoding';
 
 /**
@@ -9,8 +10,8 @@ import { encodePublish } from './publish-encoding';
  * Aedes (1.2, lib/client.js `deliver0`) handles every QoS 0 delivery to every subscriber alone: a setImmediate,
  * a new packet object, mqtt-packet's writeToStream (five stream writes, cork and uncork), and a second
  * setImmediate for the callback. Yet the bytes of a QoS 0 PUBLISH are the same for every subscriber that gets
- * it with the same retain and dup bits. Here each client's `deliver0` keeps Aedes's checks (no-local, the
- * per-broker duplicate counter, `authorizeForward`), then takes the encoded bytes from a one-message cache and
+ * it with the same retain and dup bits. Here each client's `deliver0` keeps Aedes's checks (no-local, a
+ * duplicate as duplicate-deliveries.ts tells it, `authorizeForward`), then takes the encoded bytes from a one-message cache and
  * queues them on the connection: one buffer per subscriber, sent with whatever else that turn wrote.
  * MQTT 5 clients get the same, encoded once per message with its properties (the contract's moves carry a content
  * type and an expiry). QoS 1 and 2 deliveries carry a message id per subscriber and stay on Aedes's path.
@@ -58,16 +59,6 @@ export function installQoS0Delivery(client: Client, conn: ClientConnection): boo
     else conn.destroy(new Error('a PUBLISH too large to encode'));
     later(callback);
   };
-  return true;
-}
-
-/** Aedes's `dedupe`: a message seen again through another path (same broker id, same counter or older) is not delivered twice. */
-export function firstTime(c: Pick<AedesClientInternals, 'duplicates'>, packet: Pick<DeliveredPacket, 'brokerId' | 'brokerCounter'>): boolean {
-  const id = packet.brokerId;
-  if (!id) return true;
-  const counter = packet.brokerCounter ?? 0;
-  if ((c.duplicates[id] ?? 0) >= counter) return false;
-  c.duplicates[id] = counter;
   return true;
 }
 

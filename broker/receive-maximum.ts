@@ -2,7 +2,8 @@ import type { Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientConnection } from './client-connection';
 import { requireInternal } from './library-internals';
-import { firstTime, later } from './qos0-delivery';
+import { firstTime } from './duplicate-deliveries';
+import { later } from './qos0-delivery';
 import type { Limits } from './security/limits';
 
 /**
@@ -12,9 +13,9 @@ import type { Limits } from './security/limits';
  * does not enforce it.
  *
  * Here an MQTT 5 client's QoS 1 and 2 deliveries (Aedes's `deliverQoS`) are taken over: Aedes's checks (no local,
- * the duplicate counter, `authorizeForward`), then the message is sent if the window has room, else queued for
- * this client; mqemitter's callback is called at once either way, so a client that does not acknowledge never
- * holds up delivery to anyone else. The queue is bounded like a persistent session (--max-queued-messages,
+ * a duplicate as duplicate-deliveries.ts tells it, `authorizeForward`), then the message is sent if the window has
+ * room, else queued for this client; mqemitter's callback is called at once either way, so a client that does not
+ * acknowledge never holds up delivery to anyone else. The queue is bounded like a persistent session (--max-queued-messages,
  * --max-queued-bytes of payload): a client past either is cut off as a slow reader. At disconnect the queue goes
  * with the connection: a persistent session has each message in its persistence already (queued before delivery)
  * and gets it at reconnect; a clean session loses it, as it loses everything else then.

@@ -18,6 +18,7 @@ import type { MouseInput, MouseSource } from './sources/source';
 import pkg from '../package.json' with { type: 'json' };
 
 type EventTopic<K extends MouseEventKind> = `devices/${string}/mouse/${K}`;
+type Move = Omit<PayloadFor<EventTopic<'move'>>, 'seq'>;
 
 export interface PublisherOptions {
   /** The broker's address as the person gave it: only for the lines the publisher prints. */
@@ -33,7 +34,10 @@ export interface PublisherOptions {
 /**
  * Carries a capture source's events to the broker on the contract topics: clicks and scrolls at QoS 1
  * (queued across reconnects), moves at QoS 0 coalesced to `moveHz`, presence and meta retained.
- * `seq` is one counter for all event topics of this run.
+ * `seq` is one counter for all event topics of this run, over the events it publishes: while the broker is away
+ * moves are not sent and take no `seq` (only the latest is kept, numbered and sent at reconnect unless a click or
+ * scroll came after it), so a gap in `seq` at a consumer is a loss on the way, never a move left out on purpose.
+ * The summary says how many moves were not sent.
  *
  * It takes its client, already connecting, so a test can hand it one for an in-process broker. The client's
  * meta comes from this publisher:
@@ -44,6 +48,11 @@ export class MousePublisher {
   readonly startedAt = Date.now();
   private seq = 0;
   private readonly moves: MoveCoalescer<Extract<MouseInput, { type: 'move' }>>;
+  /** Moves published (handed to a connected client), and those not sent because the broker was away. */
+  private movesPublished = 0;
+  private movesNotSent = 0;
+  /** The latest move while the broker is away, not numbered yet: sent at reconnect unless an event came after it. */
+  private heldMove: Move | undefined;
   private summaryTimer: ReturnType<typeof setInterval> | undefined;
   private readonly say: Say;
   private lastPosition = { x: 0, y: 0 };
@@ -57,9 +66,19 @@ export class MousePublisher {
     private readonly options: PublisherOptions,
   ) {
     this.say = options.say ?? createSay('auto');
-    this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishEvent('move', { x: m.x, y: m.y, ts: m.ts }));
+    this.moves = new MoveCoalescer(options.moveHz, (m) => this.publishMove({ x: m.x, y: m.y, ts: m.ts }));
     const client = deviceClient.client;
-    client.on('connect', () => client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 }));
+    client.on('connect', () => {
+      client.subscribe(TOPIC_PATTERNS.clientMessages, { qos: 1 });
+      // Queued behind what waited (the DeviceClient announces, then sends its queue): the position now.
+      const held = this.heldMove;
+      this.heldMove = undefined;
+      if (held) {
+        this.movesNotSent -= 1;
+        this.movesPublished += 1;
+        this.publishEvent('move', held);
+      }
+    });
     reportConnection(client, {
       url: options.url,
       device: this.deviceId,
@@ -121,26 +140,31 @@ export class MousePublisher {
     const every = this.options.summaryEveryMs ?? 10_000;
     let lastReceived = 0;
     let lastSent = 0;
+    let lastNotSent = 0;
     let lastDropped = 0;
     this.summaryTimer = setInterval(() => {
       const received = this.moves.received - lastReceived;
-      const sent = this.moves.sent - lastSent;
+      const sent = this.movesPublished - lastSent;
+      const notSent = this.movesNotSent - lastNotSent;
       const { dropped } = this.deviceClient.queue;
       const demoClicks = this.demoClicks;
       const clicks = demoClicks > 0 ? `; ${demoClicks} demo click${demoClicks === 1 ? '' : 's'}` : '';
       this.demoClicks = 0;
       if (received > 0) {
         const [captured, published] = [rate(received, every), rate(sent, every)];
-        this.say(`Moves: ${captured}/s captured, ${published}/s published${clicks}; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`, {
+        // Said apart from loss on the way: a consumer sees no gap in `seq` for these.
+        const away = notSent > 0 ? `; ${notSent} not sent while the broker was away (moves are not queued; clicks and scrolls are)` : '';
+        this.say(`Moves: ${captured}/s captured, ${published}/s published${away}${clicks}; pointer at (${this.lastPosition.x}, ${this.lastPosition.y})`, {
           event: 'summary',
           movesCapturedPerSecond: Number(captured),
           movesPublishedPerSecond: Number(published),
+          movesNotSent: notSent,
           demoClicks,
           pointer: { ...this.lastPosition },
         });
       }
       if (dropped > lastDropped) this.say(`Offline queue full: ${dropped} clicks/scrolls dropped so far (oldest first)`, { event: 'queue_full', dropped });
-      [lastReceived, lastSent, lastDropped] = [this.moves.received, this.moves.sent, dropped];
+      [lastReceived, lastSent, lastNotSent, lastDropped] = [this.moves.received, this.movesPublished, this.movesNotSent, dropped];
     }, every);
     this.summaryTimer.unref();
   }
@@ -178,7 +202,19 @@ export class MousePublisher {
     }
   }
 
+  /** A move goes out now, or, while the broker is away, is held unnumbered in place of the one held before. */
+  private publishMove(move: Move): void {
+    if (this.deviceClient.online) {
+      this.movesPublished += 1;
+      return this.publishEvent('move', move);
+    }
+    this.movesNotSent += 1;
+    this.heldMove = move;
+  }
+
   private publishEvent<K extends MouseEventKind>(kind: K, event: Omit<PayloadFor<EventTopic<K>>, 'seq'>): void {
+    // A click or scroll carries the position: the move held before it is left out, so `seq` keeps the order.
+    if (kind !== 'move') this.heldMove = undefined;
     const topic = mouseTopic(this.deviceId, kind) as EventTopic<K>;
     const payload = { ...event, seq: this.seq++ } as PayloadFor<EventTopic<K>>;
     this.deviceClient

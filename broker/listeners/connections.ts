@@ -9,6 +9,7 @@ import { disconnectPacket } from '../mqtt5-disconnect';
 import { LogLimiter, printable, type Logger } from '../log';
 import type { BrokerMetrics } from '../metrics';
 import { useLeanParser } from '../packet-memory';
+import { useSameMessageDedupe } from '../duplicate-deliveries';
 import { installQoS0Delivery } from '../qos0-delivery';
 import { installReceiveMaximum } from '../receive-maximum';
 import { ConnectionCounter } from '../security/connection-counter';
@@ -76,6 +77,7 @@ export class Connections {
       return void conn.destroy();
     }
     installQoS0Delivery(client, conn);
+    useSameMessageDedupe(client);
     installReceiveMaximum(client, conn, this.limits);
   }
 }
