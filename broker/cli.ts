@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { CommandError, defineCommand, settingWith, UsageError } from '../cli/command';
+import { CommandError, defineCommand, UsageError } from '../cli/command';
+import { checkPortsFree, portsInUseMessage } from '../cli/ports';
 import { parsePort, parseWholeNumber, type OptionSpecs, type OptionValues } from '../cli/options';
 import { LibraryMismatchError } from './library-internals';
 import { PortInUseError, startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
@@ -59,10 +60,11 @@ export const brokerCommand = defineCommand({
       throw new UsageError(`--log-format must be auto, pretty or json (got "${options['log-format']}")`);
     }
     const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
-    const broker = await startBroker(await brokerOptions(options, log)).catch((error: unknown) => {
+    const broker = await startBroker(await brokerOptions(options, log)).catch(async (error: unknown) => {
       if (error instanceof LibraryMismatchError || error instanceof DataDirError) throw new CommandError(error.message);
       if (!(error instanceof PortInUseError)) throw error;
-      throw new CommandError(`port ${error.port} on ${error.host} is already in use: stop what holds it, or choose another with ${settingWith(error.flag, 'N')} (0 picks a free one)`);
+      // Taken between the check (brokerOptions) and the listen: said the same way.
+      throw new CommandError(await portsInUseMessage([{ flag: error.flag, host: error.host, port: error.port }]));
     });
     const stop = (signal: string) => {
       log.info(`${signal}: closing every client and stopping`);
@@ -117,17 +119,27 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
   if (options['redis-ca'] && !options.redis) throw new UsageError('--redis-ca goes with --redis rediss://…');
   if (options.redis && options['data-dir'] && options['data-dir'] !== 'none') throw new UsageError('--data-dir and --redis do not go together: with --redis, Redis keeps the retained messages and sessions');
   const limits = readLimits(options);
+  const mqttPort = parsePort(options['mqtt-port'], 1883, 'mqtt-port');
+  const httpPort = parsePort(options['http-port'], 8080, 'http-port');
+  const mqttsPort = options['tls-cert'] ? parsePort(options['mqtts-port'], 8883, 'mqtts-port') : null;
+  // Every port checked, and every one in use said in one line, before anything opens (the store, Redis). With TLS
+  // on, plain MQTT listens on loopback only (as startBroker does).
+  await checkPortsFree([
+    { flag: 'mqtt-port', host: mqttsPort === null ? host : '127.0.0.1', port: mqttPort },
+    ...(mqttsPort === null ? [] : [{ flag: 'mqtts-port', host, port: mqttsPort }]),
+    { flag: 'http-port', host, port: httpPort },
+  ]);
   const brokerOptions: BrokerOptions = {
     host,
-    mqttPort: parsePort(options['mqtt-port'], 1883, 'mqtt-port'),
-    httpPort: parsePort(options['http-port'], 8080, 'http-port'),
+    mqttPort,
+    httpPort,
     viewerDir: options['viewer-dir'] ?? DEFAULT_VIEWER_DIR,
     log,
     users,
     allowAnonymous: options['allow-anonymous'] ?? false,
     acl: options.acl ? await readAcl(options.acl) : [],
     tls: options['tls-cert']
-      ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: parsePort(options['mqtts-port'], 8883, 'mqtts-port') }
+      ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: mqttsPort! }
       : null,
     allowedOrigins: options['allowed-origins'] ? options['allowed-origins'].split(',').map((o) => o.trim()) : null,
     allowedHosts: options['allowed-hosts'] ? options['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) : null,

@@ -69,7 +69,7 @@ export const publisherCommand = defineCommand({
     const mqtt = { keepalive, ...(ca && { ca }), ...(options.username && { username: options.username, password: options.password }) };
     const onFallback = () => say(fallbackLine(url), { event: 'protocol_fallback', url, protocol: '3.1.1' });
     const client = connectDevice({ url, device, mqtt, protocol, onFallback, meta: () => publisher.meta() });
-    const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz, say });
+    const publisher: MousePublisher = new MousePublisher(client, { url, source, moveHz, say, onGiveUp: () => giveUp() });
 
     let stopping = false;
     const stop = async (signal: string) => {
@@ -82,8 +82,9 @@ export const publisherCommand = defineCommand({
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
-    // A refused login is not going to heal by retrying: its line is said (connection-report.ts), then the publisher
-    // stops with exit code 1. (CONNACK 3, server unavailable, may heal: that one is retried.)
+    // A refused login is not going to heal by retrying, nor a port that speaks something else (HTTP, TLS): its line
+    // is said (connection-report.ts), then the publisher stops with exit code 1. (CONNACK 3, server unavailable, and
+    // a host that does not resolve may heal: those are retried.)
     // Nothing will be sent: the source is stopped and the queue dropped at once.
     const giveUp = () =>
       void publisher

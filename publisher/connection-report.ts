@@ -8,6 +8,7 @@ import { leadsToFallback } from '../protocol/mqtt-version';
 import { hexCode, reasonName } from '../protocol/mqtt5-reasons';
 import { printable } from '../protocol/printable';
 import type { MqttClient } from 'mqtt';
+import { identifyServer, reachedWithoutMqtt, unresolvedHost, wrongPortWords } from '../cli/connect-cause';
 import type { Say } from './output';
 
 export interface ConnectionReportOptions {
@@ -22,6 +23,8 @@ export interface ConnectionReportOptions {
   connectedFields?: Record<string, unknown>;
   /** What waits while the broker is away, e.g. "clicks and scrolls wait in a queue until it is back". */
   waiting: string;
+  /** Called after the line of a problem retrying cannot fix (a port that speaks something else): to stop. */
+  onGiveUp?: (problem: Problem) => void;
 }
 
 /** A connection the broker closes sooner than this after accepting it was refused in all but name. */
@@ -42,6 +45,8 @@ export type ProblemReason =
   | 'refused_after_connect'
   | 'taken_over'
   | 'disconnected'
+  | 'wrong_port'
+  | 'unresolved_host'
   | 'unreachable';
 
 export interface Problem {
@@ -127,6 +132,10 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
   /** The problem said during this outage; cleared by a connection that works. */
   let problem: string | null = null;
   let networkReason = '';
+  /** The last error of a network kind (not explained by explainError), or undefined when none came. */
+  let networkError: Error | undefined;
+  /** What the server at the URL turned out to be, when it did not fit the URL: asked once, before any connection. */
+  let wrongPort: Promise<string | null> | undefined;
   let unreachableTimer: NodeJS.Timeout | undefined;
   let provenTimer: NodeJS.Timeout | undefined;
 
@@ -145,6 +154,7 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
 
   client.on('connect', () => {
     clearTimeout(unreachableTimer);
+    [networkReason, networkError] = ['', undefined];
     connectedAt = Date.now();
     everConnected = true;
     if (shortLived === 0) return works();
@@ -176,8 +186,22 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
   client.on('offline', () => {
     if (refusedSaid || client.disconnecting) return;
     clearTimeout(unreachableTimer);
-    unreachableTimer = setTimeout(() => {
+    // Reached, but no MQTT answer, before it ever worked: maybe the wrong kind of port (HTTP, TLS). Asked once.
+    if (!everConnected && wrongPort === undefined && reachedWithoutMqtt(networkError)) {
+      wrongPort = identifyServer(options.url).then((kind) => kind && wrongPortWords(options.url, kind));
+    }
+    unreachableTimer = setTimeout(async () => {
+      const wrongPortSaid = everConnected ? null : await wrongPort;
       if (client.connected || problem !== null) return;
+      if (wrongPortSaid) {
+        const said: Problem = { reason: 'wrong_port', line: `Cannot connect to ${options.url}: ${wrongPortSaid}` };
+        tell(said);
+        return options.onGiveUp?.(said);
+      }
+      const unresolved = networkError && unresolvedHost(networkError, options.url);
+      if (unresolved) {
+        return tell({ reason: 'unresolved_host', line: `Cannot connect to ${options.url}: ${unresolved}; retrying every second, and ${options.waiting}` });
+      }
       // Reached, yet no MQTT and no network error: on a WebSocket URL, most likely the wrong path.
       const wrongPath = networkReason === '' && !everConnected ? webSocketPathLine(options.url) : null;
       if (wrongPath) return tell({ reason: 'websocket_path', line: wrongPath });
@@ -188,7 +212,7 @@ export function reportConnection(client: MqttClient, options: ConnectionReportOp
   client.on('error', (error) => {
     if (leadsToFallback(error)) return; // the fall-back to MQTT 3.1.1 is said in its own line
     const explained = explainError(error, options);
-    if (explained === null) networkReason = error.message;
+    if (explained === null) [networkReason, networkError] = [error.message, error];
     else tell(explained);
   });
 }

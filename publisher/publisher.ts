@@ -29,6 +29,8 @@ export interface PublisherOptions {
   say?: Say;
   /** How often the move rate is summarised (ms). */
   summaryEveryMs?: number;
+  /** Called after the line of a connection problem retrying cannot fix (a port that speaks something else). */
+  onGiveUp?: () => void;
 }
 
 /**
@@ -87,6 +89,7 @@ export class MousePublisher {
       connected: () => `Connected to ${options.url} as device "${this.deviceId}" (source: ${options.source.kind})`,
       connectedFields: { source: options.source.kind },
       waiting: 'clicks and scrolls wait in a queue until it is back',
+      onGiveUp: () => options.onGiveUp?.(),
     });
     client.on('message', (topic, payload) => {
       const checked = checkMessage(topic, payload);

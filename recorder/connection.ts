@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CommandError, UsageError } from '../cli/command';
 import { CA_OPTION, readCa } from '../cli/ca';
+import { identifyServer, reachedWithoutMqtt, unresolvedHost, wrongPortWords } from '../cli/connect-cause';
 import type { OptionSpecs } from '../cli/options';
 import { fallBackTo311, fallbackLine, isProtocolChoice, leadsToFallback, PROTOCOLS, protocolVersionFor, type ProtocolChoice } from '../protocol/mqtt-version';
 
@@ -82,16 +83,22 @@ export async function connectBroker(role: string, settings: BrokerSettings, say:
     const onError = (error: Error) => {
       if (leadsToFallback(error)) fallingBack = true;
       else if (protocol === '5' && refusesVersion(error)) fail(`it refuses MQTT 5 (${error.message}): --protocol auto or 3.1.1 speaks MQTT 3.1.1 to it`);
-      else fail(error.message);
+      else fail(error.message, error);
     };
     const onClose = () => {
       if (fallingBack) fallingBack = false;
-      else fail('the connection closed');
+      else fail('the connection closed', null);
     };
-    const fail = (why: string) => {
+    /**
+     * Rejects with `why`; or, for a failure connect-cause.ts may explain (`cause`: the error, or null for a close
+     * without one), with its words when it finds the cause.
+     */
+    const fail = (why: string, cause?: Error | null) => {
       client.removeListener('error', onError).removeListener('close', onClose);
       client.end(true);
-      reject(new CommandError(`cannot connect to ${withoutCredentials(url)}: ${why}`));
+      const rejectWith = (words: string) => reject(new CommandError(`cannot connect to ${withoutCredentials(url)}: ${words}`));
+      if (cause === undefined) rejectWith(why);
+      else void explainFailure(url, cause ?? undefined).then((words) => rejectWith(words ?? why));
     };
     client.once('connect', () => {
       // Only these two: MQTT.js has a 'close' listener of its own (it stops the keep-alive timer and sets up
@@ -114,6 +121,18 @@ export async function connectBroker(role: string, settings: BrokerSettings, say:
     lastError = '';
   });
   return client;
+}
+
+/**
+ * The cause of a first connection that failed, in connect-cause.ts's words: a host that does not resolve, or a
+ * port that speaks something else than the URL says (asked of the server itself); null when neither.
+ */
+async function explainFailure(url: string, error: Error | undefined): Promise<string | null> {
+  const unresolved = error && unresolvedHost(error, url);
+  if (unresolved) return unresolved;
+  if (!reachedWithoutMqtt(error)) return null;
+  const kind = await identifyServer(url);
+  return kind && wrongPortWords(url, kind);
 }
 
 /** A CONNACK that means "not this protocol version": a 3.1.1 broker's 1, an MQTT 5 broker's 0x84 (as mqtt-version.ts). */

@@ -5,13 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ReadyEvent } from '../broker/cli';
 import { assertId } from '../protocol';
-import { CommandError, defineCommand, EXIT, settingName, settingWith, UsageError, userValue } from '../cli/command';
+import { defineCommand, EXIT, settingName, UsageError, userValue } from '../cli/command';
+import { checkPortsFree } from '../cli/ports';
 import { parsePort, type OptionSpecs } from '../cli/options';
 import { findSource } from '../publisher/sources';
 import { SourceFlagError } from '../publisher/sources/source';
@@ -39,19 +39,6 @@ let stopping = false;
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-/** A port already taken gets one line that says how to choose another. */
-function checkPortFree(host: string, port: number, flag: string): Promise<void> {
-  if (port === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') reject(new CommandError(`port ${port} on ${host} is in use: stop what holds it, or choose another with ${settingWith(flag, port + 1)}`));
-      else reject(new CommandError(`cannot listen on ${host}:${port} (${error.code})`));
-    });
-    probe.listen(port, host, () => probe.close(() => resolve()));
-  });
 }
 
 /**
@@ -117,8 +104,11 @@ export const upCommand = defineCommand({
     checkSource(options.source);
     const mqttPort = parsePort(options['mqtt-port'], 1883, 'mqtt-port', settingName('mqtt-port'));
     const httpPort = parsePort(options['http-port'], 8080, 'http-port', settingName('http-port'));
-    await checkPortFree(host, mqttPort, 'mqtt-port');
-    await checkPortFree(host, httpPort, 'http-port');
+    // Both checked before anything starts, and said together (each with a port free now).
+    await checkPortsFree([
+      { flag: 'mqtt-port', host, port: mqttPort },
+      { flag: 'http-port', host, port: httpPort },
+    ]);
 
     process.once('SIGINT', () => void stopAll(0, 'SIGINT'));
     process.once('SIGTERM', () => void stopAll(0));
