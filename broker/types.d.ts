@@ -35,7 +35,7 @@ declare module 'aedes-persistence/asyncPersistence.js' {
     incomingDelPacket(client: { id: string }, packet: { messageId: number }): Promise<void>;
     putWill(client: { id: string }, packet: object): Promise<void>;
     getWill(client: { id: string }): Promise<unknown>;
-    delWill(client: { id: string }): Promise<any>;
+    delWill(client: { id: string }): Promise<Packet | undefined>;
     destroy(): Promise<void>;
   }
   export default AsyncMemory;

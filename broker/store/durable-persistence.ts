@@ -204,7 +204,7 @@ export class DurablePersistence extends AsyncMemory {
   }
 
   override async delWill(client: ClientRef): Promise<StoredPacket | undefined> {
-    const will = await super.delWill(client);
+    const will = (await super.delWill(client)) as StoredPacket | undefined;
     if (will === undefined) return undefined;
     this.group.delete(keys.will(client.id));
     await this.group.durable();
