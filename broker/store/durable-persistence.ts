@@ -48,6 +48,11 @@ export class DurablePersistence extends AsyncMemory {
   readonly sessionsFromBefore = new Map<string, SessionRecord>();
   /** Client ids that have a session record on disk. */
   private readonly sessionIds = new Set<string>();
+  /**
+   * The user a client logged in as (null: anonymous), kept with its will: a will found at start is published only
+   * if that user may still publish it under the rights of the broker that finds it (store/sessions.ts).
+   */
+  usernameOf: (client: ClientRef) => string | null = () => null;
 
   constructor(readonly group: WriteGroup) {
     super();
@@ -185,7 +190,7 @@ export class DurablePersistence extends AsyncMemory {
   override async putWill(client: ClientRef, packet: StoredPacket): Promise<void> {
     await super.putWill(client, packet);
     // Aedes's will (from the CONNECT) has no cmd: it is kept as the PUBLISH it becomes, which is what load() checks for.
-    this.group.put(keys.will(client.id), encodePacket({ ...packet, cmd: 'publish' }));
+    this.group.put(keys.will(client.id), encodePacket({ ...packet, cmd: 'publish' }, { username: this.usernameOf(client) }));
     await this.group.durable();
   }
 

@@ -37,8 +37,9 @@ export const encode = (value: object): Buffer => serialize(value);
 /** The fields of a packet the store keeps (a packet on its way also carries callbacks, which are not data). */
 const PACKET_FIELDS = ['cmd', 'brokerId', 'brokerCounter', 'clientId', 'topic', 'payload', 'qos', 'retain', 'dup', 'messageId', 'properties', 'messageExpiry', 'nl'] as const;
 
-export function encodePacket(packet: object): Buffer {
-  const kept: Record<string, unknown> = {};
+/** `extra`: fields the store keeps beside the packet's own (a will's owner). */
+export function encodePacket(packet: object, extra: Record<string, unknown> = {}): Buffer {
+  const kept: Record<string, unknown> = { ...extra };
   for (const field of PACKET_FIELDS) {
     const value = (packet as Record<string, unknown>)[field];
     // A string payload (Aedes's publish() takes one) is kept as the UTF-8 bytes MQTT sends for it: read back, every payload is a Buffer.

@@ -5,7 +5,7 @@
  * client was connected when the broker stopped counts from the restart). The wills of clients connected when the
  * broker stopped are published at start: their connections ended with the broker, without a DISCONNECT.
  */
-import type { Aedes, Client } from 'aedes';
+import type { Aedes, Client, PublishPacket } from 'aedes';
 import { keepForwardedProperties } from '../admission/publish-properties';
 import { clientHolding } from '../client-info';
 import { requireInternal } from '../library-internals';
@@ -32,6 +32,11 @@ export interface SessionOwnership {
   usernameOf(client: Client): string | null;
   ownerOf(clientId: string): string | undefined;
   restore(clientId: string, record: { username: string | null; owner: string | null }): void;
+  /**
+   * Why the will a client left when the broker stopped may not be published now, or null: it is checked as that
+   * client's publish would be today (its user still in the users file, today's rights and limits).
+   */
+  willRefusal(clientId: string, username: string | null, will: PublishPacket): string | null;
 }
 
 export class StoredSessions {
@@ -123,14 +128,27 @@ export class StoredSessions {
     this.log.info({ event: 'session_expired', clientId }, `Session ${printable(clientId)} expired while the broker was stopped or since: its subscriptions and messages are gone`);
   }
 
-  /** Each will is published as its client's connection ended without a DISCONNECT, then removed. */
+  /**
+   * Each will is published as its client's connection ended without a DISCONNECT, then removed; one its client's
+   * user could not publish today (removed from the users file, denied by the ACL, over a lowered limit) is dropped
+   * with a line: Aedes's publish checks nothing, and the will was checked only against the rights of its CONNECT.
+   */
   private async publishWillsFromBefore(aedes: Aedes): Promise<void> {
     for (const will of this.persistence.willsFromBefore) {
       const clientId = String(will.clientId);
-      const packet = { cmd: 'publish' as const, topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false, ...(will.properties !== undefined && { properties: will.properties }) };
-      keepForwardedProperties(packet as Parameters<typeof keepForwardedProperties>[0]);
-      await new Promise<void>((resolve) => aedes.publish(packet as Parameters<Aedes['publish']>[0], () => resolve()));
+      const username = typeof will.username === 'string' ? will.username : null;
+      const packet = { cmd: 'publish' as const, topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false, ...(will.properties !== undefined && { properties: will.properties }) } as PublishPacket;
       this.persistence.group.delete(keys.will(clientId));
+      const refused = this.ownership.willRefusal(clientId, username, packet);
+      if (refused !== null) {
+        this.log.warn(
+          { event: 'will_dropped', clientId, username, topic: will.topic, reason: refused },
+          `Dropped the will of ${printable(clientId)} on ${printable(will.topic)}, kept when the broker stopped: ${printable(refused)}`,
+        );
+        continue;
+      }
+      keepForwardedProperties(packet);
+      await new Promise<void>((resolve) => aedes.publish(packet, () => resolve()));
       this.log.info({ event: 'will_published', clientId, topic: will.topic, reason: 'broker_restarted' }, `Published the will of ${printable(clientId)} on ${printable(will.topic)}: it was connected when the broker stopped`);
     }
     this.persistence.willsFromBefore.length = 0;
