@@ -188,6 +188,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
           if (username !== null) auth.restoreOwner(clientId, username);
           if (owner !== null) sessionCap.restore(clientId, owner);
         },
+        release: (clientId) => sessionCap.release(clientId),
         willRefusal(clientId, username, will) {
           // Who its client would be if it connected today: without a users file, everyone is anonymous.
           const { users, allowAnonymous } = security;

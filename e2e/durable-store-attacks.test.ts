@@ -86,3 +86,23 @@ describe('wills kept at a crash meet the rights of today', () => {
     expect([...third.process.events('will_published'), ...third.process.events('will_dropped')]).toEqual([]);
   });
 });
+
+describe('sessions restored at start, and the sessions cap', () => {
+  it("a session restored for alice that expires after the restart frees its place in --max-sessions-per-user as it expires (it stayed counted: alice's next session was refused)", async () => {
+    const dir = tempDir('mqlive-attack-');
+    const users = await usersFile({ alice: 'device' });
+    const flags = ['--users', users, '--max-sessions-per-user', '1'];
+    const first = await startBroker(dir, flags);
+    const expiring = await client(first.url, login('alice', { clientId: 'alice-1', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 2 } }));
+    await expiring.endAsync();
+    await first.process.waitForEvent('client_disconnected', { where: { clientId: 'alice-1' } });
+    await end(first, 'SIGTERM'); // within its 2 s: the session is kept, and restored at start
+
+    const second = await startBroker(dir, flags);
+    // Restored, it counts for alice: a second session is over her cap.
+    await expect(client(second.url, login('alice', { clientId: 'alice-2', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } }))).rejects.toThrow();
+    await second.process.waitForEvent('session_expired', { where: { clientId: 'alice-1' }, timeoutMs: 10_000 });
+    const next = await client(second.url, login('alice', { clientId: 'alice-2', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } }));
+    expect(next.connected).toBe(true);
+  });
+});

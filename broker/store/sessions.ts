@@ -15,8 +15,8 @@ import { keys } from './records';
 
 /** MQTT 5's "never expires" (and every MQTT 3.1.1 persistent session). */
 const NEVER = 0xffff_ffff;
-/** How often sessions found at start are checked for expiry (Aedes times those it saw disconnect itself). */
-const EXPIRY_SWEEP_MS = 60_000;
+/** The longest a timer may wait (setTimeout's limit); a later expiry is looked at again then. */
+const LONGEST_WAIT_MS = 2 ** 31 - 1;
 
 interface SessionRecord {
   username: string | null;
@@ -32,6 +32,8 @@ export interface SessionOwnership {
   usernameOf(client: Client): string | null;
   ownerOf(clientId: string): string | undefined;
   restore(clientId: string, record: { username: string | null; owner: string | null }): void;
+  /** A session found at start has ended (expired): its place in its owner's sessions cap is free. */
+  release(clientId: string): void;
   /**
    * Why the will a client left when the broker stopped may not be published now, or null: it is checked as that
    * client's publish would be today (its user still in the users file, today's rights and limits).
@@ -42,7 +44,9 @@ export interface SessionOwnership {
 export class StoredSessions {
   /** Sessions found at start that expire, by client id: their expiry, in ms since the epoch. */
   private readonly expiring = new Map<string, number>();
-  private sweep: NodeJS.Timeout | null = null;
+  /** Ends the next of them to expire, when it does (Aedes times only the sessions it saw disconnect itself). */
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly persistence: DurablePersistence,
@@ -104,27 +108,38 @@ export class StoredSessions {
       );
     };
 
-    if (this.expiring.size > 0) {
-      this.sweep = setInterval(() => void this.expireDue(aedes), EXPIRY_SWEEP_MS);
-      this.sweep.unref();
-    }
+    this.armTimer(aedes);
   }
 
   close(): void {
-    if (this.sweep) clearInterval(this.sweep);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Sets the timer for the next expiry among the sessions found at start (a session back online left the list). */
+  private armTimer(aedes: Aedes): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.closed || this.expiring.size === 0) return;
+    let next = Infinity;
+    for (const expiresAt of this.expiring.values()) next = Math.min(next, expiresAt);
+    this.timer = setTimeout(() => void this.expireDue(aedes).finally(() => this.armTimer(aedes)), Math.min(LONGEST_WAIT_MS, Math.max(0, next - Date.now())));
+    this.timer.unref();
   }
 
   private async expireDue(aedes: Aedes): Promise<void> {
     const now = Date.now();
     for (const [clientId, expiresAt] of this.expiring) {
-      if (expiresAt > now || clientHolding(aedes, clientId) !== undefined) continue;
+      if (expiresAt > now) continue;
       this.expiring.delete(clientId);
+      if (clientHolding(aedes, clientId) !== undefined) continue; // back online: Aedes times it from its next disconnect
       await this.forget(clientId).catch((error: unknown) => this.log.warn({ event: 'store_expiry_failed', clientId, err: String(error) }, `Could not end the expired session ${printable(clientId)}: ${printable(String(error))}`));
     }
   }
 
   private async forget(clientId: string): Promise<void> {
     await this.persistence.forgetSession(clientId);
+    this.ownership.release(clientId);
     this.log.info({ event: 'session_expired', clientId }, `Session ${printable(clientId)} expired while the broker was stopped or since: its subscriptions and messages are gone`);
   }
 
