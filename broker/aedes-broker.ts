@@ -179,6 +179,14 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     ackAfterStore(aedes); // Aedes's PUBACK would go before the message is kept
     backend.store.usernameOf = (client) => identities.get(client as Client)?.username ?? null;
     await queuedCap.countStored(backend.store.queuedClients());
+    // Before the wills from before are published: none may be queued through a subscription over today's cap.
+    for (const [clientId, filters] of await backend.store.trimSubscriptions(limits.maxSubscriptionsPerClient)) {
+      metrics.capsHit.subscriptions += filters.length;
+      log.warn(
+        { event: 'cap_hit', cap: 'subscriptions', clientId, topics: filters },
+        `Removed ${filters.length} subscriptions of session ${printable(clientId)}, kept before, over today's limit (--max-subscriptions-per-client ${limits.maxSubscriptionsPerClient})`,
+      );
+    }
     const stored = new StoredSessions(
       backend.store,
       {

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { ReadyEvent } from '../broker/cli';
 import type { Role } from '../broker/security/users';
-import { connect, retainedOn } from '../test-support/mqtt';
+import { connect, Inbox, retainedOn, sleep, subscribe } from '../test-support/mqtt';
 import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
 import { teardownAfterEach } from '../test-support/teardown';
@@ -44,6 +44,33 @@ async function usersFile(roles: Record<string, Role>): Promise<string> {
   const { file } = await makeUsers(roles);
   teardown.add(file, (f) => rmSync(join(f, '..'), { recursive: true, force: true }));
   return file;
+}
+
+/** Connects with an Inbox attached before the CONNECT goes out (a resent queue is all seen), and its CONNACK. */
+async function session(url: string, options: IClientOptions): Promise<{ client: MqttClient; inbox: Inbox; connack: IConnackPacket }> {
+  const c = teardown.add(mqtt.connect(url, { reconnectPeriod: 0, ...options }), (x) => x.end(true));
+  const inbox = new Inbox(c);
+  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
+    c.once('connect', (ack) => (clearTimeout(timer), resolve(ack)));
+    c.once('error', (error) => (clearTimeout(timer), reject(error)));
+  });
+  return { client: c, inbox, connack };
+}
+
+/** A persistent session subscribed to `topics` at QoS 1 goes away; the broker has seen it go. */
+async function leaveSubscribed(broker: Broker, options: IClientOptions, topics: string[]): Promise<void> {
+  const { client: c } = await session(broker.url, { clean: false, ...options });
+  expect((await subscribe(c, topics)).every((qos) => qos === 1)).toBe(true);
+  await c.endAsync();
+  await broker.process.waitForEvent('client_disconnected', { where: { clientId: options.clientId } });
+}
+
+/** Publishes a barrier on `topic` and returns what `inbox` got (its topic and text) up to and with it. */
+async function upToBarrier(publisher: MqttClient, inbox: Inbox, topic: string): Promise<string[]> {
+  await publisher.publishAsync(topic, 'barrier', { qos: 1 });
+  await inbox.waitFor((m) => m.topic === topic && m.text === 'barrier', 10_000, `the barrier on ${topic}`);
+  return inbox.messages.map((m) => `${m.topic} ${m.text}`);
 }
 
 const login = (name: string, options: IClientOptions = {}): IClientOptions => ({ username: name, password: `${name}-password`, ...options });
@@ -104,5 +131,115 @@ describe('sessions restored at start, and the sessions cap', () => {
     await second.process.waitForEvent('session_expired', { where: { clientId: 'alice-1' }, timeoutMs: 10_000 });
     const next = await client(second.url, login('alice', { clientId: 'alice-2', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } }));
     expect(next.connected).toBe(true);
+  });
+});
+
+describe("today's caps and expiries apply to what is loaded", () => {
+  it('retained messages over a lowered --max-retained-messages are dropped at start (cap_hit), and are gone from the folder at the next start', async () => {
+    const dir = tempDir('mqlive-attack-');
+    const first = await startBroker(dir);
+    const pub = await client(first.url);
+    for (const n of [1, 2, 3, 4, 5]) await pub.publishAsync(`kept/${n}`, `v${n}`, { qos: 1, retain: true });
+    await end(first, 'SIGTERM');
+
+    const second = await startBroker(dir, ['--max-retained-messages', '2']);
+    expect(second.process.events('cap_hit').length).toBeGreaterThan(0);
+    // The marker is kept/5, the newest (the excess goes in key order, oldest names first).
+    const reader = await client(second.url);
+    expect((await retainedOn(reader, 'kept/#', 'kept/5')).map((m) => m.topic)).toEqual(['kept/4', 'kept/5']);
+    await end(second, 'SIGTERM');
+
+    const third = await startBroker(dir);
+    expect(third.process.events('cap_hit')).toEqual([]);
+    const reader3 = await client(third.url);
+    expect((await retainedOn(reader3, 'kept/#')).map((m) => m.topic)).toEqual(['kept/4', 'kept/5']);
+  });
+
+  it('messages queued for an offline session over a lowered --max-queued-messages are dropped at start, and stay dropped at the next start', async () => {
+    const dir = tempDir('mqlive-attack-');
+    const first = await startBroker(dir);
+    await leaveSubscribed(first, { clientId: 'q-sub', protocolVersion: 4 }, ['q/t']);
+    const pub = await client(first.url);
+    for (const n of [1, 2, 3, 4, 5]) await pub.publishAsync('q/t', `m${n}`, { qos: 1 });
+    await end(first, 'SIGTERM');
+
+    const second = await startBroker(dir, ['--max-queued-messages', '2']);
+    expect(second.process.events('cap_hit').map((e) => [e.cap, e.clientId])).toEqual([['queued_messages', 'q-sub']]);
+    await end(second, 'SIGTERM');
+
+    const third = await startBroker(dir);
+    const back = await session(third.url, { clientId: 'q-sub', clean: false, protocolVersion: 4 });
+    await back.inbox.waitFor((m) => m.text === 'm5', 10_000, 'm5');
+    expect(await upToBarrier(await client(third.url), back.inbox, 'q/t')).toEqual(['q/t m4', 'q/t m5', 'q/t barrier']);
+  });
+
+  it("a persistent session's subscriptions over a lowered --max-subscriptions-per-client are cut to it at start, on disk too (messages were queued through the others while it was away)", async () => {
+    const dir = tempDir('mqlive-attack-');
+    const first = await startBroker(dir);
+    await leaveSubscribed(first, { clientId: 's-sub', protocolVersion: 4 }, ['s/1', 's/2', 's/3', 's/4', 's/5']);
+    await end(first, 'SIGTERM');
+
+    const second = await startBroker(dir, ['--max-subscriptions-per-client', '2']);
+    expect(second.process.events('cap_hit').map((e) => [e.cap, e.clientId, e.topics])).toEqual([['subscriptions', 's-sub', ['s/3', 's/4', 's/5']]]);
+    // Published while it is away (queued through what it holds), and once it is back.
+    const pub = await client(second.url);
+    for (const n of [1, 2, 3, 4, 5]) await pub.publishAsync(`s/${n}`, `away ${n}`, { qos: 1 });
+    const back = await session(second.url, { clientId: 's-sub', clean: false, protocolVersion: 4 });
+    expect(back.connack.sessionPresent).toBe(true);
+    await back.inbox.waitFor((m) => m.text === 'away 2', 10_000, 'away 2');
+    for (const n of [1, 2, 3, 4, 5]) await pub.publishAsync(`s/${n}`, `back ${n}`, { qos: 1 });
+    // It holds two of its filters (the first two, in the store's order), and no more.
+    expect(await upToBarrier(pub, back.inbox, 's/1')).toEqual(['s/1 away 1', 's/2 away 2', 's/1 back 1', 's/2 back 2', 's/1 barrier']);
+    await back.client.endAsync();
+    await second.process.waitForEvent('client_disconnected', { where: { clientId: 's-sub' } });
+    await end(second, 'SIGTERM');
+
+    // Gone from the folder: a start with the default cap finds two.
+    const third = await startBroker(dir);
+    const pub3 = await client(third.url);
+    const again = await session(third.url, { clientId: 's-sub', clean: false, protocolVersion: 4 });
+    for (const n of [1, 2, 3, 4, 5]) await pub3.publishAsync(`s/${n}`, `third ${n}`, { qos: 1 });
+    expect(await upToBarrier(pub3, again.inbox, 's/1')).toEqual(['s/1 third 1', 's/2 third 2', 's/1 barrier']);
+  });
+
+  it('an MQTT 5 message queued with a Message Expiry Interval is not delivered after a restart past its expiry; nor is a retained one', async () => {
+    const dir = tempDir('mqlive-attack-');
+    const first = await startBroker(dir);
+    await leaveSubscribed(first, { clientId: 'exp-sub', protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } }, ['exp/t']);
+    const pub = await client(first.url, { protocolVersion: 5 });
+    await pub.publishAsync('exp/t', 'short-lived', { qos: 1, properties: { messageExpiryInterval: 1 } });
+    await pub.publishAsync('exp/t', 'long-lived', { qos: 1, properties: { messageExpiryInterval: 3600 } });
+    await pub.publishAsync('exp/retained', 'short-lived', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } });
+    const expired = Date.now() + 1500;
+    await end(first, 'SIGTERM');
+    await sleep(Math.max(0, expired - Date.now())); // a clock, not an event: the expiry must pass
+
+    const second = await startBroker(dir);
+    const back = await session(second.url, { clientId: 'exp-sub', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    await back.inbox.waitFor((m) => m.text === 'long-lived', 10_000, 'long-lived');
+    expect(await upToBarrier(await client(second.url), back.inbox, 'exp/t')).toEqual(['exp/t long-lived', 'exp/t barrier']);
+    const reader = await client(second.url, { protocolVersion: 5 });
+    expect(await retainedOn(reader, 'exp/#')).toEqual([]);
+  });
+});
+
+describe('a clean session leaves nothing on disk', () => {
+  it.each([
+    ['MQTT 3.1.1 clean session', { protocolVersion: 4, clean: true }],
+    ['MQTT 5 Session Expiry 0', { protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 0 } }],
+  ] as const)('%s, connected at a crash: none of its subscriptions come back after the restart', async (_name, options) => {
+    const dir = tempDir('mqlive-attack-');
+    const first = await startBroker(dir);
+    const c = await client(first.url, { clientId: 'clean-1', ...options });
+    await subscribe(c, ['clean/t']);
+    await end(first, 'SIGKILL');
+
+    const second = await startBroker(dir);
+    const back = await session(second.url, { clientId: 'clean-1', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+    expect(back.connack.sessionPresent).toBe(false);
+    const pub = await client(second.url);
+    await pub.publishAsync('clean/t', 'not for you', { qos: 1 });
+    await subscribe(back.client, ['barrier/clean']);
+    expect(await upToBarrier(pub, back.inbox, 'barrier/clean')).toEqual(['barrier/clean barrier']);
   });
 });

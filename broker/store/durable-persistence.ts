@@ -96,6 +96,28 @@ export class DurablePersistence extends AsyncMemory {
       }
     }
     for (const [id, subs] of subscriptions) await super.addSubscriptions({ id }, subs);
+    this.subscribedFromBefore = [...subscriptions.keys()];
+  }
+
+  /** Client ids whose subscriptions were found at start. */
+  private subscribedFromBefore: string[] = [];
+
+  /**
+   * Brings each session found at start within `max` subscriptions (the cap may have been lowered since they were
+   * kept): the first `max` in the store's order (by filter) stay, the others are removed, from disk too. Without
+   * this, messages were queued through them while their client was away. Returns the removed filters by client id.
+   */
+  async trimSubscriptions(max: number): Promise<Map<string, string[]>> {
+    const removed = new Map<string, string[]>();
+    for (const id of this.subscribedFromBefore) {
+      const subs = await super.subscriptionsByClient({ id });
+      if (subs.length <= max) continue;
+      const over = subs.slice(max).map((sub: Subscription) => sub.topic);
+      await this.removeSubscriptions({ id }, over);
+      removed.set(id, over);
+    }
+    this.subscribedFromBefore = [];
+    return removed;
   }
 
   /** Client ids with messages queued or in flight. */
