@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
@@ -241,5 +242,45 @@ describe('a clean session leaves nothing on disk', () => {
     await pub.publishAsync('clean/t', 'not for you', { qos: 1 });
     await subscribe(back.client, ['barrier/clean']);
     expect(await upToBarrier(pub, back.inbox, 'barrier/clean')).toEqual(['barrier/clean barrier']);
+  });
+});
+
+/** A 1 MiB tmpfs mounted on a fresh folder (root only), or null where it cannot be mounted; unmounted after the test. */
+function tinyDisk(): string | null {
+  const dir = tempDir('mqlive-full-');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status !== 0) return null;
+  teardown.add(dir, (d) => execFileSync('umount', ['-l', d]));
+  return dir;
+}
+
+describe('a full disk while running', () => {
+  it('the broker says store_failed and exits 1, and every message it acknowledged is in the folder (read back on a disk with room)', async (context) => {
+    const disk = tinyDisk();
+    if (!disk) return context.skip('cannot mount a tmpfs here (needs root)');
+    const dir = join(disk, 'data');
+    const broker = await startBroker(dir);
+    const pub = await client(broker.url);
+    pub.on('error', () => {});
+    const payload = Buffer.alloc(40 * 1024, 'x');
+    const acked: string[] = [];
+    // 1 MiB holds about 25 of them: the disk fills well within 200.
+    // A publish in flight when the broker exits is never acknowledged (MQTT.js keeps it to send again): the exit ends the loop.
+    const exited = broker.process.exited.then(() => 'exited' as const);
+    for (let n = 0; n < 200; n++) {
+      const outcome = await Promise.race([pub.publishAsync(`full/${n}`, payload, { qos: 1, retain: true }).then(() => 'acked' as const), exited]);
+      if (outcome === 'exited') break;
+      acked.push(`full/${n}`);
+    }
+    expect(await broker.process.exited).toBe(1);
+    expect(broker.process.events('store_failed')).toHaveLength(1);
+    expect(acked.length).toBeGreaterThan(0);
+    expect(acked.length).toBeLessThan(200); // the disk did fill
+
+    const copy = join(tempDir('mqlive-attack-'), 'data');
+    cpSync(dir, copy, { recursive: true });
+    const again = await startBroker(copy);
+    const reader = await client(again.url);
+    const kept = new Set((await retainedOn(reader, 'full/#')).map((m) => m.topic));
+    expect(acked.filter((topic) => !kept.has(topic))).toEqual([]);
   });
 });
