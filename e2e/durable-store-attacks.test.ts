@@ -135,6 +135,30 @@ describe('sessions restored at start, and the sessions cap', () => {
   });
 });
 
+describe('a session restored at start stays its owner\'s', () => {
+  it("nobody else takes alice's session after a restart: not bob clean or with MQTT 5 Clean Start, not an anonymous client", async () => {
+    const dir = tempDir('mqlive-attack-');
+    const users = await usersFile({ alice: 'viewer', bob: 'viewer' });
+    const flags = ['--users', users, '--allow-anonymous'];
+    const first = await startBroker(dir, flags);
+    await leaveSubscribed(first, login('alice', { clientId: 'alice-s', protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } }), ['devices/#']);
+    await end(first, 'SIGKILL');
+
+    const second = await startBroker(dir, flags);
+    const attempts: [string, IClientOptions][] = [
+      ['bob, clean', login('bob', { clean: true, protocolVersion: 4 })],
+      ['bob, MQTT 5 Clean Start with an expiry', login('bob', { clean: true, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } })],
+      ['bob, MQTT 5 persistent', login('bob', { clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } })],
+      ['anonymous, clean', { clean: true, protocolVersion: 4 }],
+    ];
+    for (const [who, options] of attempts) {
+      await expect(connect(second.url, { clientId: 'alice-s', ...options }), who).rejects.toThrow();
+    }
+    const back = await session(second.url, login('alice', { clientId: 'alice-s', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } }));
+    expect(back.connack.sessionPresent).toBe(true);
+  });
+});
+
 describe("today's caps and expiries apply to what is loaded", () => {
   it('retained messages over a lowered --max-retained-messages are dropped at start (cap_hit), and are gone from the folder at the next start', async () => {
     const dir = tempDir('mqlive-attack-');
