@@ -135,6 +135,31 @@ describe('sessions restored at start, and the sessions cap', () => {
   });
 });
 
+describe('MQTT 5 Will Delay Interval across a restart', () => {
+  it('a will with a delay is not published at start: its client back within the delay cancels it (for this start and the next); without it, it goes at the delay', async () => {
+    const dir = tempDir('mqlive-attack-');
+    const first = await startBroker(dir);
+    const willOf = (topic: string, willDelayInterval: number) => ({ will: { topic, payload: Buffer.from('gone'), qos: 1 as const, retain: true, properties: { willDelayInterval } } });
+    const session5 = { protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 3600 } };
+    await client(first.url, { clientId: 'back-soon', ...session5, ...willOf('wd/back-soon', 60) });
+    await client(first.url, { clientId: 'not-back', ...session5, ...willOf('wd/not-back', 1) });
+    await end(first, 'SIGKILL');
+
+    const second = await startBroker(dir);
+    expect(second.process.events('will_published')).toEqual([]);
+    await client(second.url, { clientId: 'back-soon', ...session5 }); // back within its 60 s, with no will this time
+    await second.process.waitForEvent('will_published', { where: { clientId: 'not-back' }, timeoutMs: 10_000 });
+    const reader = await client(second.url, { protocolVersion: 5 });
+    expect((await retainedOn(reader, 'wd/#')).map((m) => m.topic)).toEqual(['wd/not-back']);
+    await end(second, 'SIGKILL');
+
+    const third = await startBroker(dir);
+    expect(third.process.events('will_published')).toEqual([]);
+    const reader3 = await client(third.url, { protocolVersion: 5 });
+    expect((await retainedOn(reader3, 'wd/#')).map((m) => m.topic)).toEqual(['wd/not-back']);
+  });
+});
+
 describe('a session restored at start stays its owner\'s', () => {
   it("nobody else takes alice's session after a restart: not bob clean or with MQTT 5 Clean Start, not an anonymous client", async () => {
     const dir = tempDir('mqlive-attack-');

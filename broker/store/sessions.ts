@@ -11,7 +11,7 @@ import { clientHolding } from '../client-info';
 import { requireInternal } from '../library-internals';
 import { printable, type Logger } from '../log';
 import type { DurablePersistence } from './durable-persistence';
-import { keys } from './records';
+import { keys, type StoredPacket } from './records';
 
 /** MQTT 5's "never expires" (and every MQTT 3.1.1 persistent session). */
 const NEVER = 0xffff_ffff;
@@ -47,6 +47,8 @@ export class StoredSessions {
   /** Ends the next of them to expire, when it does (Aedes times only the sessions it saw disconnect itself). */
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Wills found at start whose MQTT 5 Will Delay Interval runs yet, by client id: published at its end unless their client is back. */
+  private readonly delayedWills = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly persistence: DurablePersistence,
@@ -73,6 +75,7 @@ export class StoredSessions {
 
     aedes.on('client', (client) => {
       this.expiring.delete(client.id);
+      this.cancelDelayedWill(client);
       if (client.clean) return this.persistence.setSession(client.id, null);
       const record: SessionRecord = {
         username: this.ownership.usernameOf(client),
@@ -114,6 +117,19 @@ export class StoredSessions {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    // Their wills stay on disk: the next start times them again.
+    for (const timer of this.delayedWills.values()) clearTimeout(timer);
+    this.delayedWills.clear();
+  }
+
+  /** Its client is back within the delay: the session goes on, and its will is not sent ([MQTT-3.1.3-9]). */
+  private cancelDelayedWill(client: Client): void {
+    const timer = this.delayedWills.get(client.id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.delayedWills.delete(client.id);
+    // A will of the new connection was written over it already (before its CONNACK): only none is removed.
+    if (!(client as Client & { will?: unknown }).will) this.persistence.group.delete(keys.will(client.id));
   }
 
   /** Sets the timer for the next expiry among the sessions found at start (a session back online left the list). */
@@ -151,22 +167,41 @@ export class StoredSessions {
   private async publishWillsFromBefore(aedes: Aedes): Promise<void> {
     for (const will of this.persistence.willsFromBefore) {
       const clientId = String(will.clientId);
-      const username = typeof will.username === 'string' ? will.username : null;
-      const packet = { cmd: 'publish' as const, topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false, ...(will.properties !== undefined && { properties: will.properties }) } as PublishPacket;
-      this.persistence.group.delete(keys.will(clientId));
-      const refused = this.ownership.willRefusal(clientId, username, packet);
-      if (refused !== null) {
-        this.log.warn(
-          { event: 'will_dropped', clientId, username, topic: will.topic, reason: refused },
-          `Dropped the will of ${printable(clientId)} on ${printable(will.topic)}, kept when the broker stopped: ${printable(refused)}`,
-        );
+      // MQTT 5's Will Delay Interval counts from the connection's end, which was this start; the session's end
+      // (its expiry) sends the will sooner, and a clean session's is now.
+      const record = this.persistence.sessionsFromBefore.get(clientId) as SessionRecord | undefined;
+      const sessionS = record === undefined ? 0 : (record.expiryS ?? Infinity);
+      const delayS = Math.min(Number((will.properties as { willDelayInterval?: number } | undefined)?.willDelayInterval ?? 0), sessionS);
+      if (delayS > 0) {
+        const timer = setTimeout(() => {
+          this.delayedWills.delete(clientId);
+          if (clientHolding(aedes, clientId) === undefined) void this.publishWillFromBefore(aedes, will);
+        }, Math.min(LONGEST_WAIT_MS, delayS * 1000));
+        timer.unref();
+        this.delayedWills.set(clientId, timer);
         continue;
       }
-      keepForwardedProperties(packet);
-      await new Promise<void>((resolve) => aedes.publish(packet, () => resolve()));
-      this.log.info({ event: 'will_published', clientId, topic: will.topic, reason: 'broker_restarted' }, `Published the will of ${printable(clientId)} on ${printable(will.topic)}: it was connected when the broker stopped`);
+      await this.publishWillFromBefore(aedes, will);
     }
     this.persistence.willsFromBefore.length = 0;
     await this.persistence.group.durable();
+  }
+
+  private async publishWillFromBefore(aedes: Aedes, will: StoredPacket): Promise<void> {
+    const clientId = String(will.clientId);
+    const username = typeof will.username === 'string' ? will.username : null;
+    const packet = { cmd: 'publish' as const, topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false, ...(will.properties !== undefined && { properties: will.properties }) } as PublishPacket;
+    this.persistence.group.delete(keys.will(clientId));
+    const refused = this.ownership.willRefusal(clientId, username, packet);
+    if (refused !== null) {
+      this.log.warn(
+        { event: 'will_dropped', clientId, username, topic: will.topic, reason: refused },
+        `Dropped the will of ${printable(clientId)} on ${printable(will.topic)}, kept when the broker stopped: ${printable(refused)}`,
+      );
+      return;
+    }
+    keepForwardedProperties(packet);
+    await new Promise<void>((resolve) => aedes.publish(packet, () => resolve()));
+    this.log.info({ event: 'will_published', clientId, topic: will.topic, reason: 'broker_restarted' }, `Published the will of ${printable(clientId)} on ${printable(will.topic)}: it was connected when the broker stopped`);
   }
 }
