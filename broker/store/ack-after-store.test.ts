@@ -59,7 +59,9 @@ describe('a QoS 1 PUBACK held until the message is kept', () => {
     await new Promise<void>((resolve) => {
       const onData = (chunk: Buffer) => {
         seen = Buffer.concat([seen, chunk]);
-        if (seen.length >= 4 + 5) (socket.off('data', onData), resolve()); // CONNACK (4 bytes) and SUBACK (5)
+        if (seen.length < 4 + 5) return; // CONNACK (4 bytes) and SUBACK (5)
+        socket.off('data', onData);
+        resolve();
       };
       socket.on('data', onData);
     });
