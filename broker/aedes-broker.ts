@@ -24,7 +24,7 @@ import { StoredSessions } from './store/sessions';
 import { LogLimiter, printable, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import type { Limits } from './security/limits';
-import type { Rights } from './security/rights';
+import type { Identity, Rights } from './security/rights';
 
 /** Shared message fan-out and persistence (Redis), or the durable store, and this instance's id; in-memory when absent. */
 export interface Backend {
@@ -177,7 +177,16 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   sessionCap.install(aedes);
   if (backend.store) {
     ackAfterStore(aedes); // Aedes's PUBACK would go before the message is kept
+    backend.store.usernameOf = (client) => identities.get(client as Client)?.username ?? null;
     await queuedCap.countStored(backend.store.owedMessages());
+    // Before the wills from before are published: none may be queued through a subscription over today's cap.
+    for (const [clientId, filters] of await backend.store.trimSubscriptions(limits.maxSubscriptionsPerClient)) {
+      metrics.capsHit.subscriptions += filters.length;
+      log.warn(
+        { event: 'cap_hit', cap: 'subscriptions', clientId, topics: filters },
+        `Removed ${filters.length} subscriptions of session ${printable(clientId)}, kept before, over today's limit (--max-subscriptions-per-client ${limits.maxSubscriptionsPerClient})`,
+      );
+    }
     const stored = new StoredSessions(
       backend.store,
       {
@@ -186,6 +195,19 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
         restore(clientId, { username, owner }) {
           if (username !== null) auth.restoreOwner(clientId, username);
           if (owner !== null) sessionCap.restore(clientId, owner);
+        },
+        release: (clientId) => sessionCap.release(clientId),
+        willRefusal(clientId, username, will) {
+          // Who its client would be if it connected today: without a users file, everyone is anonymous.
+          const { users, allowAnonymous } = security;
+          let identity: Identity = { clientId, username: null, role: 'anonymous' };
+          if (users !== null && username === null && !allowAnonymous) return 'anonymous clients may not connect any more';
+          if (users !== null && username !== null) {
+            const role = users.users[username]?.role;
+            if (role === undefined) return `user ${username} is not in the users file any more`;
+            identity = { clientId, username, role };
+          }
+          return admission.admitWill({ id: clientId } as Client, identity, will)?.why ?? null;
         },
       },
       log,

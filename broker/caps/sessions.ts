@@ -115,6 +115,11 @@ export class SessionCap {
     sessions.add(id);
   }
 
+  /** A session counted by restore() has ended (it expired while its client was away). */
+  release(id: string): void {
+    this.end(id);
+  }
+
   private end(id: string): void {
     this.unconfirmed.delete(id);
     const owner = this.ownerOfSession.get(id);

@@ -49,6 +49,11 @@ export class DurablePersistence extends AsyncMemory {
   private readonly retainedBytes = new Map<string, number>();
   /** Client ids that have a session record on disk. */
   private readonly sessionIds = new Set<string>();
+  /**
+   * The user a client logged in as (null: anonymous), kept with its will: a will found at start is published only
+   * if that user may still publish it under the rights of the broker that finds it (store/sessions.ts).
+   */
+  usernameOf: (client: ClientRef) => string | null = () => null;
 
   constructor(readonly group: WriteGroup) {
     super();
@@ -95,6 +100,28 @@ export class DurablePersistence extends AsyncMemory {
       }
     }
     for (const [id, subs] of subscriptions) await super.addSubscriptions({ id }, subs);
+    this.subscribedFromBefore = [...subscriptions.keys()];
+  }
+
+  /** Client ids whose subscriptions were found at start. */
+  private subscribedFromBefore: string[] = [];
+
+  /**
+   * Brings each session found at start within `max` subscriptions (the cap may have been lowered since they were
+   * kept): the first `max` in the store's order (by filter) stay, the others are removed, from disk too. Without
+   * this, messages were queued through them while their client was away. Returns the removed filters by client id.
+   */
+  async trimSubscriptions(max: number): Promise<Map<string, string[]>> {
+    const removed = new Map<string, string[]>();
+    for (const id of this.subscribedFromBefore) {
+      const subs = await super.subscriptionsByClient({ id });
+      if (subs.length <= max) continue;
+      const over = subs.slice(max).map((sub: Subscription) => sub.topic);
+      await this.removeSubscriptions({ id }, over);
+      removed.set(id, over);
+    }
+    this.subscribedFromBefore = [];
+    return removed;
   }
 
   /** The messages each session is owed, queued or in flight, oldest first (for the queued cap at start). */
@@ -199,7 +226,7 @@ export class DurablePersistence extends AsyncMemory {
   override async putWill(client: ClientRef, packet: StoredPacket): Promise<void> {
     await super.putWill(client, packet);
     // Aedes's will (from the CONNECT) has no cmd: it is kept as the PUBLISH it becomes, which is what load() checks for.
-    this.group.put(keys.will(client.id), encodePacket({ ...packet, cmd: 'publish' }));
+    this.group.put(keys.will(client.id), encodePacket({ ...packet, cmd: 'publish' }, { username: this.usernameOf(client) }));
     await this.group.durable();
   }
 

@@ -53,8 +53,9 @@ function withTail(header: object, tail: Buffer | null, flags: number): Buffer {
 /** The fields of a packet the store keeps (a packet on its way also carries callbacks, which are not data). */
 const PACKET_FIELDS = ['cmd', 'brokerId', 'brokerCounter', 'clientId', 'topic', 'payload', 'qos', 'retain', 'dup', 'messageId', 'properties', 'messageExpiry', 'nl'] as const;
 
-export function encodePacket(packet: object): Buffer {
-  const kept: Record<string, unknown> = {};
+/** `extra`: fields the store keeps beside the packet's own (a will's owner). */
+export function encodePacket(packet: object, extra: Record<string, unknown> = {}): Buffer {
+  const kept: Record<string, unknown> = { ...extra };
   let payload: Buffer | null = null;
   let flags = 0;
   for (const field of PACKET_FIELDS) {
