@@ -190,7 +190,7 @@ export class LiveStore {
     }
   }
 
-  /** The topics at `branch` or below it that hold a retained message, as far as this page has seen. */
+  /** The topics at `branch` or below it that hold a retained message, as far as this page has seen (over MQTT 3.1.1: every topic it has seen there). */
   async retainedUnder(branch: string): Promise<string[]> {
     return (await this.request((id) => ({ type: 'retained', id, branch }), false)) ?? [];
   }
