@@ -83,7 +83,6 @@ describe.each(['v5', 'v311'] as const)('presence and clearing (%s)', (which) => 
 
   it('item 1: a device that never published a status is "no status", seen just now; online only from its status', async () => {
     const page = await open(target());
-    await page.getByLabel('Search topics').fill(`devices/sensor9${which}/#`);
     await pub(target(), `devices/sensor9${which}/temp`, '19.5');
     const sensor = device(page, `sensor9${which}`);
     await expect.poll(() => sensor.count()).toBe(1);
@@ -95,8 +94,21 @@ describe.each(['v5', 'v311'] as const)('presence and clearing (%s)', (which) => 
     await expect.poll(() => sensor.getAttribute('data-status')).toBe('online');
     await pub(target(), `devices/sensor9${which}/status`, 'offline', true);
     await expect.poll(() => sensor.getAttribute('data-status')).toBe('offline');
+    // Its status cleared, nothing says it is there: it leaves; its next reading brings it back, with no status.
     await pub(target(), `devices/sensor9${which}/status`, null, true);
-    await pub(target(), `devices/sensor9${which}/temp`, null, true);
+    await expect.poll(() => sensor.count()).toBe(0);
+    await pub(target(), `devices/sensor9${which}/temp`, '19.6');
+    await expect.poll(() => sensor.getAttribute('data-status')).toBe('unknown');
+    // Remove: over MQTT 5 nothing retained is there (it goes from the list at once); over 3.1.1 the page cannot
+    // tell, so it offers the topic it has seen, and the clear takes the device away.
+    await sensor.getByRole('button', { name: 'Remove' }).click();
+    if (which === 'v311') {
+      await expect.poll(() => sensor.getByTestId('clear-confirm').textContent()).toMatch(new RegExp(`Clear 1 topic at devices/sensor9${which} and below\\?`));
+      await sensor.getByTestId('clear-confirm-yes').click();
+    }
+    await expect.poll(() => sensor.count()).toBe(0);
+    await barrier(target(), page, `devices/after-sensor9${which}/x`);
+    expect(await sensor.count()).toBe(0);
   });
 
   it("item 2: Remove on the README's sensor (status, meta and a retained reading) clears all three, and the device leaves", async () => {

@@ -200,6 +200,11 @@ export class LiveStore {
     await this.request((id) => ({ type: 'clear', id, topics: [...topics] }));
   }
 
+  /** Takes a device off the list (nothing retained keeps it there); it comes back if it sends again. */
+  forgetDevice(id: string): void {
+    this.post({ type: 'forget', device: id });
+  }
+
   /** Shows the page of a topic or branch ('' for none); the worker sends a topic's messages from now on. */
   select(path: string): void {
     this.selectedPath = path;

@@ -164,11 +164,15 @@ export class DeviceRegistry {
    */
   private leaveIfNothingLeft(id: string): null {
     const device = this.devices.get(id);
-    if (!device || device.status !== 'unknown' || device.meta !== null) return null;
-    this.devices.delete(id);
+    if (device && device.status === 'unknown' && device.meta === null) this.forget(id);
+    return null;
+  }
+
+  /** Takes a device off the list (Remove, when nothing retained keeps it there); it comes back if it sends again. */
+  forget(id: string): void {
+    if (!this.devices.delete(id)) return;
     this.changed.delete(id);
     this.removed.add(id);
-    return null;
   }
 
   /** Every device, sorted by id (for tests). */

@@ -90,6 +90,11 @@ describe('DeviceRegistry', () => {
     expect(reg.get('sensor9')).toBeUndefined();
     applyTo(reg, 'devices/sensor9/temp', bytes('19.7'), 1600);
     expect(reg.get('sensor9')).toMatchObject({ status: 'unknown', lastSeen: 1600 });
+    // Remove with nothing retained to clear: the page forgets it, until it sends again.
+    reg.takeChanges(1600);
+    reg.forget('sensor9');
+    expect(reg.get('sensor9')).toBeUndefined();
+    expect(reg.takeChanges(1700)).toEqual({ changed: [], removed: ['sensor9'] });
   });
 
   it('forgets a device once its retained status and meta are cleared (empty payloads), and knows it again when it speaks', () => {

@@ -111,6 +111,10 @@ export class LiveConnection {
       case 'clear':
         this.answer(action.id, this.clear(action.topics));
         return;
+      case 'forget':
+        this.devices.forget(action.device);
+        this.scheduleFrame();
+        return;
       case 'network':
         this.online = action.online;
         // The socket may have survived a short loss of network: then it is simply connected again.
