@@ -129,7 +129,8 @@ describe('limits under a flood', () => {
       await page.goto(flooded.httpUrl);
       await expect.poll(() => page.getByTestId('device').count(), { timeout: 10_000 }).toBe(200);
       await client.publishAsync('devices/realmouse/mouse/click', JSON.stringify({ x: 1, y: 2, button: 'left', pressed: true, ts: Date.now(), seq: 0 }), { qos: 1 });
-      await expect.poll(() => device(page, 'realmouse').getAttribute('data-status')).toBe('online');
+      // Listed, though it sent no status (so it is not called online: issue 29).
+      await expect.poll(() => device(page, 'realmouse').getAttribute('data-status')).toBe('unknown');
       expect(await page.getByTestId('device').count()).toBe(200);
     } finally {
       client.end(true);

@@ -61,6 +61,8 @@ export type Action =
   | { type: 'retained'; id: number; branch: string }
   /** Publishes an empty retained message to each topic; answered with 'done', an error naming what was refused. */
   | { type: 'clear'; id: number; topics: string[] }
+  /** Takes a device off this page's list (Remove, when nothing retained keeps it there); it comes back if it sends again. */
+  | { type: 'forget'; device: string }
   | { type: 'network'; online: boolean }
   | { type: 'stop' }
   /** Starts or stops recording what the worker receives; stopping answers with a 'recording' report. */

@@ -190,7 +190,7 @@ export class LiveStore {
     }
   }
 
-  /** The topics at `branch` or below it that hold a retained message, as far as this page has seen. */
+  /** The topics at `branch` or below it that hold a retained message, as far as this page has seen (over MQTT 3.1.1: every topic it has seen there). */
   async retainedUnder(branch: string): Promise<string[]> {
     return (await this.request((id) => ({ type: 'retained', id, branch }), false)) ?? [];
   }
@@ -198,6 +198,11 @@ export class LiveStore {
   /** Clears the retained message of each topic (an empty retained publish); rejects naming those the broker refused. */
   async clearRetained(topics: string[]): Promise<void> {
     await this.request((id) => ({ type: 'clear', id, topics: [...topics] }));
+  }
+
+  /** Takes a device off the list (nothing retained keeps it there); it comes back if it sends again. */
+  forgetDevice(id: string): void {
+    this.post({ type: 'forget', device: id });
   }
 
   /** Shows the page of a topic or branch ('' for none); the worker sends a topic's messages from now on. */

@@ -61,11 +61,13 @@ function clampSide(n: number): number {
 
 /**
  * How sure the page is that a device is there, to choose which one to forget when the list is full:
- * 3 online and heard live (never forgotten), 2 online by a retained status only, 1 unknown, 0 offline.
+ * 3 heard live and not offline (never forgotten; with or without a status), 2 online by a retained status only,
+ * 1 no status and retained messages only, 0 offline.
  */
 function presence(status: DeviceState['status'], live: boolean): number {
-  if (status === 'online') return live ? 3 : 2;
-  return status === 'unknown' ? 1 : 0;
+  if (status === 'offline') return 0;
+  if (live) return 3;
+  return status === 'online' ? 2 : 1;
 }
 
 /** Negative when `a` is to be forgotten before `b`: less present, then retained-only, then silent longer. */
@@ -77,29 +79,34 @@ function forgetFirst(a: DeviceState, b: DeviceState): number {
 /**
  * Turns device topics into device state (in the worker): presence from status, details from meta, and the
  * pointer from events. Payloads that break the contract are ignored here (the broker drops them too).
+ *
+ * Presence is what the device says on `devices/{id}/status` (retained, and `offline` by its will): online only
+ * from a status `online`. Anything else it sends live under `devices/{id}/` (a sensor reading, mouse events)
+ * shows that it is there and when it was last heard, not that it is online: without a status it has "no status".
  */
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceState>();
   private readonly changed = new Set<string>();
   private readonly removed = new Set<string>();
 
-  /** Applies one message, checked once by the caller; returns the mouse event it carried, if any, for the log. */
-  apply(topic: string, checked: CheckedMessage, now: number, retained = false): MouseEventRecord | null {
-    return this.applyChecked(topic, checked, now, retained);
-  }
-
-  private applyChecked(topic: string, checked: CheckedMessage, now: number, retained: boolean): MouseEventRecord | null {
+  /**
+   * Applies one message, checked once by the caller; returns the mouse event it carried, if any, for the log.
+   * `retained`: the broker sent it from its store (old news); `cleared`: it clears its topic's retained message.
+   */
+  apply(topic: string, checked: CheckedMessage, now: number, retained = false, cleared = false): MouseEventRecord | null {
     if (checked.ok && !checked.topic) {
       // A live message on a free-form topic under devices/{id}/ (a sensor, say) is a sign of life too;
-      // a retained one may be old news.
+      // a retained one may be old news, and an empty one is a clear: no sign of anything.
       const id = topic.split('/')[1];
-      if (!retained && topic.startsWith('devices/') && id && idProblem(id) === null) this.touch(this.device(id, presence('online', true)), now);
+      if (!topic.startsWith('devices/') || !id || idProblem(id) !== null) return null;
+      if (cleared) return this.leaveIfNothingLeft(id);
+      if (!retained) this.touch(this.device(id, presence('unknown', true)), now);
       return null;
     }
     if (!checked.ok || !checked.topic || checked.topic.kind === 'clientMessage') return null;
     if (checked.cleared) return this.clear(checked.topic.device, checked.topic.kind as 'status' | 'meta');
     const kind = checked.topic.kind;
-    const status = kind === 'status' ? (checked.payload as DeviceStatus) : kind === 'mouse' ? 'online' : 'unknown';
+    const status = kind === 'status' ? (checked.payload as DeviceStatus) : 'unknown';
     const device = this.device(checked.topic.device, presence(status, !retained));
     if (!device) return null;
     this.changed.add(device.id);
@@ -147,12 +154,25 @@ export class DeviceRegistry {
     if (!device) return null;
     if (kind === 'status') device.status = 'unknown';
     else device.meta = null;
-    if (device.status === 'unknown' && device.meta === null) {
-      this.devices.delete(id);
-      this.changed.delete(id);
-      this.removed.add(id);
-    } else this.changed.add(id);
+    this.changed.add(id);
+    return this.leaveIfNothingLeft(id);
+  }
+
+  /**
+   * After a clear under devices/{id}/: a device with neither status nor meta has nothing left that says it is
+   * there, so it leaves the list (Remove clears everything retained under it; it comes back if it sends again).
+   */
+  private leaveIfNothingLeft(id: string): null {
+    const device = this.devices.get(id);
+    if (device && device.status === 'unknown' && device.meta === null) this.forget(id);
     return null;
+  }
+
+  /** Takes a device off the list (Remove, when nothing retained keeps it there); it comes back if it sends again. */
+  forget(id: string): void {
+    if (!this.devices.delete(id)) return;
+    this.changed.delete(id);
+    this.removed.add(id);
   }
 
   /** Every device, sorted by id (for tests). */
@@ -186,13 +206,12 @@ export class DeviceRegistry {
     while (device.marks.length > 0 && now - device.marks[0]!.at > MARK_MS) device.marks.shift();
   }
 
-  /** Activity: counts toward the rate and last seen; it proves the device is there before any status. */
+  /** Activity: counts toward the rate and last seen; it shows the device is there, not that it is online (its status says that). */
   private touch(device: DeviceState | undefined, now: number): void {
     if (!device) return;
     this.changed.add(device.id);
     device.lastSeen = now;
     device.rate.add(now);
-    if (device.status === 'unknown') device.status = 'online';
   }
 
   private countSeq(device: DeviceState, seq: number): void {
@@ -212,7 +231,7 @@ export class DeviceRegistry {
   /**
    * The device, made if it is new. When the list is full, a newcomer takes the place of the device the page
    * is least sure of (offline and retained-only first), and only if the newcomer is surer: a device that is
-   * online and heard live is never dropped, and retained messages alone never push out a live device.
+   * heard live and not offline is never dropped, and retained messages alone never push out a live device.
    */
   private device(id: string, newcomer: number): DeviceState | undefined {
     let device = this.devices.get(id);

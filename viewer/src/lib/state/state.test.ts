@@ -17,8 +17,8 @@ import { HISTORY_MESSAGES, KEPT_BYTES, KEPT_TOPIC_BYTES, MAX_TOPICS, TopicStatsT
 const bytes = (s: string) => new TextEncoder().encode(s);
 const json = (v: unknown) => bytes(JSON.stringify(v));
 /** One message into a registry, decoded and checked once as the worker does. */
-function applyTo(reg: DeviceRegistry, topic: string, payload: Uint8Array, now: number, retained = false) {
-  return reg.apply(topic, checkFormatted(topic, formatPayload(payload)), now, retained);
+function applyTo(reg: DeviceRegistry, topic: string, payload: Uint8Array, now: number, retained = false, cleared = false) {
+  return reg.apply(topic, checkFormatted(topic, formatPayload(payload)), now, retained, cleared);
 }
 const meta = { name: 'Laptop', kind: 'mouse', source: 'demo', screen: { width: 800, height: 600 }, host: 'h', version: '1', schema: 1, startedAt: 1 };
 
@@ -37,11 +37,11 @@ describe('DeviceRegistry', () => {
     expect(reg.get('laptop')!.status).toBe('offline');
   });
 
-  it('shows a device that only sends events, counts gaps in seq, and ignores bad payloads', () => {
+  it('shows a device that only sends events (with no status: not online), counts gaps in seq, and ignores bad payloads', () => {
     const reg = new DeviceRegistry();
     applyTo(reg, 'devices/pi/mouse/move', json({ x: 1, y: 1, ts: 1, seq: 0 }), 1);
     applyTo(reg, 'devices/pi/mouse/move', json({ x: 2, y: 2, ts: 1, seq: 4 }), 2);
-    expect(reg.get('pi')).toMatchObject({ status: 'online', missed: 3, pointer: { x: 2, y: 2 } });
+    expect(reg.get('pi')).toMatchObject({ status: 'unknown', lastSeen: 2, missed: 3, pointer: { x: 2, y: 2 } });
     applyTo(reg, 'devices/pi/mouse/click', json({ x: 2, y: 2, button: 'left', pressed: true, ts: 1, seq: 2 }), 2); // late, not lost
     expect(reg.get('pi')!.missed).toBe(2);
     applyTo(reg, 'devices/pi/meta', json(meta), 2);
@@ -54,7 +54,47 @@ describe('DeviceRegistry', () => {
     applyTo(reg, 'devices/sensor-only/humidity', bytes('40'), 4);
     applyTo(reg, 'devices/bad.id/humidity', bytes('40'), 4);
     applyTo(reg, 'devices/old/humidity', bytes('40'), 4, true); // retained: maybe old news, not a sign of life
-    expect(reg.list().map((d) => [d.id, d.status])).toEqual([['pi', 'online'], ['sensor-only', 'online']]);
+    expect(reg.list().map((d) => [d.id, d.status])).toEqual([['pi', 'unknown'], ['sensor-only', 'unknown']]);
+    applyTo(reg, 'devices/pi/status', bytes('online'), 5); // online only from its status
+    expect(reg.get('pi')!.status).toBe('online');
+  });
+
+  it('is online only by its status: a live reading says when it was heard, not that it is online (issue 29)', () => {
+    const reg = new DeviceRegistry();
+    applyTo(reg, 'devices/sensor9/temp', bytes('19.5'), 1000);
+    expect(reg.get('sensor9')).toMatchObject({ status: 'unknown', lastSeen: 1000 });
+    applyTo(reg, 'devices/sensor9/status', bytes('offline'), 1100, true);
+    applyTo(reg, 'devices/sensor9/temp', bytes('19.6'), 1200);
+    expect(reg.get('sensor9')).toMatchObject({ status: 'offline', lastSeen: 1200 }); // a reading does not make it online
+  });
+
+  it('lets a device go once a clear leaves it neither status nor meta, whatever order the clears come in (issue 29)', () => {
+    const reg = new DeviceRegistry();
+    // Remove clears devices/pi/# in the order of its topics: meta, status, then the sensor's retained reading.
+    applyTo(reg, 'devices/pi/status', bytes('offline'), 1000, true);
+    applyTo(reg, 'devices/pi/meta', json(meta), 1000, true);
+    applyTo(reg, 'devices/pi/temperature/celsius', bytes('21.5'), 1000, true);
+    applyTo(reg, 'devices/pi/meta', bytes(''), 1100, false, true);
+    applyTo(reg, 'devices/pi/status', bytes(''), 1100, false, true);
+    expect(reg.get('pi')).toBeUndefined();
+    applyTo(reg, 'devices/pi/temperature/celsius', bytes(''), 1100, false, true); // a clear is no sign of life
+    expect(reg.get('pi')).toBeUndefined();
+    expect(reg.takeChanges(1100)).toEqual({ changed: [], removed: ['pi'] });
+    // The reading cleared first: the device stays while its status and meta say it is there.
+    applyTo(reg, 'devices/pi/status', bytes('offline'), 1200, true);
+    applyTo(reg, 'devices/pi/temperature/celsius', bytes(''), 1300, false, true);
+    expect(reg.get('pi')).toMatchObject({ status: 'offline', lastSeen: null });
+    // A device heard only by its readings goes when one of them is cleared, and comes back with the next.
+    applyTo(reg, 'devices/sensor9/temp', bytes('19.5'), 1400);
+    applyTo(reg, 'devices/sensor9/temp', bytes(''), 1500, false, true);
+    expect(reg.get('sensor9')).toBeUndefined();
+    applyTo(reg, 'devices/sensor9/temp', bytes('19.7'), 1600);
+    expect(reg.get('sensor9')).toMatchObject({ status: 'unknown', lastSeen: 1600 });
+    // Remove with nothing retained to clear: the page forgets it, until it sends again.
+    reg.takeChanges(1600);
+    reg.forget('sensor9');
+    expect(reg.get('sensor9')).toBeUndefined();
+    expect(reg.takeChanges(1700)).toEqual({ changed: [], removed: ['sensor9'] });
   });
 
   it('forgets a device once its retained status and meta are cleared (empty payloads), and knows it again when it speaks', () => {
@@ -208,6 +248,8 @@ describe('TopicStatsTable (worker) and TopicTree (page)', () => {
       stats,
       tree,
       record: (topic: string, payload: Uint8Array, retained: boolean, now: number, qos: 0 | 1 | 2 = 0) => stats.record(topic, formatPayload(payload), retained, now, payload, qos),
+      /** An empty retained message, as the worker sees a clear. */
+      clear: (topic: string, now: number) => stats.record(topic, formatPayload(bytes('')), true, now, bytes(''), 1, [], true),
       frame: () => tree.apply(stats.takeChanges(), stats.overflow, stats.takeRemoved()),
     };
   }
@@ -350,15 +392,20 @@ describe('TopicStatsTable (worker) and TopicTree (page)', () => {
     t.record('old/dev/status', bytes('online'), true, 1);
     t.record('old/dev/meta', bytes('{}'), true, 1);
     t.record('old/live', bytes('x'), false, 1);
-    t.record('old/live', bytes(''), false, 2); // empty, but nothing retained there: a message like any other
+    t.record('old/live', bytes(''), false, 2); // empty, but not a clear (MQTT 5: no retain flag): a message like any other
     t.frame();
     expect(shown(t.tree)).toEqual(['0:old', '1:dev', '2:meta', '2:status', '1:live']);
-    t.record('old/dev/status', bytes(''), false, 3); // how a subscriber sees a retained message cleared
+    t.clear('old/dev/status', 3);
     t.frame();
     expect(t.tree.get('old/dev/status')).toBeUndefined();
     expect(shown(t.tree)).toEqual(['0:old', '1:dev', '2:meta', '1:live']);
     expect(t.tree.visible().find((n) => n.path === 'old')).toMatchObject({ total: 3, topics: 2 });
-    t.record('old/dev/meta', bytes(''), false, 4);
+    t.clear('old/dev/meta', 4);
+    t.frame();
+    expect(shown(t.tree)).toEqual(['0:old', '1:live']);
+    // A clear of a topic the tree no longer holds (cleared again by someone else) adds no empty row (issue 29).
+    t.clear('old/dev/meta', 4);
+    t.clear('never/seen', 4);
     t.frame();
     expect(shown(t.tree)).toEqual(['0:old', '1:live']);
     t.record('old/dev/status', bytes('online'), true, 5); // back again
@@ -412,7 +459,7 @@ describe('LiveConnection (the worker) and what the page gets of it', () => {
     devices.apply(frame.devices);
     log.addAll(frame.log);
     messages.addAll(frame.messages);
-    expect(devices.list().map((d) => [d.id, d.status])).toEqual([['d', 'online'], ['old', 'offline']]);
+    expect(devices.list().map((d) => [d.id, d.status])).toEqual([['d', 'unknown'], ['old', 'offline']]);
     expect(devices.get('d')!.rate.perSecond(Date.now())).toBeGreaterThan(0);
     expect(log.filtered({ source: '', kind: 'move' })).toEqual([expect.objectContaining({ count: 1000 })]);
     expect(messages.list()).toEqual([{ id: 0, from: 'v1', text: 'hi', ts: 5 }]);

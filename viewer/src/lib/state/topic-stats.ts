@@ -83,12 +83,16 @@ export class TopicStatsTable {
   private overflowCount = 0;
   private selected: SelectedUpdate | null = null;
 
-  /** Records one message, decoded once by the caller. */
-  record(topic: string, payload: FormattedPayload, retained: boolean, now: number, bytes: Uint8Array = new Uint8Array(0), qos: 0 | 1 | 2 = 0, properties: PropertyLine[] = []): void {
+  /**
+   * Records one message, decoded once by the caller. `cleared`: it clears the topic's retained message (an empty
+   * retained message; the caller decides, see LiveConnection.isClear): the topic leaves the tree, as in MQTT
+   * Explorer, with the history the page kept of it, and a clear never adds a row. A topic that goes on getting
+   * messages comes back with the next one.
+   */
+  record(topic: string, payload: FormattedPayload, retained: boolean, now: number, bytes: Uint8Array = new Uint8Array(0), qos: 0 | 1 | 2 = 0, properties: PropertyLine[] = [], cleared = false): void {
     let stats = this.topics.get(topic);
-    // An empty message on a topic whose last message was retained is that message cleared (MQTT's way; the
-    // broker forwards it with the retain flag off): the topic leaves the tree, as in MQTT Explorer.
-    if (stats?.retained && bytes.length === 0) {
+    if (cleared) {
+      if (!stats) return;
       this.topics.delete(topic);
       this.changed.delete(topic);
       this.removed.add(topic);
@@ -139,6 +143,12 @@ export class TopicStatsTable {
   /** Whether the topic is in the table. */
   has(topic: string): boolean {
     return this.topics.has(topic);
+  }
+
+  /** The topics in the table that are `branch` itself or below it (`branch/…`). */
+  topicsUnder(branch: string): string[] {
+    const below = branch.endsWith('/') ? branch : `${branch}/`;
+    return [...this.topics.keys()].filter((t) => t === branch || t.startsWith(below));
   }
 
   /** Messages on topics past MAX_TOPICS, counted but not kept. */

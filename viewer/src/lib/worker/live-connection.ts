@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { checkMessage, clientMessagesTopic, refusedTopic, TOPIC_PATTERNS, type ClientMessage, type RefusalNotice } from '../../../../protocol';
+import { checkMessage, clientMessagesTopic, deliveryFor, refusedTopic, TOPIC_PATTERNS, type ClientMessage, type RefusalNotice } from '../../../../protocol';
 import type { Action, ClientMessageEntry, ConnectionInfo, Credentials, Frame, Report, SavedSubscription } from '../bridge';
 import { DeviceRegistry } from '../state/devices';
 import { LogBatch, logEntry } from '../state/event-log';
@@ -110,6 +110,10 @@ export class LiveConnection {
         return;
       case 'clear':
         this.answer(action.id, this.clear(action.topics));
+        return;
+      case 'forget':
+        this.devices.forget(action.device);
+        this.scheduleFrame();
         return;
       case 'network':
         this.online = action.online;
@@ -222,7 +226,7 @@ export class LiveConnection {
       this.received += 1;
       if (topic === this.noticeTopic) return this.heardRefusal(payload);
       // Over MQTT 5 the retain flag is as published (subscriptionOptions): a live retained message keeps it.
-      this.retained.note(topic, payload, packet.qos, packet.retain);
+      this.retained.note(topic, payload, packet.qos, packet.retain || this.isClear(payload, packet.retain));
       if (this.recorder && !this.recorder.add(topic, payload, packet.qos, packet.retain, Date.now())) this.record(false);
       const fromStore = this.stored.fromStore(topic, packet.retain, client.options.protocolVersion === 5);
       this.receive(topic, payload, packet.retain, undefined, packet.qos, propertyLines(packet.properties as ReceivedProperties | undefined), fromStore);
@@ -235,14 +239,24 @@ export class LiveConnection {
   }
 
   /**
-   * The topics at `branch` or below that hold a retained message as far as the page knows. Over MQTT 3.1.1 a live
-   * message comes without its retain flag, so a topic the page has seen is offered too: clearing where nothing is
-   * retained does no harm.
+   * Whether a message clears its topic's retained message: an empty one with the retain flag. Over MQTT 5 the flag
+   * is as published; over MQTT 3.1.1 (and in a recording played back) a broker forwards a clear without it, so
+   * every empty message is taken as one (an empty message that is not retained is rare, and looks the same).
+   */
+  private isClear(payload: Uint8Array, retain: boolean): boolean {
+    return payload.length === 0 && (retain || this.info.protocol !== 5);
+  }
+
+  /**
+   * The topics at `branch` or below that hold a retained message as far as the page knows: over MQTT 5 exactly
+   * those (the retain flag is as published, and the page sees every clear). Over MQTT 3.1.1 a live message comes
+   * without its retain flag, so every topic of the tree there is offered too (but for the contract's topics that
+   * are never retained): an empty retained message where nothing is retained does no harm.
    */
   private retainedUnder(branch: string): string[] {
-    const topics = this.retained.topicsUnder(branch);
-    if (this.info.protocol === 4 && !topics.includes(branch) && this.topics.has(branch)) topics.push(branch);
-    return topics;
+    const topics = new Set(this.retained.topicsUnder(branch));
+    if (this.info.protocol === 4) for (const t of this.topics.topicsUnder(branch)) if (deliveryFor(t)?.retain !== false) topics.add(t);
+    return [...topics].sort();
   }
 
   /** The client, for an action that needs the broker; else the reason a person reads. */
@@ -392,11 +406,12 @@ export class LiveConnection {
     const now = Date.now();
     const formatted = formatPayload(payload);
     const checked = checkFormatted(topic, formatted);
-    this.topics.record(topic, formatted, retained, now, payload, qos, properties);
+    const cleared = this.isClear(payload, retained);
+    this.topics.record(topic, formatted, retained, now, payload, qos, properties, cleared);
     let mouse = null;
     if (checked.topic?.kind === 'clientMessage') {
       if (checked.ok) this.messages.push({ from: checked.topic.clientId, ...pick(checked.payload as ClientMessage) });
-    } else mouse = this.devices.apply(topic, checked, now, fromStore);
+    } else mouse = this.devices.apply(topic, checked, now, fromStore, cleared);
     // The log is for what happens now; stored retained messages are state from before.
     if (!fromStore) this.log.add(logEntry(topic, formatted, mouse, now));
     if (mouse && typeof mouse.payload.ts === 'number') this.latency.add(mouse.device, mouse.payload.ts, receivedAt ?? now);
