@@ -1,70 +1,24 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { type IClientOptions, type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import type { ReadyEvent } from '../broker/cli';
 import type { Role } from '../broker/security/users';
 import { connect, Inbox, retainedOn, sleep, subscribe } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
+import { storedBrokers } from '../test-support/stored-broker';
 import { teardownAfterEach } from '../test-support/teardown';
 
 // Getting around mqlive's rules through a restart of the durable store (issue 28), against the compiled broker:
 // what was kept under yesterday's users file, ACL and limits must meet today's when the broker starts again.
 const teardown = teardownAfterEach();
 
-function tempDir(prefix: string): string {
-  return teardown.add(mkdtempSync(join(tmpdir(), prefix)), (dir) => rmSync(dir, { recursive: true, force: true }));
-}
-
-interface Broker {
-  process: Spawned;
-  ready: ReadyEvent;
-  url: string;
-}
-
-async function startBroker(dir: string, extra: string[] = []): Promise<Broker> {
-  const process = teardown.add(spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--data-dir', dir, ...extra]), (p) => p.stop('SIGKILL'));
-  const ready = await brokerReady(process, 20_000);
-  return { process, ready, url: ready.mqtt };
-}
-
-async function end(broker: Broker, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-  broker.process.child.kill(signal);
-  expect(await broker.process.exited).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
-}
-
-async function client(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return teardown.add(await connect(url, options), (c) => c.end(true));
-}
-
+const { tempDir, startBroker, end, client, session, leaveSubscribed } = storedBrokers(teardown);
 /** A users file on disk (password = name + "-password"). */
 async function usersFile(roles: Record<string, Role>): Promise<string> {
   const { file } = await makeUsers(roles);
   teardown.add(file, (f) => rmSync(join(f, '..'), { recursive: true, force: true }));
   return file;
-}
-
-/** Connects with an Inbox attached before the CONNECT goes out (a resent queue is all seen), and its CONNACK. */
-async function session(url: string, options: IClientOptions): Promise<{ client: MqttClient; inbox: Inbox; connack: IConnackPacket }> {
-  const c = teardown.add(mqtt.connect(url, { reconnectPeriod: 0, ...options }), (x) => x.end(true));
-  const inbox = new Inbox(c);
-  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
-    c.once('connect', (ack) => (clearTimeout(timer), resolve(ack)));
-    c.once('error', (error) => (clearTimeout(timer), reject(error)));
-  });
-  return { client: c, inbox, connack };
-}
-
-/** A persistent session subscribed to `topics` at QoS 1 goes away; the broker has seen it go. */
-async function leaveSubscribed(broker: Broker, options: IClientOptions, topics: string[]): Promise<void> {
-  const { client: c } = await session(broker.url, { clean: false, ...options });
-  expect((await subscribe(c, topics)).every((qos) => qos === 1)).toBe(true);
-  await c.endAsync();
-  await broker.process.waitForEvent('client_disconnected', { where: { clientId: options.clientId } });
 }
 
 /** Publishes a barrier on `topic` and returns what `inbox` got (its topic and text) up to and with it. */

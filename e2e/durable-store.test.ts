@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import type { ReadyEvent } from '../broker/cli';
-import { closed, connect, Inbox, retainedOn, sleep, subscribe } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive, spawnProcess, type Spawned } from '../test-support/processes';
+import { closed, Inbox, retainedOn, sleep, subscribe } from '../test-support/mqtt';
+import { brokerReady, spawnMqlive, spawnProcess } from '../test-support/processes';
 import { makeUsers } from '../test-support/security';
+import { storedBrokers } from '../test-support/stored-broker';
 import { teardownAfterEach } from '../test-support/teardown';
 
 // Issue 28, "Done when": the durable store against the compiled broker, each test with a data folder of its own
@@ -17,56 +16,8 @@ import { teardownAfterEach } from '../test-support/teardown';
 // whose arrival shows that nothing else is coming.
 const teardown = teardownAfterEach();
 
-function dataDir(): string {
-  return teardown.add(mkdtempSync(join(tmpdir(), 'mqlive-store-')), (dir) => rmSync(dir, { recursive: true, force: true }));
-}
-
-interface Broker {
-  process: Spawned;
-  ready: ReadyEvent;
-  url: string;
-}
-
-function spawnBroker(dir: string, extra: string[] = []): Spawned {
-  return teardown.add(spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--data-dir', dir, ...extra]), (p) => p.stop('SIGKILL'));
-}
-
-async function startBroker(dir: string, extra: string[] = []): Promise<Broker> {
-  const process = spawnBroker(dir, extra);
-  const ready = await brokerReady(process, 20_000);
-  expect(ready.dataDir).toBe(dir);
-  return { process, ready, url: ready.mqtt };
-}
-
-/** Stops (SIGTERM: it exits 0) or kills (SIGKILL) a broker, and waits for it to end. */
-async function end(broker: Broker, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-  broker.process.child.kill(signal);
-  expect(await broker.process.exited).toBe(signal === 'SIGTERM' ? 0 : 'SIGKILL');
-}
-
-async function client(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return teardown.add(await connect(url, options), (c) => c.end(true));
-}
-
-/** Connects with an Inbox attached before the CONNECT goes out (a resent queue is all seen), and its CONNACK. */
-async function session(url: string, options: IClientOptions): Promise<{ client: MqttClient; inbox: Inbox; connack: IConnackPacket }> {
-  const c = teardown.add(mqtt.connect(url, { reconnectPeriod: 0, ...options }), (x) => x.end(true));
-  const inbox = new Inbox(c);
-  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
-    c.once('connect', (ack) => (clearTimeout(timer), resolve(ack)));
-    c.once('error', (error) => (clearTimeout(timer), reject(error)));
-  });
-  return { client: c, inbox, connack };
-}
-
-/** A persistent session that subscribes to `topic` at QoS 1, then disconnects; the broker has seen it go. */
-async function leaveSubscribed(broker: Broker, options: IClientOptions, topic: string | string[]): Promise<void> {
-  const { client: c } = await session(broker.url, { clean: false, ...options });
-  expect((await subscribe(c, topic)).every((qos) => qos === 1)).toBe(true);
-  await c.endAsync();
-  await broker.process.waitForEvent('client_disconnected', { where: { clientId: options.clientId } });
-}
+const { tempDir, startBroker, end, client, session, leaveSubscribed } = storedBrokers(teardown);
+const dataDir = () => tempDir();
 
 /**
  * Waits for `last`, the newest message a session's queue should hold (resent in order: once it is here, all that
