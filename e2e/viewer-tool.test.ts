@@ -185,7 +185,7 @@ describe('the Publish panel', () => {
       // mosquitto_sub's SUBSCRIBE cannot be seen from here: publish until it has printed one.
       await repeatUntil(
         () => sub.output().includes('tool/lamp {"on":true}'),
-        () => page.getByRole('button', { name: 'Publish' }).click(),
+        () => page.getByRole('button', { name: 'Publish', exact: true }).click(),
       );
       expect(sub.output()).toContain('tool/lamp {"on":true}');
       await expect.poll(() => page.getByTestId('publish-result').textContent()).toMatch(/Sent to tool\/lamp: the broker acknowledged it/);
@@ -206,7 +206,7 @@ describe('the Publish panel', () => {
     await page.getByRole('textbox', { name: 'Payload' }).fill('online');
     await page.getByRole('checkbox', { name: 'Retain' }).check();
     for (let i = 1; i <= 4; i++) {
-      await page.getByRole('button', { name: 'Publish' }).click();
+      await page.getByRole('button', { name: 'Publish', exact: true }).click();
       await expect.poll(() => page.locator('[data-testid="publish-history"] li[data-outcome="refused"]').count()).toBe(i);
     }
     expect(await page.getByTestId('publish-result').textContent()).toBe('Refused by the broker: 0x87 Not authorized — alice may not publish there');
@@ -215,7 +215,7 @@ describe('the Publish panel', () => {
     await page.getByRole('combobox', { name: 'QoS' }).selectOption('0');
     await page.getByRole('textbox', { name: 'Topic' }).fill('devices/laptop/meta');
     await page.getByRole('textbox', { name: 'Payload' }).fill('');
-    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
     // Read at once (one evaluate), so the result line and the newest row are of the same render.
     const shown = () =>
       page.evaluate(() => {

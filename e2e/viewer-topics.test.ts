@@ -143,7 +143,7 @@ describe("a topic's page", () => {
     await expect.poll(() => view.textContent()).toBe(Buffer.from(JSON.stringify(second)).toString('base64'));
     await decode.selectOption('text');
     await expect.poll(() => view.textContent()).toBe(JSON.stringify(second));
-    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
     await expect.poll(() => page.evaluate('navigator.clipboard.readText()')).toBe(JSON.stringify(second));
 
     // Back to the newest, which follows new messages again.
@@ -251,7 +251,10 @@ describe('layout', () => {
   it('shows every panel side by side at 1400 px', async () => {
     const page = await open();
     await withTraffic(page);
-    expect(await page.getByRole('tab', { name: 'Topics' }).isVisible()).toBe(false);
+    // No phone sections here: two views, every panel (Overview, the first) or the Topics view (viewer-topic-work.test.ts).
+    expect(await page.getByRole('tablist', { name: 'Sections' }).count()).toBe(0);
+    expect(await page.getByRole('tablist', { name: 'Views' }).getByRole('tab').allTextContents()).toEqual(['Overview', 'Topics']);
+    expect(await page.getByTestId('view-overview').getAttribute('aria-selected')).toBe('true');
     for (const id of ['event-log', 'topic-tree', 'topic-page', 'reply-input', 'pointer-view']) expect(await page.getByTestId(id).isVisible(), id).toBe(true);
     await page.getByLabel('Search topics').fill('temperature');
     await row(page, 'devices/phone/sensors/environment-with-a-long-name/temperature').getByRole('button', { name: 'temperature' }).click();

@@ -20,6 +20,8 @@ export interface Published {
   outcome: PublishOutcome;
   /** Why it was refused or failed. */
   why: string;
+  /** The publish as sent, whole (payload and properties): **Publish again** sends it as it was. */
+  request: PublishRequest;
 }
 
 /** What this page published from the Publish panel and what became of each, capped. */
@@ -31,7 +33,7 @@ export class PublishHistory {
   add(request: PublishRequest, at: number): number {
     const payload = request.payload.length > SHOWN_PAYLOAD_CHARS ? `${request.payload.slice(0, SHOWN_PAYLOAD_CHARS)}…` : request.payload;
     const id = this.nextId++;
-    this.rows.add({ id, topic: request.topic, payload, qos: request.qos, retain: request.retain, at, outcome: 'sending', why: '' });
+    this.rows.add({ id, topic: request.topic, payload, qos: request.qos, retain: request.retain, at, outcome: 'sending', why: '', request });
     this.signal.changed();
     return id;
   }
