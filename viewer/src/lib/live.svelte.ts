@@ -269,7 +269,7 @@ export class LiveStore {
     if (frame.connection) this.applyConnection(frame.connection);
     if (frame.recording !== undefined) this.recording = frame.recording;
     if (frame.playback) this.playback = frame.playback;
-    this.latency.apply(frame.latency);
+    this.latency.apply(frame.latency, Date.now());
     this.devices.apply(frame.devices);
     this.topics.apply(frame.topics, frame.topicOverflow, frame.topicsRemoved);
     if (frame.selected) this.history.apply(frame.selected);
