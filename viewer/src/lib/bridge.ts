@@ -5,6 +5,7 @@
  * The worker owns the connection and the models; the page only renders what it is told.
  */
 import type { RefusalNotice } from '../../../protocol';
+import type { LoginReason, Problem } from './problems';
 import type { DeviceChanges } from './state/devices';
 import type { FoldedEntry } from './state/event-log';
 import type { SelectedUpdate, TopicUpdate } from './state/topic-stats';
@@ -26,9 +27,10 @@ export interface ConnectionInfo {
   connection: ConnectionState;
   /** When the next try is due (epoch ms), while reconnecting. */
   nextTryAt: number | null;
-  lastError: string | null;
+  /** Why the last try failed or the connection went (problems.ts makes the words). */
+  lastError: Problem | null;
   /** Why the broker wants (other) credentials; shown above the login form. */
-  loginReason: string | null;
+  loginReason: LoginReason | null;
   extraSubscriptions: string[];
   /** The MQTT version of the connection (5, or 4 for 3.1.1 when the broker refused 5); null before one is made. */
   protocol: 5 | 4 | null;
@@ -55,7 +57,7 @@ export type Action =
   | { type: 'send'; id: number; text: string }
   | { type: 'subscribe'; id: number; filter: string; qos?: 0 | 1 }
   | { type: 'unsubscribe'; id: number; filter: string }
-  /** Publishes; answered with 'done', its error "refused by the broker: …" when the broker said so. */
+  /** Publishes; answered with 'done', its error 'refused' or 'refused-notice' when the broker said so. */
   | { type: 'publish'; id: number; request: PublishRequest }
   /** Which topics under `branch` (itself, or below `branch/`) hold a retained message, as far as the page knows; answered with 'done' and `topics`. */
   | { type: 'retained'; id: number; branch: string }
@@ -103,6 +105,7 @@ export interface Frame {
 
 export type Report =
   | { type: 'frame'; frame: Frame }
-  | { type: 'done'; id: number; error: string | null; topics?: string[] }
+  /** An action's outcome: its problem (a code with its data: problems.ts), or null when it went through. */
+  | { type: 'done'; id: number; error: Problem | null; topics?: string[] }
   /** A finished recording, to download. */
   | { type: 'recording'; name: string; text: string };

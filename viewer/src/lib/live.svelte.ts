@@ -1,5 +1,6 @@
 import type { Action, ConnectionInfo, ConnectionState, Credentials, Frame, PublishRequest, Report, SavedSubscription } from './bridge';
 import { brokerProblem, type BrokerAddress } from './broker-url';
+import { loginText, problemOf, problemText, ProblemError, refusalDetail } from './problems';
 import { MAX_SAVED_SUBSCRIPTIONS, rememberBroker, rememberedBroker, savedSubscriptions, saveSubscriptions, type RememberedBroker } from './saved-brokers';
 import { RateMeter } from './state/rate';
 import { PublishHistory } from './view/publish-history';
@@ -177,15 +178,16 @@ export class LiveStore {
     saveSubscriptions(browserStorage(), this.url, $state.snapshot(subscriptions));
   }
 
-  /** Publishes from the Publish panel, noted in `published`; rejects with why ("refused by the broker: …"). */
+  /** Publishes from the Publish panel, noted in `published` (refused: with what the broker said); rejects with why. */
   async publish(request: PublishRequest): Promise<void> {
     const row = this.published.add(request, Date.now());
     try {
       await this.request((id) => ({ type: 'publish', id, request: { ...request } }));
       this.published.settle(row, 'sent');
     } catch (error) {
-      const why = (error as Error).message;
-      this.published.settle(row, why.startsWith('refused by the broker') ? 'refused' : 'failed', why);
+      const problem = problemOf(error);
+      const refusal = refusalDetail(problem);
+      this.published.settle(row, refusal !== null ? 'refused' : 'failed', refusal ?? problemText(problem));
       throw error;
     }
   }
@@ -236,7 +238,7 @@ export class LiveStore {
       const waiting = this.pending.get(report.id);
       this.pending.delete(report.id);
       if (report.error === null) waiting?.resolve(report.topics);
-      else waiting?.reject(new Error(report.error));
+      else waiting?.reject(new ProblemError(report.error));
       return;
     }
     this.applyFrame(report.frame);
@@ -267,7 +269,7 @@ export class LiveStore {
     if (frame.connection) this.applyConnection(frame.connection);
     if (frame.recording !== undefined) this.recording = frame.recording;
     if (frame.playback) this.playback = frame.playback;
-    this.latency.apply(frame.latency);
+    this.latency.apply(frame.latency, Date.now());
     this.devices.apply(frame.devices);
     this.topics.apply(frame.topics, frame.topicOverflow, frame.topicsRemoved);
     if (frame.selected) this.history.apply(frame.selected);
@@ -280,15 +282,15 @@ export class LiveStore {
   private applyConnection(info: ConnectionInfo): void {
     this.connection = info.connection;
     this.nextTryAt = info.nextTryAt;
-    this.lastError = info.lastError;
-    this.loginReason = info.loginReason;
+    this.lastError = info.lastError && problemText(info.lastError);
+    this.loginReason = info.loginReason && loginText(info.loginReason);
     this.protocol = info.protocol;
     if (info.extraSubscriptions.join('\n') !== this.extraSubscriptions.join('\n')) this.extraSubscriptions = info.extraSubscriptions;
   }
 
   private request(action: (id: number) => Action, needsBroker = true): Promise<string[] | undefined> {
     if (!this.worker) return Promise.reject(new Error("the page's connection worker is not running"));
-    if (needsBroker && this.connection !== 'connected') return Promise.reject(new Error('not connected to the broker'));
+    if (needsBroker && this.connection !== 'connected') return Promise.reject(new ProblemError({ code: 'not-connected' }));
     const id = this.nextActionId++;
     return new Promise<string[] | undefined>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -498,7 +498,7 @@ describe('LiveConnection (the worker) and what the page gets of it', () => {
     live.handle({ type: 'send', id: 7, text: 'hi' });
     live.handle({ type: 'subscribe', id: 8, filter: '#' });
     await vi.waitFor(() => expect(reports.filter((r) => r.type === 'done')).toHaveLength(2));
-    expect(reports).toContainEqual({ type: 'done', id: 7, error: 'not connected to the broker' });
+    expect(reports).toContainEqual({ type: 'done', id: 7, error: { code: 'not-connected' } });
     live.receive('a/b', bytes('1'), false);
     await vi.waitFor(() => expect(reports.some((r) => r.type === 'frame' && r.frame.topics.length === 1)).toBe(true));
   });

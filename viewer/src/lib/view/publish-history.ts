@@ -18,7 +18,7 @@ export interface Published {
   retain: boolean;
   at: number;
   outcome: PublishOutcome;
-  /** Why it was refused or failed. */
+  /** Why it failed; for a refusal, what the broker said ("0x87 Not authorized — …", or its notice's words). */
   why: string;
   /** The publish as sent, whole (payload and properties): **Publish again** sends it as it was. */
   request: PublishRequest;
@@ -48,7 +48,7 @@ export class PublishHistory {
   /** A notice of a refusal that came after the publish was sent (QoS 0 has no acknowledgement to wait for). */
   refusedLater(notice: RefusalNotice): void {
     const row = this.rows.list().find((r) => r.topic === notice.topic && (r.outcome === 'sent' || r.outcome === 'sending'));
-    if (row) this.settle(row.id, 'refused', `refused by the broker: ${notice.why}`);
+    if (row) this.settle(row.id, 'refused', notice.why);
   }
 
   list(): readonly Published[] {

@@ -11,7 +11,8 @@ import { Playback } from './playback';
 import { publishTold, RefusalWatch, type PublishRequest } from './publishing';
 import { parseRecording } from '../../../../protocol/recording';
 import { fallBackTo311, leadsToFallback } from '../../../../protocol/mqtt-version';
-import { propertyLines, refusalText, type PropertyLine, type ReceivedProperties } from '../state/mqtt5';
+import { propertyLines, type PropertyLine, type ReceivedProperties } from '../state/mqtt5';
+import { problemOf, ProblemError, type Problem } from '../problems';
 import { StoredMessages } from './stored-messages';
 
 const FIRST_RETRY_MS = 1000;
@@ -196,8 +197,8 @@ export class LiveConnection {
       client.options.reconnectPeriod = this.retryMs;
       if (this.info.connection === 'login') return this.update({ nextTryAt });
       let lastError = this.info.lastError;
-      if (connectedThisTry) lastError = 'the connection to the broker was lost';
-      else if (!errorThisTry) lastError = `cannot reach a broker at ${this.url}: nothing answers there, or it is not MQTT over WebSocket`;
+      if (connectedThisTry) lastError = { code: 'connection-lost' };
+      else if (!errorThisTry) lastError = { code: 'unreachable', url: this.url };
       this.update({ nextTryAt, lastError, connection: this.online ? 'reconnecting' : 'offline' });
     });
     client.on('reconnect', () => {
@@ -214,13 +215,13 @@ export class LiveConnection {
       const code = (error as { code?: number }).code;
       if (code !== undefined && LOGIN_CODES.has(code)) {
         // CONNACK 4 / 0x86 (bad user name or password) or 5 / 0x87 (not authorized): ask the person, stop retrying.
-        const loginReason = (code === 4 || code === 0x86) && credentials ? 'Wrong user name or password.' : 'This broker asks for a user name and password.';
+        const loginReason = (code === 4 || code === 0x86) && credentials ? 'wrong-credentials' : 'login-required';
         this.update({ loginReason, connection: 'login', nextTryAt: null });
         client.end(true);
         return;
       }
       errorThisTry = true;
-      this.update({ lastError: error.message });
+      this.update({ lastError: { code: 'client-error', message: error.message } });
     });
     client.on('message', (topic, payload, packet) => {
       this.received += 1;
@@ -261,7 +262,7 @@ export class LiveConnection {
 
   /** The client, for an action that needs the broker; else the reason a person reads. */
   private connectedClient(): MqttClient {
-    if (!this.client || this.info.connection !== 'connected') throw new Error('not connected to the broker');
+    if (!this.client || this.info.connection !== 'connected') throw new ProblemError({ code: 'not-connected' });
     return this.client;
   }
 
@@ -271,7 +272,7 @@ export class LiveConnection {
     const topic = clientMessagesTopic(this.viewerId);
     const payload = JSON.stringify({ text, ts: Date.now() });
     const checked = checkMessage(topic, new TextEncoder().encode(payload));
-    if (!checked.ok) throw new Error(checked.reason);
+    if (!checked.ok) throw new ProblemError({ code: 'reply-invalid', reason: checked.reason });
     await publishTold(client, { topic, payload, qos: 1, retain: false }, this.refusals);
   }
 
@@ -280,8 +281,8 @@ export class LiveConnection {
     const client = this.connectedClient();
     const bytes = new TextEncoder().encode(request.payload);
     const checked = checkMessage(request.topic, bytes);
-    if (!checked.ok) throw new Error(`not sent: ${checked.reason} (the broker would drop it: ${request.topic} is a contract topic)`);
-    if (checked.cleared && !request.retain) throw new Error('not sent: an empty payload on this topic only clears its retained message; tick Retain');
+    if (!checked.ok) throw new ProblemError({ code: 'contract', topic: request.topic, reason: checked.reason });
+    if (checked.cleared && !request.retain) throw new ProblemError({ code: 'clear-needs-retain' });
     await publishTold(client, request, this.refusals);
     if (request.retain) this.retained.note(request.topic, bytes, request.qos, true);
   }
@@ -289,19 +290,19 @@ export class LiveConnection {
   /** Empty retained messages to each topic, one after the other (each acknowledged); says which were refused. */
   private async clear(topics: string[]): Promise<void> {
     const client = this.connectedClient();
-    if (topics.length > MAX_CLEAR_TOPICS) throw new Error(`${topics.length} topics is more than one clear takes (${MAX_CLEAR_TOPICS}): clear a narrower branch`);
+    if (topics.length > MAX_CLEAR_TOPICS) throw new ProblemError({ code: 'too-many-topics', count: topics.length, max: MAX_CLEAR_TOPICS });
     const refused: string[] = [];
-    let why = '';
+    let last: Problem | undefined;
     for (const topic of topics) {
       try {
         await publishTold(client, { topic, payload: '', qos: 1, retain: true }, this.refusals);
         this.retained.note(topic, new Uint8Array(0), 1, true);
       } catch (error) {
         refused.push(topic);
-        why = (error as Error).message;
+        last = problemOf(error);
       }
     }
-    if (refused.length > 0) throw new Error(`${refused.length} of ${topics.length} not cleared (${refused.slice(0, 3).join(', ')}${refused.length > 3 ? ', …' : ''}): ${why}`);
+    if (last) throw new ProblemError({ code: 'not-cleared', refused, total: topics.length, last });
   }
 
   private heardRefusal(payload: Uint8Array): void {
@@ -314,11 +315,16 @@ export class LiveConnection {
 
   /** Adds a subscription (any topic filter) for the topic explorer. */
   private async subscribe(filter: string, qos: 0 | 1): Promise<void> {
-    if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions: always on`);
+    if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new ProblemError({ code: 'own-subscription', filter, removing: false });
     const client = this.connectedClient();
     // MQTT 5 says why (0x87 Not authorized — its reason string); a 3.1.1 SUBACK 0x80 only that it refused.
     const refused = (code: number, reasonString?: string) =>
-      new Error(`the broker refused the subscription to "${filter}": ${client.options.protocolVersion === 5 ? refusalText(code, reasonString) : 'this user may not read it'}`);
+      new ProblemError({
+        code: 'subscription-refused',
+        filter,
+        reasonCode: client.options.protocolVersion === 5 ? code : null,
+        ...(reasonString !== undefined && { reasonString }),
+      });
     this.stored.subscribed(filter);
     let granted;
     try {
@@ -329,7 +335,7 @@ export class LiveConnection {
       const suback = (error as { packet?: { granted?: (number | { qos: number })[]; properties?: { reasonString?: string } } }).packet;
       const code = (suback?.granted ?? []).map((g) => (typeof g === 'number' ? g : g.qos)).find((c) => (c & 0x80) !== 0);
       if (code !== undefined) throw refused(code, suback?.properties?.reasonString);
-      throw new Error(`could not subscribe to "${filter}": ${(error as Error).message}`);
+      throw new ProblemError({ code: 'subscribe-failed', filter, message: (error as Error).message });
     }
     const code = granted.find((g) => g.qos >= 0x80)?.qos;
     if (code !== undefined) throw refused(code);
@@ -339,7 +345,7 @@ export class LiveConnection {
 
   /** Removes a subscription the person added (the base ones stay: the device list and messages need them). */
   private async unsubscribe(filter: string): Promise<void> {
-    if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new Error(`${filter} is one of the page's own subscriptions`);
+    if (BASE_SUBSCRIPTIONS.includes(filter as (typeof BASE_SUBSCRIPTIONS)[number])) throw new ProblemError({ code: 'own-subscription', filter, removing: true });
     this.subscriptions = this.subscriptions.filter((s) => s.filter !== filter);
     this.update({ extraSubscriptions: this.info.extraSubscriptions.filter((f) => f !== filter) });
     if (this.client && this.info.connection === 'connected') await this.client.unsubscribeAsync(filter);
@@ -364,7 +370,7 @@ export class LiveConnection {
     try {
       recording = parseRecording(text);
     } catch (error) {
-      throw new Error(`${name} is not a recording mqlive can play: ${(error as Error).message}`);
+      throw new ProblemError({ code: 'not-a-recording', name, message: (error as Error).message });
     }
     this.record(false);
     this.client?.removeAllListeners();
@@ -477,7 +483,7 @@ export class LiveConnection {
   private answer(id: number, outcome: Promise<void>): void {
     outcome.then(
       () => this.report({ type: 'done', id, error: null }),
-      (error: Error) => this.report({ type: 'done', id, error: error.message }),
+      (error: unknown) => this.report({ type: 'done', id, error: problemOf(error) }),
     );
   }
 }

@@ -20,10 +20,10 @@ describe('publishing from the page', () => {
   });
 
   it('refuses topics MQTT forbids in a PUBLISH before sending', () => {
-    expect(topicProblem('')).toMatch(/empty/);
-    expect(topicProblem('a/+/b')).toMatch(/wildcards/);
-    expect(topicProblem('a/#')).toMatch(/wildcards/);
-    expect(topicProblem('$mqlive/clients/x/refused')).toMatch(/broker's own/);
+    expect(topicProblem('')).toEqual({ code: 'topic-empty' });
+    expect(topicProblem('a/+/b')).toEqual({ code: 'topic-wildcard' });
+    expect(topicProblem('a/#')).toEqual({ code: 'topic-wildcard' });
+    expect(topicProblem('$mqlive/clients/x/refused')).toEqual({ code: 'topic-system' });
     expect(topicProblem('home/lamp')).toBeNull();
   });
 
@@ -40,7 +40,7 @@ describe('publishing from the page', () => {
     const id = history.add({ topic: 'devices/x/status', payload: 'online', qos: 0, retain: true }, 1);
     history.settle(id, 'sent');
     history.refusedLater({ topic: 'devices/x/status', reason: 'not_authorized', why: 'alice may not publish there', ts: 2 });
-    expect(history.list()[0]).toMatchObject({ outcome: 'refused', why: 'refused by the broker: alice may not publish there' });
+    expect(history.list()[0]).toMatchObject({ outcome: 'refused', why: 'alice may not publish there' });
     // The notice may come before the page hears the publish was sent: it stays refused.
     const early = history.add({ topic: 'devices/y/status', payload: '', qos: 0, retain: true }, 3);
     history.refusedLater({ topic: 'devices/y/status', reason: 'not_authorized', why: 'no', ts: 4 });

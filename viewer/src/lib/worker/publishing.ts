@@ -1,6 +1,7 @@
 import type { IClientPublishOptions, MqttClient, Packet } from 'mqtt';
 import { validateRefusalNotice, type RefusalNotice } from '../../../../protocol';
-import { hasProperties, refusalText, type PublishProperties } from '../state/mqtt5';
+import { ProblemError, type Problem } from '../problems';
+import { hasProperties, type PublishProperties } from '../state/mqtt5';
 
 const PUBLISH_TIMEOUT_MS = 5000;
 /** Notices held for a publish still waiting for its outcome; older ones go first. */
@@ -53,10 +54,10 @@ export class RefusalWatch {
 }
 
 /** Why a topic cannot be published to, or null: MQTT forbids wildcards and empty topics in a PUBLISH. */
-export function topicProblem(topic: string): string | null {
-  if (topic === '') return 'the topic is empty';
-  if (topic.includes('+') || topic.includes('#')) return 'a topic to publish to cannot hold the wildcards + or #';
-  if (topic.startsWith('$')) return 'topics starting with $ are the broker\'s own';
+export function topicProblem(topic: string): Problem | null {
+  if (topic === '') return { code: 'topic-empty' };
+  if (topic.includes('+') || topic.includes('#')) return { code: 'topic-wildcard' };
+  if (topic.startsWith('$')) return { code: 'topic-system' };
   return null;
 }
 
@@ -70,7 +71,7 @@ interface RefusedAck extends Error {
 function publishAcked(client: MqttClient, request: PublishRequest): Promise<void> {
   const options: IClientPublishOptions = { qos: request.qos, retain: request.retain };
   if (hasProperties(request.properties)) {
-    if (client.options.protocolVersion !== 5) return Promise.reject(new Error('this broker speaks MQTT 3.1.1, which has no message properties'));
+    if (client.options.protocolVersion !== 5) return Promise.reject(new ProblemError({ code: 'no-properties' }));
     // Correlation data as typed: mqtt-packet writes a string as its UTF-8 bytes (writeStringOrBuffer), no Buffer needed.
     options.properties = request.properties as IClientPublishOptions['properties'];
   }
@@ -81,16 +82,16 @@ function publishAcked(client: MqttClient, request: PublishRequest): Promise<void
 
 /**
  * Publishes and tells the outcome: resolves once the broker took it (QoS 1: acknowledged; QoS 0: sent),
- * rejects with a reason a person can read, "refused by the broker: …" when the broker said so: an MQTT 5
- * broker with its reason code and string (PUBACK 0x87 …), mqlive's broker also with its notice.
+ * rejects with its problem, 'refused' when the broker said so: an MQTT 5 broker with its reason code and
+ * string (PUBACK 0x87 …); 'refused-notice' when mqlive's broker told it only in its notice.
  */
 export async function publishTold(client: MqttClient, request: PublishRequest, refusals: RefusalWatch): Promise<void> {
   const problem = topicProblem(request.topic);
-  if (problem) throw new Error(problem);
+  if (problem) throw new ProblemError(problem);
   refusals.forget(request.topic);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the broker did not acknowledge the message')), PUBLISH_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new ProblemError({ code: 'not-acknowledged' })), PUBLISH_TIMEOUT_MS);
   });
   try {
     await Promise.race([publishAcked(client, request), timeout]);
@@ -98,12 +99,12 @@ export async function publishTold(client: MqttClient, request: PublishRequest, r
     const { code, packet } = error as RefusedAck;
     if (typeof code === 'number' && code >= 0x80) {
       const reasonString = (packet as { properties?: { reasonString?: string } } | undefined)?.properties?.reasonString;
-      throw new Error(`refused by the broker: ${refusalText(code, reasonString)}`);
+      throw new ProblemError({ code: 'refused', reasonCode: code, ...(reasonString !== undefined && { reasonString }) });
     }
     throw error;
   } finally {
     clearTimeout(timer);
   }
   const notice = request.qos === 1 ? refusals.take(request.topic) : undefined;
-  if (notice) throw new Error(`refused by the broker: ${notice.why}`);
+  if (notice) throw new ProblemError({ code: 'refused-notice', why: notice.why });
 }
