@@ -2,52 +2,44 @@ import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CommandError, defineCommand, UsageError } from '../cli/command';
 import { checkPortsFree, portsInUseMessage } from '../cli/ports';
-import { parsePort, parseWholeNumber, type OptionSpecs, type OptionValues } from '../cli/options';
+import { choiceOption, portOption, wholeNumberOption, type OptionSpecs, type OptionValues } from '../cli/options';
 import { LibraryMismatchError } from './library-internals';
 import { PortInUseError, startBroker, DEFAULT_VIEWER_DIR, type BrokerOptions } from './broker';
-import { createLogger, type LogFormat, type Logger } from './log';
-import { DEFAULT_LIMITS, type Limits } from './security/limits';
+import { createLogger, LOG_FORMATS, type Logger } from './log';
+import { DEFAULT_LIMITS, LIMIT_FLAGS, limitsFromFlags, type LimitFlag, type LimitFlagName, type Limits } from './security/limits';
 import { readAcl } from './security/rights';
 import { readUsers } from './security/users';
 import { DataDirError } from './store/store';
 import { defaultDataDir, resolveDataDir } from './store/data-dir';
 
 const OPTIONS = {
-  host: { env: 'MQLIVE_HOST', type: 'string', help: 'address both listeners bind to (default 127.0.0.1)' },
-  'mqtt-port': { env: 'MQLIVE_MQTT_PORT', type: 'string', help: 'MQTT over TCP port (default 1883, 0 = any free port)' },
-  'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer, /mqtt, /healthz and /metrics port (default 8080, 0 = any free port)' },
-  'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)' },
-  'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json (default auto: pretty on a terminal)' },
+  host: { env: 'MQLIVE_HOST', type: 'string', help: 'address both listeners bind to (default 127.0.0.1)', default: '127.0.0.1' },
+  'mqtt-port': portOption({ env: 'MQLIVE_MQTT_PORT', help: 'MQTT over TCP port (default 1883, 0 = any free port)', default: 1883 }),
+  'http-port': portOption({ env: 'MQLIVE_HTTP_PORT', help: 'viewer, /mqtt, /healthz and /metrics port (default 8080, 0 = any free port)', default: 8080 }),
+  'viewer-dir': { env: 'MQLIVE_VIEWER_DIR', type: 'string', help: 'folder of the built viewer (default viewer/dist)', default: DEFAULT_VIEWER_DIR },
+  'log-format': choiceOption(LOG_FORMATS, { env: 'MQLIVE_LOG_FORMAT', help: 'auto, pretty or json (default auto: pretty on a terminal)', default: 'auto' }),
   'data-dir': { env: 'MQLIVE_DATA_DIR', type: 'string', help: `folder for retained messages, sessions and queued messages, kept across restarts; none keeps nothing (default ${defaultDataDir()})` },
   redis: { env: 'MQLIVE_REDIS', type: 'string', help: 'redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS) shared by several instances; keep it private (default: in-memory)' },
   'redis-ca': { env: 'MQLIVE_REDIS_CA', type: 'string', help: 'PEM CA file a rediss:// server\'s certificate must chain to (default: the system\'s CAs)' },
-  'ready-fd': { env: 'MQLIVE_READY_FD', type: 'string', help: 'file descriptor to write the JSON ready line to (for supervisors)' },
+  'ready-fd': wholeNumberOption({ env: 'MQLIVE_READY_FD', help: 'file descriptor to write the JSON ready line to (for supervisors)' }, 0),
   id: { env: 'MQLIVE_ID', type: 'string', help: 'this instance\'s id, in logs, /metrics and $SYS (default: random)' },
   users: { env: 'MQLIVE_USERS', type: 'string', help: 'users file (mqlive users): logins and per-role topic rights' },
   acl: { env: 'MQLIVE_ACL', type: 'string', help: 'ACL file: extra allow/deny rules by topic, user or role' },
-  'allow-anonymous': { env: 'MQLIVE_ALLOW_ANONYMOUS', type: 'flag', help: 'accept clients without credentials beyond loopback (or, with --users, as viewers)' },
+  'allow-anonymous': { env: 'MQLIVE_ALLOW_ANONYMOUS', type: 'flag', help: 'accept clients without credentials beyond loopback (or, with --users, as viewers)', default: false },
   'tls-cert': { env: 'MQLIVE_TLS_CERT', type: 'string', help: 'PEM certificate: turns on mqtts and serves the viewer and /mqtt over https/wss' },
   'tls-key': { env: 'MQLIVE_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert' },
-  'mqtts-port': { env: 'MQLIVE_MQTTS_PORT', type: 'string', help: 'MQTT over TLS port (default 8883)' },
+  'mqtts-port': portOption({ env: 'MQLIVE_MQTTS_PORT', help: 'MQTT over TLS port (default 8883)', default: 8883 }),
   'allowed-origins': { env: 'MQLIVE_ALLOWED_ORIGINS', type: 'string', help: 'comma list of browser origins allowed on /mqtt, or * (default: its own and localhost)' },
   'allowed-hosts': { env: 'MQLIVE_ALLOWED_HOSTS', type: 'string', help: 'comma list of host names requests may use besides IP addresses, localhost and --host, or * (DNS rebinding defence)' },
-  'max-packet-bytes': { env: 'MQLIVE_MAX_PACKET_BYTES', type: 'string', help: `largest MQTT packet (default ${DEFAULT_LIMITS.maxPacketBytes})` },
-  'max-payload-bytes': { env: 'MQLIVE_MAX_PAYLOAD_BYTES', type: 'string', help: `largest payload on a contract topic (default ${DEFAULT_LIMITS.maxContractPayloadBytes})` },
-  'max-topic-length': { env: 'MQLIVE_MAX_TOPIC_LENGTH', type: 'string', help: `longest topic (default ${DEFAULT_LIMITS.maxTopicLength})` },
-  'max-topic-levels': { env: 'MQLIVE_MAX_TOPIC_LEVELS', type: 'string', help: `deepest topic (default ${DEFAULT_LIMITS.maxTopicLevels})` },
-  'max-connections': { env: 'MQLIVE_MAX_CONNECTIONS', type: 'string', help: `connections in total (default ${DEFAULT_LIMITS.maxConnections})` },
-  'max-connections-per-address': { env: 'MQLIVE_MAX_CONNECTIONS_PER_ADDRESS', type: 'string', help: `connections from one address (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})` },
-  'connect-timeout-ms': { env: 'MQLIVE_CONNECT_TIMEOUT_MS', type: 'string', help: `time allowed to send CONNECT (default ${DEFAULT_LIMITS.connectTimeoutMs})` },
-  'max-keepalive': { env: 'MQLIVE_MAX_KEEPALIVE', type: 'string', help: `longest keep alive an MQTT 5 client gets, in seconds (Server Keep Alive; default ${DEFAULT_LIMITS.maxKeepaliveSeconds})` },
-  'max-publish-rate': { env: 'MQLIVE_MAX_PUBLISH_RATE', type: 'string', help: `publishes a second per client, burst twice that (default ${DEFAULT_LIMITS.publishRate})` },
-  'max-retained-messages': { env: 'MQLIVE_MAX_RETAINED_MESSAGES', type: 'string', help: `retained topics; a new one beyond is not retained (default ${DEFAULT_LIMITS.maxRetainedMessages})` },
-  'max-retained-bytes': { env: 'MQLIVE_MAX_RETAINED_BYTES', type: 'string', help: `payload bytes of retained messages (default ${DEFAULT_LIMITS.maxRetainedBytes})` },
-  'max-queued-messages': { env: 'MQLIVE_MAX_QUEUED_MESSAGES', type: 'string', help: `QoS 1/2 messages one persistent session holds, queued or unacknowledged; the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedMessages})` },
-  'max-queued-bytes': { env: 'MQLIVE_MAX_QUEUED_BYTES', type: 'string', help: `their payload bytes; the oldest dropped beyond (default ${DEFAULT_LIMITS.maxQueuedBytes})` },
-  'max-sessions-per-user': { env: 'MQLIVE_MAX_SESSIONS_PER_USER', type: 'string', help: `persistent sessions one user (anonymous: one address) holds; CONNACK 3 beyond (default ${DEFAULT_LIMITS.maxSessionsPerUser})` },
-  'max-awaiting-pubrel': { env: 'MQLIVE_MAX_AWAITING_PUBREL', type: 'string', help: `QoS 2 messages one client has not released; disconnected beyond (default ${DEFAULT_LIMITS.maxAwaitingPubrel})` },
-  'max-subscriptions-per-client': { env: 'MQLIVE_MAX_SUBSCRIPTIONS_PER_CLIENT', type: 'string', help: `subscriptions one client may hold (default ${DEFAULT_LIMITS.maxSubscriptionsPerClient})` },
+  ...limitOptions(),
 } satisfies OptionSpecs;
+
+/** One option per limit flag (security/limits.ts): `--max-packet-bytes N`, MQLIVE_MAX_PACKET_BYTES, its default in the help. */
+export function limitOptions() {
+  const option = ({ limit, help, aside }: LimitFlag, flag: string) =>
+    wholeNumberOption({ env: `MQLIVE_${flag.toUpperCase().replaceAll('-', '_')}`, help: `${help} (${aside ? `${aside}; ` : ''}default ${DEFAULT_LIMITS[limit]})` });
+  return Object.fromEntries(Object.entries(LIMIT_FLAGS).map(([flag, entry]) => [flag, option(entry, flag)])) as Record<LimitFlagName, ReturnType<typeof option>>;
+}
 
 const SHUTDOWN_DEADLINE_MS = 1800;
 
@@ -56,10 +48,7 @@ export const brokerCommand = defineCommand({
   summary: 'the MQTT broker: MQTT over TCP, MQTT over WebSocket at /mqtt, the viewer, /healthz and /metrics',
   options: OPTIONS,
   async run(options) {
-    if (options['log-format'] && !['auto', 'pretty', 'json'].includes(options['log-format'])) {
-      throw new UsageError(`--log-format must be auto, pretty or json (got "${options['log-format']}")`);
-    }
-    const log = createLogger((options['log-format'] ?? 'auto') as LogFormat);
+    const log = createLogger(options['log-format']);
     const broker = await startBroker(await brokerOptions(options, log)).catch(async (error: unknown) => {
       if (error instanceof LibraryMismatchError || error instanceof DataDirError) throw new CommandError(error.message);
       if (!(error instanceof PortInUseError)) throw error;
@@ -89,7 +78,7 @@ export const brokerCommand = defineCommand({
         (broker.mqttsUrl ? `, MQTT over TLS ${broker.mqttsUrl}` : '') +
         `; ${kept}`,
     );
-    if (options['ready-fd']) writeSync(Number(options['ready-fd']), `${JSON.stringify(ready)}\n`);
+    if (options['ready-fd'] !== undefined) writeSync(options['ready-fd'], `${JSON.stringify(ready)}\n`);
   },
 });
 
@@ -106,7 +95,7 @@ export interface ReadyEvent {
 }
 
 async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger): Promise<BrokerOptions> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host;
   const users = options.users ? await readUsers(options.users) : null;
   if (!isLoopback(host) && !users && !options['allow-anonymous']) {
     throw new UsageError(
@@ -118,10 +107,10 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
   if (!!options['tls-cert'] !== !!options['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   if (options['redis-ca'] && !options.redis) throw new UsageError('--redis-ca goes with --redis rediss://…');
   if (options.redis && options['data-dir'] && options['data-dir'] !== 'none') throw new UsageError('--data-dir and --redis do not go together: with --redis, Redis keeps the retained messages and sessions');
-  const limits = readLimits(options);
-  const mqttPort = parsePort(options['mqtt-port'], 1883, 'mqtt-port');
-  const httpPort = parsePort(options['http-port'], 8080, 'http-port');
-  const mqttsPort = options['tls-cert'] ? parsePort(options['mqtts-port'], 8883, 'mqtts-port') : null;
+  const limits: Partial<Limits> = limitsFromFlags(options);
+  const mqttPort = options['mqtt-port'];
+  const httpPort = options['http-port'];
+  const mqttsPort = options['tls-cert'] ? options['mqtts-port'] : null;
   // Every port checked, and every one in use said in one line, before anything opens (the store, Redis). With TLS
   // on, plain MQTT listens on loopback only (as startBroker does).
   await checkPortsFree([
@@ -133,10 +122,10 @@ async function brokerOptions(options: OptionValues<typeof OPTIONS>, log: Logger)
     host,
     mqttPort,
     httpPort,
-    viewerDir: options['viewer-dir'] ?? DEFAULT_VIEWER_DIR,
+    viewerDir: options['viewer-dir'],
     log,
     users,
-    allowAnonymous: options['allow-anonymous'] ?? false,
+    allowAnonymous: options['allow-anonymous'],
     acl: options.acl ? await readAcl(options.acl) : [],
     tls: options['tls-cert']
       ? { cert: await readPem(options['tls-cert'], 'tls-cert'), key: await readPem(options['tls-key']!, 'tls-key'), port: mqttsPort! }
@@ -175,29 +164,4 @@ async function readPem(file: string, flag: string): Promise<Buffer> {
   } catch (error) {
     throw new UsageError(`--${flag} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-}
-
-function readLimits(o: OptionValues<typeof OPTIONS>): Partial<Limits> {
-  const s = (k: keyof typeof OPTIONS) => o[k] as string | undefined;
-  const positive = (value: string | undefined, flag: string) => parseWholeNumber(value, flag, 1);
-  const rate = positive(s('max-publish-rate'), 'max-publish-rate');
-  const limits: Partial<Limits> = {
-    maxPacketBytes: positive(s('max-packet-bytes'), 'max-packet-bytes'),
-    maxContractPayloadBytes: positive(s('max-payload-bytes'), 'max-payload-bytes'),
-    maxTopicLength: positive(s('max-topic-length'), 'max-topic-length'),
-    maxTopicLevels: positive(s('max-topic-levels'), 'max-topic-levels'),
-    maxConnections: positive(s('max-connections'), 'max-connections'),
-    maxConnectionsPerAddress: positive(s('max-connections-per-address'), 'max-connections-per-address'),
-    connectTimeoutMs: positive(s('connect-timeout-ms'), 'connect-timeout-ms'),
-    maxKeepaliveSeconds: positive(s('max-keepalive'), 'max-keepalive'),
-    maxRetainedMessages: positive(s('max-retained-messages'), 'max-retained-messages'),
-    maxRetainedBytes: positive(s('max-retained-bytes'), 'max-retained-bytes'),
-    maxQueuedMessages: positive(s('max-queued-messages'), 'max-queued-messages'),
-    maxQueuedBytes: positive(s('max-queued-bytes'), 'max-queued-bytes'),
-    maxSessionsPerUser: positive(s('max-sessions-per-user'), 'max-sessions-per-user'),
-    maxAwaitingPubrel: positive(s('max-awaiting-pubrel'), 'max-awaiting-pubrel'),
-    maxSubscriptionsPerClient: positive(s('max-subscriptions-per-client'), 'max-subscriptions-per-client'),
-    ...(rate !== undefined && { publishRate: rate, publishBurst: rate * 2 }),
-  };
-  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
 }

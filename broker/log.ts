@@ -4,7 +4,8 @@ import { escapeUnprintable, printable } from '../protocol/printable';
 
 export { printable };
 
-export type LogFormat = 'auto' | 'pretty' | 'json';
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export type { Logger };
 
 /** Readable lines on a terminal, JSON lines otherwise (or when asked), both on stdout. */

@@ -3,7 +3,7 @@
  * the command, and maps what it throws to one line on stderr and an exit code, the same way everywhere.
  * A user's mistake is a line that says what to do, never a stack trace.
  */
-import { optionLines, parseArgs, UsageError, type OptionSpecs, type OptionValues } from './options';
+import { optionLines, optionValues, readArgs, settingName, settingWith, UsageError, type OptionSpecs, type OptionValues } from './options';
 
 /** Every exit code an mqlive command uses, in one place. */
 export const EXIT = {
@@ -32,22 +32,7 @@ export class CommandError extends Error {
   }
 }
 
-/** `make` runs commands with MQLIVE_VIA_MAKE=1, so that a message names the make variable the user typed. */
-const MAKE_VARIABLES: Record<string, string> = { 'mqtt-port': 'MQTT_PORT', 'http-port': 'HTTP_PORT', host: 'HOST', device: 'DEVICE', source: 'SOURCE', url: 'MQTT_URL' };
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** What the user calls an option, for messages: `--mqtt-port`, or under make `MQTT_PORT`. */
-export function settingName(flag: string, env: Env = process.env): string {
-  const variable = MAKE_VARIABLES[flag];
-  return env.MQLIVE_VIA_MAKE === '1' && variable ? variable : `--${flag}`;
-}
-
-/** How the user sets an option to a value, for messages: `--mqtt-port 1884`, or under make `MQTT_PORT=1884`. */
-export function settingWith(flag: string, value: string | number, env: Env = process.env): string {
-  const name = settingName(flag, env);
-  return name.startsWith('--') ? `${name} ${value}` : `${name}=${value}`;
-}
+export { settingName, settingWith };
 
 /** Runs a check of a value the user gave (an id, a name): what it throws becomes a usage error (exit code 2). */
 export function userValue<T>(check: () => T): T {
@@ -111,12 +96,13 @@ export async function runCommand<S extends OptionSpecs>(command: Command<S>, con
   const stdout = context.stdout ?? ((line) => process.stdout.write(`${line}\n`));
   const stderr = context.stderr ?? ((line) => process.stderr.write(`${line}\n`));
   try {
-    const { options, positionals } = parseArgs({ ...command.options, ...HELP }, argv, env, command.positionals ?? false);
-    if (options.help) {
+    const { texts, positionals } = readArgs({ ...command.options, ...HELP }, argv, env, command.positionals ?? false);
+    // --help wins over a bad value: typed options are read after it.
+    if (texts.help) {
       stdout(usageOf(command as unknown as Command, program));
       return EXIT.ok;
     }
-    return (await command.run(options as OptionValues<S>, positionals)) ?? EXIT.ok;
+    return (await command.run(optionValues(command.options, texts, env), positionals)) ?? EXIT.ok;
   } catch (error) {
     const failure = describeFailure(error);
     stderr(`${program} ${command.name}: ${failure.message}`);

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { assertId, sanitizeId } from '../protocol';
 import { CommandError, defineCommand, EXIT, settingName, UsageError, userValue } from '../cli/command';
-import type { OptionSpecs } from '../cli/options';
+import { choiceOption, numberOption, type OptionSpecs } from '../cli/options';
 import { connectDevice } from '../protocol/device-client';
-import { fallbackLine, isProtocolChoice, PROTOCOLS } from '../protocol/mqtt-version';
+import { fallbackLine, PROTOCOLS } from '../protocol/mqtt-version';
 import { readCa, CA_OPTION } from '../cli/ca';
-import { createSay, isLogFormat, LOG_FORMATS, type Say } from './output';
+import { createSay, LOG_FORMATS, type Say } from './output';
 import { SESSION_TAKEN_OVER } from './connection-report';
 import { MousePublisher } from './publisher';
 import { openSource, sourceFlags, sourceHelp } from './sources';
@@ -17,15 +17,27 @@ const OPTIONS = {
   url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws://HOST:PORT/mqtt or wss://HOST:PORT/mqtt (default mqtt://127.0.0.1:1883)' },
   ca: CA_OPTION,
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id [A-Za-z0-9_-]{1,64} (default: this host name)' },
-  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'where the mouse comes from: one of the sources below (default auto)' },
-  'move-hz': { env: 'MQLIVE_MOVE_HZ', type: 'string', help: 'most moves published per second; 0 sends every one (default 60)' },
-  keepalive: { env: 'MQLIVE_KEEPALIVE', type: 'string', help: 'MQTT keep-alive in seconds (default 10)' },
+  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'where the mouse comes from: one of the sources below (default auto)', default: 'auto' },
+  'move-hz': numberOption({ env: 'MQLIVE_MOVE_HZ', help: 'most moves published per second; 0 sends every one (default 60)', default: 60 }, { allowZero: true }),
+  keepalive: { env: 'MQLIVE_KEEPALIVE', type: 'string', help: 'MQTT keep-alive in seconds (default 10)', default: 10, parse: parseKeepalive },
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
-  protocol: { env: 'MQLIVE_PROTOCOL', type: 'string', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)' },
-  'log-format': { env: 'MQLIVE_LOG_FORMAT', type: 'string', help: 'auto, pretty or json: json is one JSON object a line, named by its "event" field (default auto: plain lines)' },
+  protocol: choiceOption(PROTOCOLS, { env: 'MQLIVE_PROTOCOL', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)', default: 'auto' }),
+  'log-format': choiceOption(LOG_FORMATS, { env: 'MQLIVE_LOG_FORMAT', help: 'auto, pretty or json: json is one JSON object a line, named by its "event" field (default auto: plain lines)', default: 'auto' }),
   ...(sourceFlags() satisfies OptionSpecs),
 } satisfies OptionSpecs;
+
+/** Whole seconds from 1 to 65535 (MQTT's keep alive is two bytes); 0 would turn keep-alive off. */
+function parseKeepalive(text: string, setting: string): number {
+  const keepalive = Number(text);
+  if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65535) throw new UsageError(`${setting} must be whole seconds from 1 to 65535 (got "${text}")`);
+  return keepalive;
+}
+
+/** The values of the sources' own flags (each source reads its own). */
+function sourceFlagValues(options: Record<string, unknown>): SourceFlagValues {
+  return Object.fromEntries(Object.keys(sourceFlags()).map((flag) => [flag, options[flag]])) as SourceFlagValues;
+}
 
 /** Opens the chosen source: a bad source flag is a usage error, a source that cannot capture here exit code 3. */
 async function open(name: string, flags: SourceFlagValues, say: Say): Promise<MouseSource> {
@@ -52,17 +64,10 @@ export const publisherCommand = defineCommand({
     const url = options.url ?? 'mqtt://127.0.0.1:1883';
     if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url)) throw new UsageError(`--url must start with mqtt://, mqtts://, ws:// or wss:// (got "${url}")`);
     const device = options.device !== undefined ? userValue(() => assertId(options.device)) : sanitizeId(hostname());
-    const moveHz = Number(options['move-hz'] ?? 60);
-    if (!Number.isFinite(moveHz) || moveHz < 0) throw new UsageError(`--move-hz must be a number >= 0 (got "${options['move-hz']}")`);
-    const keepalive = Number(options.keepalive ?? 10);
-    if (!Number.isInteger(keepalive) || keepalive < 1 || keepalive > 65535) throw new UsageError(`--keepalive must be whole seconds from 1 to 65535 (got "${options.keepalive}")`);
-    const protocol = options.protocol ?? 'auto';
-    if (!isProtocolChoice(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')} (got "${protocol}")`);
-    const logFormat = options['log-format'] ?? 'auto';
-    if (!isLogFormat(logFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')} (got "${logFormat}")`);
-    const say = createSay(logFormat);
+    const { 'move-hz': moveHz, keepalive, protocol } = options;
+    const say = createSay(options['log-format']);
 
-    const source = await open(options.source ?? 'auto', options, say);
+    const source = await open(options.source, sourceFlagValues(options), say);
     // Under auto, the line that says why the demo runs says so already.
     if (options.source === 'demo') say('Source: demo (a synthetic mouse, marked source "demo" in meta)', { event: 'source', source: 'demo', why: 'asked' });
     const ca = readCa(options.ca);

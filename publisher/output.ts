@@ -8,10 +8,6 @@ import { escapeUnprintable } from '../protocol/printable';
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export function isLogFormat(value: string): value is LogFormat {
-  return (LOG_FORMATS as readonly string[]).includes(value);
-}
-
 /**
  * What happened, for programs: `event` names it (`connected`, `source`, `click`, `summary`, `client_message`,
  * `connection_problem`, `stopping`, ...), the other fields say the rest.

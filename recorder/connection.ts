@@ -7,15 +7,15 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { CommandError, UsageError } from '../cli/command';
 import { CA_OPTION, readCa } from '../cli/ca';
 import { identifyServer, reachedWithoutMqtt, unresolvedHost, wrongPortWords } from '../cli/connect-cause';
-import type { OptionSpecs } from '../cli/options';
-import { fallBackTo311, fallbackLine, isProtocolChoice, leadsToFallback, PROTOCOLS, protocolVersionFor, type ProtocolChoice } from '../protocol/mqtt-version';
+import { choiceOption, type OptionSpecs } from '../cli/options';
+import { fallBackTo311, fallbackLine, leadsToFallback, PROTOCOLS, protocolVersionFor, type ProtocolChoice } from '../protocol/mqtt-version';
 
 export const BROKER_OPTIONS = {
   url: { env: 'MQLIVE_URL', type: 'string', help: 'broker: mqtt://, mqtts://, ws:// or wss:// (default mqtt://127.0.0.1:1883)' },
   ca: CA_OPTION,
   username: { env: 'MQLIVE_USERNAME', type: 'string', help: 'MQTT user name, when the broker asks for one' },
   password: { env: 'MQLIVE_PASSWORD', type: 'string', help: 'MQTT password (prefer the variable: flags show in ps)' },
-  protocol: { env: 'MQLIVE_PROTOCOL', type: 'string', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)' },
+  protocol: choiceOption(PROTOCOLS, { env: 'MQLIVE_PROTOCOL', help: 'auto, 5 or 3.1.1: auto speaks MQTT 5, and 3.1.1 to a broker that refuses 5 (default auto)', default: 'auto' }),
 } satisfies OptionSpecs;
 
 export interface BrokerSettings {
@@ -25,13 +25,7 @@ export interface BrokerSettings {
   username?: string | undefined;
   password?: string | undefined;
   /** auto (default), 5 or 3.1.1 (--protocol). */
-  protocol?: string | undefined;
-}
-
-export function protocolChoice(settings: BrokerSettings): ProtocolChoice {
-  const protocol = settings.protocol ?? 'auto';
-  if (!isProtocolChoice(protocol)) throw new UsageError(`--protocol must be one of ${PROTOCOLS.join(', ')} (got "${protocol}")`);
-  return protocol;
+  protocol?: ProtocolChoice | undefined;
 }
 
 /** True when the client speaks MQTT 5 now (with auto, until a broker refuses it). */
@@ -64,7 +58,7 @@ export function withoutCredentials(url: string): string {
  */
 export async function connectBroker(role: string, settings: BrokerSettings, say: (line: string) => void): Promise<MqttClient> {
   const url = brokerUrl(settings);
-  const protocol = protocolChoice(settings);
+  const protocol = settings.protocol ?? 'auto';
   const ca = readCa(settings.ca);
   const client = mqtt.connect(url, {
     ...(ca && { ca }),
@@ -164,16 +158,6 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** A number of seconds from a flag: > 0 (or >= 0 with `allowZero`); undefined when not given. */
-export function parseNumber(value: string | undefined, flag: string, { allowZero = false } = {}): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) {
-    throw new UsageError(`--${flag} must be a number ${allowZero ? '>= 0' : '> 0'} (got "${value}")`);
-  }
-  return n;
 }
 
 /** Stops on the first SIGINT or SIGTERM (a second one ends the process at once); returns a function that unhooks it. */

@@ -5,19 +5,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CommandError, defineCommand, UsageError } from '../cli/command';
-import { parseWholeNumber, type OptionSpecs } from '../cli/options';
+import { numberOption, wholeNumberOption, type OptionSpecs } from '../cli/options';
 import { forwardProperties, propertiesProblem, type MessageProperties } from '../protocol/message-properties';
 import { printable } from '../protocol/printable';
 import { encodeHeader, encodeMessage, MAX_RECORDING_MS } from '../protocol/recording';
 import { openRecordingOutput } from './recording-file';
-import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, formatBytes, onStopSignal, parseNumber, protocolChoice, withoutCredentials } from './connection';
+import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, formatBytes, onStopSignal, withoutCredentials } from './connection';
 
 const OPTIONS = {
   ...BROKER_OPTIONS,
   topic: { env: 'MQLIVE_TOPIC', type: 'list', help: 'a topic filter to record, e.g. "devices/#" (at least one)' },
   out: { env: 'MQLIVE_OUT', type: 'string', help: 'the recording to write (replaced if it exists), or - for stdout' },
-  seconds: { env: 'MQLIVE_SECONDS', type: 'string', help: 'stop after this many seconds (default: at Ctrl-C)' },
-  'max-messages': { env: 'MQLIVE_MAX_MESSAGES', type: 'string', help: 'stop after this many messages' },
+  seconds: numberOption({ env: 'MQLIVE_SECONDS', help: 'stop after this many seconds (default: at Ctrl-C)' }),
+  'max-messages': wholeNumberOption({ env: 'MQLIVE_MAX_MESSAGES', help: 'stop after this many messages' }),
 } satisfies OptionSpecs;
 
 /** Why a topic filter is not one (MQTT 3.1.1 §4.7), or null. */
@@ -52,9 +52,7 @@ export const recordCommand = defineCommand({
       if (problem) throw new UsageError(`--topic "${filter}" ${problem}`);
     }
     if (options.out === undefined) throw new UsageError('--out is needed: the file to write, or - for stdout');
-    protocolChoice(options); // a wrong --protocol is said before the file is touched
-    const seconds = parseNumber(options.seconds, 'seconds');
-    const maxMessages = parseWholeNumber(options['max-messages'], 'max-messages');
+    const { seconds, 'max-messages': maxMessages } = options;
     const toStdout = options.out === '-';
     const say = (line: string) => void (toStdout ? process.stderr : process.stdout).write(`${line}\n`);
     const where = toStdout ? 'stdout' : options.out;

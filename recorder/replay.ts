@@ -4,22 +4,22 @@
  * (no accumulated sleeps). Contract topics go through the broker's checks like any other publish.
  */
 import { defineCommand, UsageError } from '../cli/command';
-import { parseWholeNumber, type OptionSpecs } from '../cli/options';
+import { choiceOption, numberOption, wholeNumberOption, type OptionSpecs } from '../cli/options';
 import { MAX_LINE_BYTES } from '../protocol/recording';
 import type { IClientPublishOptions } from 'mqtt';
 import type { MessageProperties } from '../protocol/message-properties';
-import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, onStopSignal, parseNumber, protocolChoice, speaksMqtt5, withoutCredentials } from './connection';
+import { BROKER_OPTIONS, brokerUrl, connectBroker, disconnect, onStopSignal, speaksMqtt5, withoutCredentials } from './connection';
 import { Player, type Publish } from './player';
 import { checkReadable, readRecording, reservedTopicProblem, scanRecording } from './recording-file';
 
 const OPTIONS = {
   in: { env: 'MQLIVE_IN', type: 'string', help: 'the recording to play (written by mqlive record or the viewer)' },
   ...BROKER_OPTIONS,
-  speed: { env: 'MQLIVE_SPEED', type: 'string', help: 'time factor: 2 plays twice as fast; 0 as fast as the broker takes it (default 1)' },
+  speed: numberOption({ env: 'MQLIVE_SPEED', help: 'time factor: 2 plays twice as fast; 0 as fast as the broker takes it (default 1)', default: 1 }, { allowZero: true }),
   loop: { env: 'MQLIVE_LOOP', type: 'flag', help: 'start over at the end, until Ctrl-C' },
   'topic-prefix': { env: 'MQLIVE_TOPIC_PREFIX', type: 'string', help: 'put this before every topic (e.g. replay/)' },
-  retain: { env: 'MQLIVE_RETAIN', type: 'string', help: 'keep: publish retained messages retained (default); drop: publish every message unretained' },
-  'max-line-bytes': { env: 'MQLIVE_MAX_LINE_BYTES', type: 'string', help: `the longest line of the recording taken, in bytes (default ${MAX_LINE_BYTES}: 1 MiB)` },
+  retain: choiceOption(['keep', 'drop'], { env: 'MQLIVE_RETAIN', help: 'keep: publish retained messages retained (default); drop: publish every message unretained', default: 'keep' }),
+  'max-line-bytes': wholeNumberOption({ env: 'MQLIVE_MAX_LINE_BYTES', help: `the longest line of the recording taken, in bytes (default ${MAX_LINE_BYTES}: 1 MiB)`, default: MAX_LINE_BYTES }),
 } satisfies OptionSpecs;
 
 export const replayCommand = defineCommand({
@@ -29,15 +29,11 @@ export const replayCommand = defineCommand({
   async run(options) {
     const file = options.in;
     if (file === undefined) throw new UsageError('--in is needed: the recording to play');
-    const speed = parseNumber(options.speed, 'speed', { allowZero: true }) ?? 1;
+    const { speed, 'max-line-bytes': maxLineBytes, retain: retainMode } = options;
     const prefix = options['topic-prefix'] ?? '';
     if (/[+#\u0000]/.test(prefix)) throw new UsageError(`--topic-prefix must not hold +, # or NUL (got "${prefix}")`);
     if (prefix && reservedTopicProblem(prefix)) throw new UsageError(`--topic-prefix must not start with $: such topics are the broker's own (got "${prefix}")`);
-    const maxLineBytes = parseWholeNumber(options['max-line-bytes'], 'max-line-bytes') ?? MAX_LINE_BYTES;
     const reading = { maxLineBytes, topicPrefix: prefix };
-    const retainMode = options.retain ?? 'keep';
-    if (retainMode !== 'keep' && retainMode !== 'drop') throw new UsageError(`--retain must be keep or drop (got "${retainMode}")`);
-    protocolChoice(options);
     await checkReadable(file);
 
     // Every line is checked before the first publish: a broken file, or one with a topic replay may not

@@ -12,17 +12,17 @@ import type { ReadyEvent } from '../broker/cli';
 import { assertId } from '../protocol';
 import { defineCommand, EXIT, settingName, UsageError, userValue } from '../cli/command';
 import { checkPortsFree } from '../cli/ports';
-import { parsePort, type OptionSpecs } from '../cli/options';
+import { portOption, type OptionSpecs } from '../cli/options';
 import { findSource } from '../publisher/sources';
 import { SourceFlagError } from '../publisher/sources/source';
 
 const OPTIONS = {
-  host: { env: 'MQLIVE_HOST', type: 'string', help: 'address the broker binds to (default 127.0.0.1)' },
-  'mqtt-port': { env: 'MQLIVE_MQTT_PORT', type: 'string', help: 'MQTT over TCP port (default 1883, 0 = any free port)' },
-  'http-port': { env: 'MQLIVE_HTTP_PORT', type: 'string', help: 'viewer and MQTT over WebSocket port (default 8080, 0 = any free port)' },
+  host: { env: 'MQLIVE_HOST', type: 'string', help: 'address the broker binds to (default 127.0.0.1)', default: '127.0.0.1' },
+  'mqtt-port': portOption({ env: 'MQLIVE_MQTT_PORT', help: 'MQTT over TCP port (default 1883, 0 = any free port)', default: 1883 }),
+  'http-port': portOption({ env: 'MQLIVE_HTTP_PORT', help: 'viewer and MQTT over WebSocket port (default 8080, 0 = any free port)', default: 8080 }),
   'data-dir': { env: 'MQLIVE_DATA_DIR', type: 'string', help: "the broker's data folder (mqlive broker --help; none keeps nothing on disk)" },
   device: { env: 'MQLIVE_DEVICE', type: 'string', help: 'device id of the publisher (default: this host name)' },
-  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'capture source of the publisher: auto, or one that `mqlive publisher --help` lists (default auto)' },
+  source: { env: 'MQLIVE_SOURCE', type: 'string', help: 'capture source of the publisher: auto, or one that `mqlive publisher --help` lists (default auto)', default: 'auto' },
 } satisfies OptionSpecs;
 
 const EXIT_CODES = { broker: EXIT.brokerDied, publisher: EXIT.publisherDied } as const;
@@ -98,12 +98,12 @@ export const upCommand = defineCommand({
   summary: 'runs the broker and the capture publisher as one supervised group, and prints where to look',
   options: OPTIONS,
   async run(options) {
-    const host = options.host ?? '127.0.0.1';
+    const host = options.host;
     // A bad id is said before anything starts, not by the publisher after the broker is up.
     if (options.device !== undefined) userValue(() => assertId(options.device));
     checkSource(options.source);
-    const mqttPort = parsePort(options['mqtt-port'], 1883, 'mqtt-port', settingName('mqtt-port'));
-    const httpPort = parsePort(options['http-port'], 8080, 'http-port', settingName('http-port'));
+    const mqttPort = options['mqtt-port'];
+    const httpPort = options['http-port'];
     // Both checked before anything starts, and said together (each with a port free now).
     await checkPortsFree([
       { flag: 'mqtt-port', host, port: mqttPort },
@@ -118,7 +118,7 @@ export const upCommand = defineCommand({
     const broker = start('broker', brokerArgs, 'pipe');
     const urls = await readyEvent(broker);
     // Plain lines for the terminal, as the broker's, even with MQLIVE_LOG_FORMAT=json in the environment.
-    const publisherArgs = ['--url', urls.mqtt, '--source', options.source ?? 'auto', '--log-format', 'pretty'];
+    const publisherArgs = ['--url', urls.mqtt, '--source', options.source, '--log-format', 'pretty'];
     if (options.device) publisherArgs.push('--device', options.device);
     start('publisher', publisherArgs);
 
@@ -135,8 +135,7 @@ export const upCommand = defineCommand({
 });
 
 /** A source the publisher would refuse is said now, before the broker starts, in the words of the publisher. */
-function checkSource(source: string | undefined): void {
-  if (source === undefined) return;
+function checkSource(source: string): void {
   try {
     findSource(source);
   } catch (error) {

@@ -69,3 +69,49 @@ export const DEFAULT_LIMITS: Limits = {
   httpRequestTimeoutMs: 30_000,
   httpKeepAliveTimeoutMs: 5_000,
 };
+
+/**
+ * A limit `mqlive broker` takes a flag for: `--max-packet-bytes N` (and MQLIVE_MAX_PACKET_BYTES) sets
+ * `maxPacketBytes`, a whole number of at least 1, whose default is DEFAULT_LIMITS'. broker/cli.ts derives the
+ * option, its help line and the limits it sets from this table alone.
+ */
+export interface LimitFlag {
+  limit: keyof Limits;
+  /** What the help says it is; `(default N)` is added. */
+  help: string;
+  /** Said before the default in that parenthesis: `(Server Keep Alive; default 60)`. */
+  aside?: string;
+  /** Other limits the value sets: the publish burst is twice the rate. */
+  also?: (value: number) => Partial<Limits>;
+}
+
+export const LIMIT_FLAGS = {
+  'max-packet-bytes': { limit: 'maxPacketBytes', help: 'largest MQTT packet' },
+  'max-payload-bytes': { limit: 'maxContractPayloadBytes', help: 'largest payload on a contract topic' },
+  'max-topic-length': { limit: 'maxTopicLength', help: 'longest topic' },
+  'max-topic-levels': { limit: 'maxTopicLevels', help: 'deepest topic' },
+  'max-connections': { limit: 'maxConnections', help: 'connections in total' },
+  'max-connections-per-address': { limit: 'maxConnectionsPerAddress', help: 'connections from one address' },
+  'connect-timeout-ms': { limit: 'connectTimeoutMs', help: 'time allowed to send CONNECT' },
+  'max-keepalive': { limit: 'maxKeepaliveSeconds', help: 'longest keep alive an MQTT 5 client gets, in seconds', aside: 'Server Keep Alive' },
+  'max-publish-rate': { limit: 'publishRate', help: 'publishes a second per client, burst twice that', also: (rate) => ({ publishBurst: rate * 2 }) },
+  'max-retained-messages': { limit: 'maxRetainedMessages', help: 'retained topics; a new one beyond is not retained' },
+  'max-retained-bytes': { limit: 'maxRetainedBytes', help: 'payload bytes of retained messages' },
+  'max-queued-messages': { limit: 'maxQueuedMessages', help: 'QoS 1/2 messages one persistent session holds, queued or unacknowledged; the oldest dropped beyond' },
+  'max-queued-bytes': { limit: 'maxQueuedBytes', help: 'their payload bytes; the oldest dropped beyond' },
+  'max-sessions-per-user': { limit: 'maxSessionsPerUser', help: 'persistent sessions one user (anonymous: one address) holds; CONNACK 3 beyond' },
+  'max-awaiting-pubrel': { limit: 'maxAwaitingPubrel', help: 'QoS 2 messages one client has not released; disconnected beyond' },
+  'max-subscriptions-per-client': { limit: 'maxSubscriptionsPerClient', help: 'subscriptions one client may hold' },
+} as const satisfies Record<string, LimitFlag>;
+
+export type LimitFlagName = keyof typeof LIMIT_FLAGS;
+
+/** The limits the flags given set (those not given are left out, for DEFAULT_LIMITS to fill). */
+export function limitsFromFlags(given: Partial<Record<LimitFlagName, number>>): Partial<Limits> {
+  const limits: Partial<Limits> = {};
+  for (const [flag, entry] of Object.entries(LIMIT_FLAGS) as [LimitFlagName, LimitFlag][]) {
+    const value = given[flag];
+    if (value !== undefined) Object.assign(limits, { [entry.limit]: value }, entry.also?.(value));
+  }
+  return limits;
+}
