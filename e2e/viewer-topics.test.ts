@@ -56,7 +56,7 @@ describe('the topic tree', () => {
     await expect.poll(() => row(page, 'devices/lab').getByTestId('figures').textContent()).toMatch(/^6 msg · [\d.]+\/s · 3 topics$/);
     // Deeper than two levels a branch starts closed: its topics are not in the page at all.
     expect(await row(page, 'devices/lab/kitchen').getAttribute('data-open')).toBe('false');
-    expect(await row(page, 'devices/lab/kitchen').getByTestId('figures').textContent()).toMatch(/^3 msg .* 1 topics$/);
+    expect(await row(page, 'devices/lab/kitchen').getByTestId('figures').textContent()).toMatch(/^3 msg .* 1 topic$/); // one topic, not "1 topics" (issue 29, item 14)
     expect(await row(page, 'devices/lab/kitchen/temp').count()).toBe(0);
     await page.getByRole('button', { name: 'Open devices/lab/kitchen' }).click();
     await expect.poll(() => row(page, 'devices/lab/kitchen/temp').getByTestId('payload').textContent()).toBe('22');
@@ -225,12 +225,13 @@ describe('layout', () => {
     await expect.poll(() => page.getByTestId('topic-count').textContent()).toMatch(/[1-9]\d* seen/);
   }
 
-  it('is one column with sections at 390 px, header on one line, nothing wider than the screen', async () => {
+  it('is one column with sections at 390 px, a header of two lines at most, nothing wider than the screen', async () => {
     await mkdir(join(ROOT, 'test-results'), { recursive: true });
     const page = await open({ width: 390, height: 844 });
     await withTraffic(page);
+    // The broker's address on the first line, who you are whole on the second (issue 29, item 14: it was cut).
     const header = (await page.locator('header').first().boundingBox())!;
-    expect(header.height).toBeLessThan(48);
+    expect(header.height).toBeLessThan(80);
     for (const section of ['Live', 'Topics', 'Messages']) {
       await page.getByRole('tab', { name: section }).click();
       expect(await page.getByRole('tab', { name: section }).getAttribute('aria-selected')).toBe('true');
