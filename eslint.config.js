@@ -4,6 +4,14 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'viewer/dist/', 'test-results/', 'bench/results/', '**/*.svelte'] },
   ...tseslint.configs.recommended,
   {
+    // A switch on a union (a contract message's pattern, a topic's kind) names every member: a new contract row
+    // or kind is an error at each switch that forgets it. This rule needs the types, hence the project service.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    // A `default` that handles "anything else" of an open string (a command word) counts as covering it.
+    rules: { '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }] },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': [

@@ -9,7 +9,7 @@
  */
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { CommandError, defineCommand, UsageError } from '../cli/command';
+import { CommandError, defineCommand, EXIT, UsageError } from '../cli/command';
 import type { OptionSpecs } from '../cli/options';
 import { encodeHeader, encodeMessage } from '../protocol/recording';
 import { formatBytes } from '../recorder/connection';
@@ -60,6 +60,7 @@ export const dataCommand = defineCommand({
     if (sub === 'clear') return clear(dir, options.yes ?? false);
     const info = await inspectDataDir(dir);
     console.log(options.json ? JSON.stringify(info) : infoLines(info).join('\n'));
+    return EXIT.ok;
   },
 });
 

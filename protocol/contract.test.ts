@@ -1,6 +1,19 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { checkDecoded, checkMessage, CONTRACT, deliveryFor, encodePayload, MAX_CONTRACT_JSON_DEPTH, parseTopic, type PayloadFor } from './contract';
-import type { ClickEvent, DeviceMeta, MoveEvent } from './payloads';
+import {
+  checkDecoded,
+  checkMessage,
+  CONTRACT,
+  deliveryFor,
+  encodePayload,
+  isOfKind,
+  MAX_CONTRACT_JSON_DEPTH,
+  parseTopic,
+  type ContractMessage,
+  type ContractMessageOn,
+  type ContractTopic,
+  type PayloadFor,
+} from './contract';
+import type { ClickEvent, ClientMessage, DeviceMeta, DeviceStatus, MoveEvent, ScrollEvent } from './payloads';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const json = (v: unknown) => bytes(JSON.stringify(v));
@@ -58,7 +71,7 @@ describe('checkMessage', () => {
 
   it('passes any payload on a free-form topic, as bytes', () => {
     const raw = new Uint8Array([0xff, 0x00, 0x7b]);
-    expect(checkMessage('devices/pi/temperature/celsius', raw)).toEqual({ ok: true, topic: null, payload: raw });
+    expect(checkMessage('devices/pi/temperature/celsius', raw)).toEqual({ ok: true, pattern: null, topic: null, payload: raw });
   });
 
   it('refuses bad payloads with a reason', () => {
@@ -80,7 +93,7 @@ describe('checkMessage', () => {
   });
 
   it('takes an empty payload on a retained topic (status, meta) as clearing it, and nowhere else', () => {
-    expect(checkMessage('devices/d/status', bytes(''))).toEqual({ ok: true, topic: { kind: 'status', device: 'd' }, payload: null, cleared: true });
+    expect(checkMessage('devices/d/status', bytes(''))).toEqual({ ok: true, pattern: 'devices/+/status', topic: { kind: 'status', device: 'd' }, payload: null, cleared: true });
     expect(checkMessage('devices/d/meta', bytes(''))).toMatchObject({ ok: true, cleared: true });
     for (const topic of ['devices/d/mouse/move', 'devices/d/mouse/click', 'clients/c/messages']) expect(checkMessage(topic, bytes('')).ok, topic).toBe(false);
     expect(checkMessage('devices/a.b/status', bytes('')).ok).toBe(false); // the id is still checked
@@ -124,6 +137,89 @@ describe('typed topic map', () => {
     encodePayload('devices/laptop/mouse/click', { x: 1, y: 2, ts: 0, seq: 0 });
     expect(encodePayload('devices/laptop/status', 'online')).toBe('online');
     expect(encodePayload('devices/laptop/mouse/move', { x: 1, y: 2, ts: 3, seq: 4 })).toBe('{"x":1,"y":2,"ts":3,"seq":4}');
+  });
+});
+
+// Checked by `tsc -p .` (npm run typecheck), not at run time: each `@ts-expect-error` fails the type check if the
+// line under it compiles, so these say what does not compile.
+describe('typed accepted messages', () => {
+  it('an accepted message’s pattern decides its payload type, one per contract row, read off the table', () => {
+    expectTypeOf<ContractMessageOn<'devices/+/mouse/move'>['payload']>().toEqualTypeOf<MoveEvent>();
+    expectTypeOf<ContractMessageOn<'devices/+/mouse/click'>['payload']>().toEqualTypeOf<ClickEvent>();
+    expectTypeOf<ContractMessageOn<'devices/+/mouse/scroll'>['payload']>().toEqualTypeOf<ScrollEvent>();
+    expectTypeOf<ContractMessageOn<'clients/+/messages'>['payload']>().toEqualTypeOf<ClientMessage>();
+    // Retained rows may also be cleared (payload null); others may not.
+    expectTypeOf<ContractMessageOn<'devices/+/status'>['payload']>().toEqualTypeOf<DeviceStatus | null>();
+    expectTypeOf<ContractMessageOn<'devices/+/meta'>['payload']>().toEqualTypeOf<DeviceMeta | null>();
+    expectTypeOf<Extract<ContractMessage, { cleared: true }>['topic']['kind']>().toEqualTypeOf<'status' | 'meta'>();
+    expectTypeOf<ContractMessage['pattern']>().toEqualTypeOf<keyof typeof CONTRACT>();
+    expectTypeOf<ContractTopic['kind']>().toEqualTypeOf<'mouse' | 'status' | 'meta' | 'clientMessage'>();
+
+    const move = { x: 1, y: 2, ts: 3, seq: 4 };
+    // @ts-expect-error a move's payload on a click: a click needs `button` and `pressed`
+    const moveAsClick: ContractMessage = { ok: true, pattern: 'devices/+/mouse/click', topic: { kind: 'mouse', device: 'd', event: 'click' }, payload: move };
+    // @ts-expect-error a status is "online" or "offline", not any text
+    const loudStatus: ContractMessage = { ok: true, pattern: 'devices/+/status', topic: { kind: 'status', device: 'd' }, payload: 'ONLINE' };
+    // @ts-expect-error a move's pattern with a click's topic
+    const crossed: ContractMessage = { ok: true, pattern: 'devices/+/mouse/move', topic: { kind: 'mouse', device: 'd', event: 'click' }, payload: move };
+    // @ts-expect-error a move is not retained, so it is never a clear
+    const clearedMove: ContractMessage = { ok: true, pattern: 'devices/+/mouse/move', topic: { kind: 'mouse', device: 'd', event: 'move' }, payload: null, cleared: true };
+    const fine: ContractMessage = { ok: true, pattern: 'devices/+/status', topic: { kind: 'status', device: 'd' }, payload: null, cleared: true };
+    expect([moveAsClick, loudStatus, crossed, clearedMove, fine]).toHaveLength(5);
+  });
+
+  it('a switch on the pattern narrows the payload, and one that forgets a row does not compile', () => {
+    const say = (m: ContractMessage): string => {
+      switch (m.pattern) {
+        case 'devices/+/mouse/move':
+          return `move ${m.payload.x}`;
+        case 'devices/+/mouse/click':
+          return `click ${m.payload.button}`;
+        case 'devices/+/mouse/scroll':
+          return `scroll ${m.payload.dy}`;
+        case 'devices/+/status':
+          return `status ${m.cleared ? 'cleared' : m.payload}`;
+        case 'devices/+/meta':
+          return `meta ${m.cleared ? 'cleared' : m.payload.name}`;
+        case 'clients/+/messages':
+          return `message ${m.payload.text}`;
+      }
+    };
+    // @ts-expect-error not every path returns: the reply row (clients/+/messages) is forgotten
+    const forgetful = (m: ContractMessage): string => {
+      // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- the forgotten row is the point (ESLint flags it too)
+      switch (m.pattern) {
+        case 'devices/+/mouse/move':
+        case 'devices/+/mouse/click':
+        case 'devices/+/mouse/scroll':
+          return `mouse ${m.payload.x}`;
+        case 'devices/+/status':
+        case 'devices/+/meta':
+          return m.topic.device;
+      }
+    };
+    const said = (topic: string, payload: unknown) => {
+      const m = checkMessage(topic, json(payload));
+      if (!m.ok || m.pattern === null) throw new Error(`not an accepted contract message: ${topic}`);
+      return say(m);
+    };
+    expect(said('devices/d/mouse/click', { x: 1, y: 2, button: 'left', pressed: true, ts: 1, seq: 0 })).toBe('click left');
+    expect(said('devices/d/meta', goodMeta)).toBe('meta laptop');
+    expect(say(checkMessage('devices/d/status', bytes('')) as ContractMessage)).toBe('status cleared');
+    expect(said('clients/v/messages', { text: 'hi', ts: 1 })).toBe('message hi');
+    expect(typeof forgetful).toBe('function');
+  });
+
+  it('isOfKind narrows a message by its topic’s kind, which a test of topic.kind alone does not', () => {
+    const m = checkMessage('devices/d/mouse/scroll', json({ x: 1, y: 2, dx: 0, dy: -1, ts: 1, seq: 0 }));
+    if (!m.ok) throw new Error(m.reason);
+    if (m.topic?.kind === 'mouse') {
+      // @ts-expect-error `topic.kind` narrows the topic only: the payload may still be anything
+      expect(m.payload.x).toBe(1);
+    }
+    expect(isOfKind(m, 'mouse')).toBe(true);
+    expect(isOfKind(m, 'status')).toBe(false);
+    if (isOfKind(m, 'mouse')) expectTypeOf(m.payload).toEqualTypeOf<MoveEvent | ClickEvent | ScrollEvent>();
   });
 });
 

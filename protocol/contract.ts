@@ -20,39 +20,56 @@ import {
   type Reason,
   type ScrollEvent,
 } from './payloads';
-import type { ContractTopic } from './topics';
+
+/** What a concrete contract topic is about: its kind, and the id at its `+` level under its own name. */
+export interface TopicMeaning {
+  kind: string;
+}
 
 /** How a contract topic is delivered and checked. `P` is its payload type (for the typed map). */
 export interface ContractRule<P = unknown> {
   qos: 0 | 1;
+  /** Retained topics (status, meta) may also be cleared by an empty payload. */
   retain: boolean;
   /** 'text': the payload is plain UTF-8 text (status); 'json': a JSON value. */
   format: 'text' | 'json';
+  /** Why a value is not a `P`, or null when it is one: what lets `checkMessage` type an accepted payload as `P`. */
   validate: (value: unknown) => Reason;
   /** What a concrete topic of this pattern is about, given the id at its `+` level. */
-  describe: (id: string) => ContractTopic;
+  describe: (id: string) => TopicMeaning;
   /** Only for type inference of the payload type; never set. */
   readonly payload?: P;
 }
 
-function rule<P>(r: Omit<ContractRule<P>, 'payload'>): ContractRule<P> {
-  return r;
+/**
+ * One row of the table: `P` is named, everything else is kept as written (a row's `retain` stays `true` or
+ * `false`, its `describe` returns its own kind), so the types below are read off the table itself.
+ */
+function rule<P>() {
+  return <const R extends Omit<ContractRule<P>, 'payload'>>(r: R): R & { readonly payload?: P } => r;
 }
 
 /** Every contract topic pattern (one `+` level: the device or client id) and its rule. */
 export const CONTRACT = {
-  'devices/+/mouse/move': rule<MoveEvent>({ qos: 0, retain: false, format: 'json', validate: validateMove, describe: (device) => ({ kind: 'mouse', device, event: 'move' }) }),
-  'devices/+/mouse/click': rule<ClickEvent>({ qos: 1, retain: false, format: 'json', validate: validateClick, describe: (device) => ({ kind: 'mouse', device, event: 'click' }) }),
-  'devices/+/mouse/scroll': rule<ScrollEvent>({ qos: 1, retain: false, format: 'json', validate: validateScroll, describe: (device) => ({ kind: 'mouse', device, event: 'scroll' }) }),
-  'devices/+/status': rule<DeviceStatus>({ qos: 1, retain: true, format: 'text', validate: validateStatus, describe: (device) => ({ kind: 'status', device }) }),
-  'devices/+/meta': rule<DeviceMeta>({ qos: 1, retain: true, format: 'json', validate: validateMeta, describe: (device) => ({ kind: 'meta', device }) }),
-  'clients/+/messages': rule<ClientMessage>({ qos: 1, retain: false, format: 'json', validate: validateClientMessage, describe: (clientId) => ({ kind: 'clientMessage', clientId }) }),
+  'devices/+/mouse/move': rule<MoveEvent>()({ qos: 0, retain: false, format: 'json', validate: validateMove, describe: (device) => ({ kind: 'mouse', device, event: 'move' }) as const }),
+  'devices/+/mouse/click': rule<ClickEvent>()({ qos: 1, retain: false, format: 'json', validate: validateClick, describe: (device) => ({ kind: 'mouse', device, event: 'click' }) as const }),
+  'devices/+/mouse/scroll': rule<ScrollEvent>()({ qos: 1, retain: false, format: 'json', validate: validateScroll, describe: (device) => ({ kind: 'mouse', device, event: 'scroll' }) as const }),
+  'devices/+/status': rule<DeviceStatus>()({ qos: 1, retain: true, format: 'text', validate: validateStatus, describe: (device) => ({ kind: 'status', device }) as const }),
+  'devices/+/meta': rule<DeviceMeta>()({ qos: 1, retain: true, format: 'json', validate: validateMeta, describe: (device) => ({ kind: 'meta', device }) as const }),
+  'clients/+/messages': rule<ClientMessage>()({ qos: 1, retain: false, format: 'json', validate: validateClientMessage, describe: (clientId) => ({ kind: 'clientMessage', clientId }) as const }),
 } as const satisfies Record<string, ContractRule>;
 
 export type ContractPattern = keyof typeof CONTRACT;
+type Row<P extends ContractPattern> = (typeof CONTRACT)[P];
 
 /** The typed map from topic pattern to payload type: `publish(topic, payload)` type-checks the pair. */
-export type TopicPayloads = { [P in ContractPattern]: (typeof CONTRACT)[P] extends ContractRule<infer T> ? T : never };
+export type TopicPayloads = { [P in ContractPattern]: Row<P> extends { readonly payload?: infer T } ? T : never };
+
+/** What a concrete topic of pattern `P` is about: what its row's `describe` returns. */
+export type TopicOf<P extends ContractPattern> = ReturnType<Row<P>['describe']>;
+
+/** What a contract topic is about (`{ kind: 'mouse', device, event: 'move' }`, ...), one member per row. */
+export type ContractTopic = TopicOf<ContractPattern>;
 
 /** A free-form topic carries whatever its publisher chose: text or bytes. */
 export type FreeFormPayload = string | Uint8Array;
@@ -66,8 +83,11 @@ export type PayloadFor<T extends string> = [Matching<T>] extends [never] ? FreeF
 
 const PATTERNS = (Object.keys(CONTRACT) as ContractPattern[]).map((pattern) => ({ pattern, levels: pattern.split('/') }));
 
+/** A topic's row of the table and the id at its `+` level; `rule` is the row of `pattern`. */
+export type ContractMatch = { [P in ContractPattern]: { pattern: P; rule: Row<P>; id: string } }[ContractPattern];
+
 /** The contract rule a topic falls under and the id at its `+` level, or null for a free-form topic. */
-export function matchContract(topic: string): { pattern: ContractPattern; rule: ContractRule; id: string } | null {
+export function matchContract(topic: string): ContractMatch | null {
   const levels = topic.split('/');
   for (const { pattern, levels: wanted } of PATTERNS) {
     if (wanted.length !== levels.length) continue;
@@ -77,7 +97,7 @@ export function matchContract(topic: string): { pattern: ContractPattern; rule: 
       if (wanted[i] === '+') id = levels[i];
       else same = wanted[i] === levels[i];
     }
-    if (same && id !== undefined) return { pattern, rule: CONTRACT[pattern], id };
+    if (same && id !== undefined) return { pattern, rule: CONTRACT[pattern], id } as ContractMatch; // TypeScript cannot pair a key with its own row
   }
   return null;
 }
@@ -113,12 +133,42 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export const MAX_CONTRACT_JSON_DEPTH = 8;
 
 /**
- * `cleared`: an empty payload on a retained contract topic (status, meta), MQTT's way to clear its retained
- * message; `payload` is then null. The broker lets it through only with the retain flag set.
+ * An accepted message on a topic of pattern `P`: its payload is the row's payload type, or, on a retained row
+ * (status, meta), null with `cleared` (an empty payload, MQTT's way to clear a retained message; the broker
+ * lets it through only with the retain flag set). `pattern` tells the rows apart: `switch (m.pattern)` narrows
+ * `payload` and `topic` together (TypeScript does not narrow a message by its `topic.kind`, a nested field).
  */
-export type CheckedMessage =
-  | { ok: true; topic: ContractTopic | null; payload: unknown; cleared?: true }
-  | { ok: false; topic: ContractTopic; reason: string };
+export type ContractMessageOn<P extends ContractPattern> =
+  | { ok: true; pattern: P; topic: TopicOf<P>; payload: TopicPayloads[P]; cleared?: undefined }
+  | (Row<P>['retain'] extends true ? { ok: true; pattern: P; topic: TopicOf<P>; payload: null; cleared: true } : never);
+
+/** An accepted message on any contract topic: a union with one member per row of `CONTRACT` (two if retained). */
+export type ContractMessage = { [P in ContractPattern]: ContractMessageOn<P> }[ContractPattern];
+
+/** The accepted messages on topics of one kind: `ContractMessageOfKind<'mouse'>` is a move, a click or a scroll. */
+export type ContractMessageOfKind<K extends ContractTopic['kind']> = Extract<ContractMessage, { topic: { kind: K } }>;
+
+/** Whether an accepted message is on a topic of `kind`; unlike a test of `m.topic.kind`, it narrows `m.payload`. */
+export function isOfKind<K extends ContractTopic['kind']>(m: ContractMessage | FreeFormMessage, kind: K): m is ContractMessageOfKind<K> {
+  return m.topic?.kind === kind;
+}
+
+/** A message on a topic outside the contract: its payload is whatever its publisher chose, unchecked. */
+export interface FreeFormMessage {
+  ok: true;
+  pattern: null;
+  topic: null;
+  payload: unknown;
+  cleared?: undefined;
+}
+
+export interface RefusedMessage {
+  ok: false;
+  topic: ContractTopic;
+  reason: string;
+}
+
+export type CheckedMessage = ContractMessage | FreeFormMessage | RefusedMessage;
 
 /**
  * Decodes and validates a message by its topic. Free-form topics always pass (payload left as bytes);
@@ -126,7 +176,7 @@ export type CheckedMessage =
  */
 export function checkMessage(topic: string, bytes: Uint8Array): CheckedMessage {
   const match = matchContract(topic);
-  if (!match) return { ok: true, topic: null, payload: bytes };
+  if (!match) return { ok: true, pattern: null, topic: null, payload: bytes };
   let text: string | null = null;
   try {
     text = utf8.decode(bytes);
@@ -152,19 +202,22 @@ export function checkMessage(topic: string, bytes: Uint8Array): CheckedMessage {
  */
 export function checkDecoded(topic: string, text: string | null, json: unknown): CheckedMessage {
   const match = matchContract(topic);
-  if (!match) return { ok: true, topic: null, payload: json ?? text };
+  if (!match) return { ok: true, pattern: null, topic: null, payload: json ?? text };
   return checkMatched(match, text, json);
 }
 
-function checkMatched(match: NonNullable<ReturnType<typeof matchContract>>, text: string | null, json: unknown): CheckedMessage {
-  const parsed = match.rule.describe(match.id);
-  const refuse = (reason: string): CheckedMessage => ({ ok: false, topic: parsed, reason });
-  const badId = idProblem(match.id);
-  if (badId) return refuse(`topic ${match.pattern.replace('+', match.id)}: ${badId}`);
+function checkMatched(match: ContractMatch, text: string | null, json: unknown): CheckedMessage {
+  const { pattern, rule, id } = match;
+  const topic = rule.describe(id);
+  const refuse = (reason: string): RefusedMessage => ({ ok: false, topic, reason });
+  const badId = idProblem(id);
+  if (badId) return refuse(`topic ${pattern.replace('+', id)}: ${badId}`);
   if (text === null) return refuse('payload is not valid UTF-8');
-  if (text === '' && match.rule.retain) return { ok: true, topic: parsed, payload: null, cleared: true };
-  if (match.rule.format === 'json' && json === undefined) return refuse('payload is not valid JSON');
-  const value = match.rule.format === 'json' ? json : text;
-  const reason = match.rule.validate(value);
-  return reason ? refuse(reason) : { ok: true, topic: parsed, payload: value };
+  // The casts pair a row's pattern with its own topic and payload, which TypeScript cannot follow through a
+  // union of rows; the payload is the row's type because the row's validator just said so.
+  if (text === '' && rule.retain) return { ok: true, pattern, topic, payload: null, cleared: true } as ContractMessage;
+  if (rule.format === 'json' && json === undefined) return refuse('payload is not valid JSON');
+  const value = rule.format === 'json' ? json : text;
+  const reason = rule.validate(value);
+  return reason ? refuse(reason) : ({ ok: true, pattern, topic, payload: value } as ContractMessage);
 }

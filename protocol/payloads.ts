@@ -116,11 +116,20 @@ function first(value: unknown, ...checks: ((o: Obj) => Reason)[]): Reason {
   return null;
 }
 
-const stamp = [(o: Obj) => intField(o, 'ts', 0), (o: Obj) => intField(o, 'seq', 0)];
-const position = [(o: Obj) => intField(o, 'x'), (o: Obj) => intField(o, 'y')];
+/**
+ * A move's fields, in the order they are checked: each an integer of at least this. The one statement of what
+ * a move is: `validateMove` checks it, and the broker's shortcut for plainly written moves
+ * (broker/admission/plain-move.ts) reads its fields and their signs from here.
+ */
+export const MOVE_FIELDS = { x: Number.MIN_SAFE_INTEGER, y: Number.MIN_SAFE_INTEGER, ts: 0, seq: 0 } as const satisfies Record<keyof MoveEvent, number>;
+
+const intChecks = (fields: Partial<Record<keyof MoveEvent, number>>) => Object.entries(fields).map(([key, min]) => (o: Obj) => intField(o, key, min));
+const position = intChecks({ x: MOVE_FIELDS.x, y: MOVE_FIELDS.y });
+const stamp = intChecks({ ts: MOVE_FIELDS.ts, seq: MOVE_FIELDS.seq });
+const move = intChecks(MOVE_FIELDS);
 
 export function validateMove(v: unknown): Reason {
-  return first(v, ...position, ...stamp);
+  return first(v, ...move);
 }
 
 export function validateClick(v: unknown): Reason {

@@ -143,6 +143,7 @@ describe('recording limits (issue 26)', () => {
       } catch (e) {
         return e as RecordingError;
       }
+      return undefined;
     })();
     expect(error).toBeInstanceOf(RecordingError);
     expect(error!.message.length).toBeLessThan(200);

@@ -37,9 +37,4 @@ export function refusedTopic(clientId: string): `$mqlive/clients/${string}/refus
   return `$mqlive/clients/${assertId(clientId, 'client')}/refused`;
 }
 
-/** What a contract topic is about. Anything else is free-form and parses to null. */
-export type ContractTopic =
-  | { kind: 'mouse'; device: string; event: MouseEventKind }
-  | { kind: 'status'; device: string }
-  | { kind: 'meta'; device: string }
-  | { kind: 'clientMessage'; clientId: string };
+// What a contract topic is about (`ContractTopic`) is read off the contract table: see contract.ts.

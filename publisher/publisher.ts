@@ -5,7 +5,6 @@ import {
   mouseTopic,
   SCHEMA_VERSION,
   TOPIC_PATTERNS,
-  type ClientMessage,
   type DeviceMeta,
   type MouseEventKind,
   type PayloadFor,
@@ -93,8 +92,8 @@ export class MousePublisher {
     });
     client.on('message', (topic, payload) => {
       const checked = checkMessage(topic, payload);
-      if (checked.ok && checked.topic?.kind === 'clientMessage') {
-        const { text } = checked.payload as ClientMessage;
+      if (checked.ok && checked.pattern === 'clients/+/messages') {
+        const { text } = checked.payload;
         // Text from the wire, on a terminal: escaped, so a viewer cannot send terminal codes or a line of its own.
         this.say(`From client ${checked.topic.clientId}: ${printable(text)}`, { event: 'client_message', from: checked.topic.clientId, text });
       }

@@ -35,9 +35,9 @@ export function fullContract(packet: PublishPacket, payload: Buffer, limits: Pic
   const result = checkMessage(packet.topic, payload);
   if (!result.ok) return drop('invalid_payload', result.reason);
   if (result.cleared && !packet.retain) return drop('invalid_payload', 'an empty payload only clears a retained message: publish it with the retain flag');
-  if (result.topic?.kind === 'clientMessage') {
+  if (result.pattern === 'clients/+/messages') {
     packet.retain = false; // the contract: replies are not retained
-    return { refusal: null, reply: { from: result.topic.clientId, text: (result.payload as { text: string }).text } };
+    return { refusal: null, reply: { from: result.topic.clientId, text: result.payload.text } };
   }
   return { refusal: null };
 }

@@ -1,7 +1,7 @@
 import type { PublishPacket } from 'aedes';
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
-import { checkMessage } from '../../protocol';
+import { checkMessage, idProblem } from '../../protocol';
 import { fuzz } from '../../test-support/fuzz';
 import { contract, fullContract } from './contract';
 import { isPlainValidMove } from './plain-move';
@@ -51,5 +51,53 @@ describe('the plain move shortcut (fuzz)', () => {
       if (isPlainValidMove(topic, payload)) expect(checkMessage(topic, payload).ok).toBe(true);
     },
     1000,
+  );
+});
+
+// The shape mqlive's publisher and the bench send, drawn with values in and out of range: flat, no spaces, the
+// four fields once each, integers of at most 15 digits, extra fields with any JSON number. On this shape the
+// shortcut is not only never wrong but never unsure: it says "valid" exactly when the full check does, so
+// the common message never takes the slow way (and a rule changed on one side only shows here).
+const plainInteger = fc.oneof(fc.integer({ min: -999_999_999_999_999, max: 999_999_999_999_999 }), fc.integer({ min: -3, max: 3 }));
+const plainKey = fc.stringMatching(/^[A-Za-z0-9_]{1,32}$/).filter((k) => !['x', 'y', 'ts', 'seq'].includes(k));
+const plainMove = fc
+  .tuple(
+    fc.record({ x: plainInteger, y: plainInteger, ts: plainInteger, seq: plainInteger }),
+    fc.uniqueArray(fc.tuple(plainKey, fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }))), { maxLength: 4, selector: ([k]) => k }),
+    fc.constantFrom<(keyof MoveFields | null)[]>([null], ['x'], ['seq']),
+  )
+  .chain(([fields, extra, [dropped]]) => {
+    const entries: [string, number][] = [...Object.entries(fields).filter(([k]) => k !== dropped), ...extra];
+    return fc.shuffledSubarray(entries, { minLength: entries.length }).map((all) => `{${all.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+  });
+type MoveFields = { x: number; y: number; ts: number; seq: number };
+const ID_CHARS = [...'abcXYZ019_-'];
+const anyId = fc.oneof(
+  // Every length from empty to past the limit of 64 as likely as any other, so the edges are drawn.
+  fc.integer({ min: 0, max: 66 }).chain((n) => fc.array(fc.constantFrom(...ID_CHARS), { minLength: n, maxLength: n }).map((chars) => chars.join(''))),
+  fc.string({ maxLength: 70 }),
+  fc.constantFrom('d', 'a.b', 'a/b', '+', '#', 'é'),
+);
+
+describe('the plain move shortcut on the plain shape (property)', () => {
+  fuzz(
+    'a plain move on any id: the shortcut says valid exactly when the full check does',
+    fc.tuple(anyId, plainMove),
+    ([id, text]) => {
+      const topic = `devices/${id}/mouse/move`;
+      const payload = Buffer.from(text);
+      const full = checkMessage(topic, payload);
+      expect(isPlainValidMove(topic, payload), `${topic} ${text}`).toBe(full.ok && full.pattern === 'devices/+/mouse/move');
+    },
+    1000,
+  );
+
+  fuzz(
+    'the shortcut’s id rule is idProblem’s',
+    anyId,
+    (id) => {
+      expect(isPlainValidMove(`devices/${id}/mouse/move`, Buffer.from('{"x":1,"y":2,"ts":3,"seq":4}')), id).toBe(idProblem(id) === null);
+    },
+    500,
   );
 });

@@ -68,6 +68,7 @@ export class Connections {
       if (kind === 'oversize' && client.connected && client.version === 5) {
         return disconnectPacket(0x95, reason);
       }
+      return undefined;
     });
     const client = this.aedes.handle(conn, req);
     useNullPrototypeClientTables(client);

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { checkMessage, type ClickEvent, type DeviceMeta, type MoveEvent, type ScrollEvent, type ScreenSize } from '../../protocol';
+import { checkMessage, isOfKind, type ContractMessageOfKind, type ScreenSize } from '../../protocol';
 import { MAX_LINE_BYTES, readRecordingStream, RecordingError } from '../../protocol/recording';
 import { SourceFlagError, type MouseInput, type MouseSource, type SourceContext, type SourceEntry, type SourceFlagValues, type SourceHandlers } from './source';
 
@@ -134,17 +134,18 @@ export async function readMouseEvents(
   try {
     for await (const message of readRecordingStream(input, { maxLineBytes })) {
       const checked = checkMessage(message.topic, message.payload);
-      if (!checked.ok || !checked.topic) continue;
-      const { topic, payload } = checked;
+      if (!checked.ok || checked.pattern === null) continue;
       const chosen = devices[0];
-      if (topic.kind === 'meta' && !checked.cleared) {
-        const metaScreen = (payload as DeviceMeta).screen ?? null;
+      if (checked.pattern === 'devices/+/meta' && !checked.cleared) {
+        const { topic, payload } = checked;
+        const metaScreen = payload.screen ?? null;
         if (screens) {
           if (screens.size < MAX_SCREENS_HELD || screens.has(topic.device)) screens.set(topic.device, metaScreen);
         }
         else if (topic.device === chosen) screen = metaScreen;
       }
-      if (topic.kind !== 'mouse') continue;
+      if (!isOfKind(checked, 'mouse')) continue;
+      const { topic } = checked;
       if (!devices.includes(topic.device)) {
         if (devices.length < DEVICES_NAMED) devices.push(topic.device);
         else moreDevices = true;
@@ -157,7 +158,7 @@ export async function readMouseEvents(
       if (events.length >= MAX_REPLAY_EVENTS) {
         throw new SourceFlagError(`--source replay: ${file} has more than ${MAX_REPLAY_EVENTS} mouse events of ${devices[0]}, the most it plays (mqlive replay plays any number)`);
       }
-      const timed = toInput(topic.event, payload as MoveEvent | ClickEvent | ScrollEvent);
+      const timed = toInput(checked);
       if (events.length === 0) firstT = message.t;
       events.push({ at: message.t - firstT, input: timed });
     }
@@ -170,14 +171,14 @@ export async function readMouseEvents(
   return { events, screen, devices, moreDevices };
 }
 
-function toInput(event: 'move' | 'click' | 'scroll', p: MoveEvent | ClickEvent | ScrollEvent): UntimedInput {
-  if (event === 'click') {
-    const c = p as ClickEvent;
-    return { type: 'button', x: c.x, y: c.y, button: c.button, pressed: c.pressed };
+function toInput(m: ContractMessageOfKind<'mouse'>): UntimedInput {
+  const { pattern, payload: p } = m; // destructured together, so `pattern` narrows `p`
+  switch (pattern) {
+    case 'devices/+/mouse/click':
+      return { type: 'button', x: p.x, y: p.y, button: p.button, pressed: p.pressed };
+    case 'devices/+/mouse/scroll':
+      return { type: 'wheel', x: p.x, y: p.y, dx: p.dx, dy: p.dy };
+    case 'devices/+/mouse/move':
+      return { type: 'move', x: p.x, y: p.y };
   }
-  if (event === 'scroll') {
-    const s = p as ScrollEvent;
-    return { type: 'wheel', x: s.x, y: s.y, dx: s.dx, dy: s.dy };
-  }
-  return { type: 'move', x: p.x, y: p.y };
 }

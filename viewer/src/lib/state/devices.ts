@@ -1,4 +1,4 @@
-import { idProblem, type CheckedMessage, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
+import { idProblem, type CheckedMessage, type ContractMessageOfKind, type DeviceMeta, type DeviceStatus, type MouseButton } from '../../../../protocol';
 import { RateMeter, type RateState } from './rate';
 
 export interface PointerMark {
@@ -40,12 +40,12 @@ export interface DeviceChanges {
   removed: string[];
 }
 
-export interface MouseEventRecord {
-  device: string;
-  event: 'move' | 'click' | 'scroll';
-  payload: Record<string, unknown>;
-  at: number;
-}
+/** An accepted message on a mouse topic (`devices/{id}/mouse/move|click|scroll`). */
+type MouseMessage = ContractMessageOfKind<'mouse'>;
+type RecordOf<M> = M extends { topic: { event: infer E }; payload: infer P } ? { device: string; event: E; payload: P; at: number } : never;
+
+/** A mouse event for the log: its `event` tells its payload's type (a click's has `button`, a scroll's `dy`). */
+export type MouseEventRecord = RecordOf<MouseMessage>;
 
 export const TRAIL_MS = 1200;
 export const MARK_MS = 1500;
@@ -94,7 +94,8 @@ export class DeviceRegistry {
    * `retained`: the broker sent it from its store (old news); `cleared`: it clears its topic's retained message.
    */
   apply(topic: string, checked: CheckedMessage, now: number, retained = false, cleared = false): MouseEventRecord | null {
-    if (checked.ok && !checked.topic) {
+    if (!checked.ok) return null;
+    if (checked.pattern === null) {
       // A live message on a free-form topic under devices/{id}/ (a sensor, say) is a sign of life too;
       // a retained one may be old news, and an empty one is a clear: no sign of anything.
       const id = topic.split('/')[1];
@@ -103,46 +104,58 @@ export class DeviceRegistry {
       if (!retained) this.touch(this.device(id, presence('unknown', true)), now);
       return null;
     }
-    if (!checked.ok || !checked.topic || checked.topic.kind === 'clientMessage') return null;
-    if (checked.cleared) return this.clear(checked.topic.device, checked.topic.kind as 'status' | 'meta');
-    const kind = checked.topic.kind;
-    const status = kind === 'status' ? (checked.payload as DeviceStatus) : 'unknown';
+    if (checked.pattern === 'clients/+/messages') return null;
+    if (checked.cleared) return this.clear(checked.topic.device, checked.topic.kind);
+    const status = checked.pattern === 'devices/+/status' ? checked.payload : 'unknown';
     const device = this.device(checked.topic.device, presence(status, !retained));
     if (!device) return null;
     this.changed.add(device.id);
-    switch (checked.topic.kind) {
-      case 'status':
+    switch (checked.pattern) {
+      case 'devices/+/status':
         device.status = status;
         if (!retained) device.lastSeen = now;
         return null;
-      case 'meta': {
-        const meta = checked.payload as DeviceMeta;
+      case 'devices/+/meta': {
+        const meta = checked.payload;
         if (device.meta && device.meta.startedAt !== meta.startedAt) device.seqRun = null; // a new publisher run
         device.meta = meta.screen ? { ...meta, screen: { width: clampSide(meta.screen.width), height: clampSide(meta.screen.height) } } : meta;
         if (!retained) device.lastSeen = now;
         return null;
       }
-      case 'mouse': {
-        const event = checked.payload as Record<string, number> & { button?: MouseButton; pressed?: boolean };
-        const kind = checked.topic.event;
-        this.touch(device, now);
-        this.countSeq(device, event.seq!);
-        device.pointer = { x: event.x!, y: event.y! };
-        this.prune(device, now);
-        device.trail.push({ x: event.x!, y: event.y!, at: now });
-        if (device.trail.length > TRAIL_POINTS) device.trail.shift();
-        if (kind !== 'move') {
-          const mark: PointerMark =
-            kind === 'click'
-              ? { kind, x: event.x!, y: event.y!, at: now, button: event.button, pressed: event.pressed }
-              : { kind, x: event.x!, y: event.y!, at: now, dx: event.dx, dy: event.dy };
-          device.marks.push(mark);
-          if (device.marks.length > MARKS) device.marks.shift();
-          if (kind === 'click') device.lastClick = mark;
-        }
-        return { device: device.id, event: kind, payload: event, at: now };
-      }
+      case 'devices/+/mouse/move':
+      case 'devices/+/mouse/click':
+      case 'devices/+/mouse/scroll':
+        return this.pointerEvent(device, checked, now);
     }
+  }
+
+  /** A move, click or scroll: the pointer, its trail and its marks; the event for the log. */
+  private pointerEvent(device: DeviceState, m: MouseMessage, now: number): MouseEventRecord {
+    const { x, y } = m.payload;
+    this.touch(device, now);
+    this.countSeq(device, m.payload.seq);
+    device.pointer = { x, y };
+    this.prune(device, now);
+    device.trail.push({ x, y, at: now });
+    if (device.trail.length > TRAIL_POINTS) device.trail.shift();
+    switch (m.pattern) {
+      case 'devices/+/mouse/move':
+        return { device: device.id, event: 'move', payload: m.payload, at: now };
+      case 'devices/+/mouse/click': {
+        const mark: PointerMark = { kind: 'click', x, y, at: now, button: m.payload.button, pressed: m.payload.pressed };
+        this.addMark(device, mark);
+        device.lastClick = mark;
+        return { device: device.id, event: 'click', payload: m.payload, at: now };
+      }
+      case 'devices/+/mouse/scroll':
+        this.addMark(device, { kind: 'scroll', x, y, at: now, dx: m.payload.dx, dy: m.payload.dy });
+        return { device: device.id, event: 'scroll', payload: m.payload, at: now };
+    }
+  }
+
+  private addMark(device: DeviceState, mark: PointerMark): void {
+    device.marks.push(mark);
+    if (device.marks.length > MARKS) device.marks.shift();
   }
 
   /**

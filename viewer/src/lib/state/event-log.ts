@@ -26,9 +26,9 @@ export function folds(newest: LogEntry | undefined, entry: LogEntry): boolean {
 }
 
 function describeMouse(r: MouseEventRecord): string {
-  const p = r.payload;
-  if (r.event === 'click') return `${p.button} ${p.pressed ? 'pressed' : 'released'} at (${p.x}, ${p.y})`;
-  if (r.event === 'scroll') return `scroll dx ${p.dx} dy ${p.dy} at (${p.x}, ${p.y})`;
+  const { event, payload: p } = r; // destructured together, so `event` narrows `p`
+  if (event === 'click') return `${p.button} ${p.pressed ? 'pressed' : 'released'} at (${p.x}, ${p.y})`;
+  if (event === 'scroll') return `scroll dx ${p.dx} dy ${p.dy} at (${p.x}, ${p.y})`;
   return `move to (${p.x}, ${p.y})`;
 }
 

@@ -182,7 +182,7 @@ describe('EventLog', () => {
   });
 
   it('describes mouse events, and any other live message by topic and payload', () => {
-    const mouse = { device: 'd', event: 'click' as const, payload: { x: 1, y: 2, button: 'left', pressed: true }, at: 5 };
+    const mouse = { device: 'd', event: 'click' as const, payload: { x: 1, y: 2, button: 'left' as const, pressed: true, ts: 5, seq: 0 }, at: 5 };
     expect(logEntry('devices/d/mouse/click', formatPayload(bytes('{}')), mouse, 5)).toMatchObject({ source: 'd', kind: 'click', text: 'left pressed at (1, 2)' });
     expect(logEntry('devices/d/status', formatPayload(bytes('offline')), null, 5)).toMatchObject({ source: 'd', kind: 'status', text: 'status: offline' });
     expect(logEntry('clients/v1/messages', formatPayload(json({ text: 'hi', ts: 1 })), null, 5)).toMatchObject({ source: 'v1', kind: 'message', text: 'messages: hi' });

@@ -416,7 +416,7 @@ export class LiveConnection {
     this.topics.record(topic, formatted, retained, now, payload, qos, properties, cleared);
     let mouse = null;
     if (checked.topic?.kind === 'clientMessage') {
-      if (checked.ok) this.messages.push({ from: checked.topic.clientId, ...pick(checked.payload as ClientMessage) });
+      if (checked.ok && checked.pattern === 'clients/+/messages') this.messages.push({ from: checked.topic.clientId, ...pick(checked.payload) });
     } else mouse = this.devices.apply(topic, checked, now, fromStore, cleared);
     // The log is for what happens now; stored retained messages are state from before.
     if (!fromStore) this.log.add(logEntry(topic, formatted, mouse, now));
