@@ -190,6 +190,55 @@ describe('topic work beside MQTT Explorer and MQTTX (item 13)', () => {
   });
 });
 
+describe('charts: several fields on one chart, and a time range (item 13)', () => {
+  it('puts the chosen fields on one chart, and draws only the points of the range chosen', async () => {
+    const context = forTheTest.add(await browser.newContext({ viewport: VIEWPORT }), (c) => c.close());
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    // The page's clock (not the worker's, which dates the messages) is moved on below to age the points.
+    await page.clock.install();
+    await page.goto(httpUrl);
+    await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
+    const topic = 'devices/chart2/env';
+    await mqtt.publishAsync(topic, JSON.stringify({ temp: 20, hum: 40, seq: 1 }), { qos: 1, retain: true });
+    await selectTopic(page, topic);
+    for (const [temp, hum, seq] of [[22, 45, 2], [21, 50, 3]]) await mqtt.publishAsync(topic, JSON.stringify({ temp, hum, seq }), { qos: 1 });
+    await expect.poll(() => page.getByTestId('history').locator('li').count()).toBe(3);
+    const charts = () => page.getByTestId('chart').evaluateAll((figures) => figures.map((f) => f.getAttribute('data-field')));
+    const pointsDrawn = () => page.locator('[data-testid="chart"] polyline').evaluateAll((lines) => lines.map((l) => `${l.getAttribute('data-field')}:${l.getAttribute('points')!.split(' ').length}`));
+    expect(await charts()).toEqual(['temp', 'hum']); // seq only grows: off until turned on
+
+    // Together: one chart, one line a field, the values of each at the pointer.
+    await page.getByTestId('chart-together').check();
+    await expect.poll(charts).toEqual(['temp,hum']);
+    expect(await pointsDrawn()).toEqual(['temp:3', 'hum:3']);
+    await page.locator('[data-testid="chart-field"][data-field="seq"]').check();
+    await expect.poll(charts).toEqual(['temp,hum,seq']);
+    await page.locator('[data-testid="chart-field"][data-field="hum"]').uncheck();
+    await expect.poll(charts).toEqual(['temp,seq']);
+    const box = (await page.locator('[data-testid="chart"] svg').boundingBox())!;
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    await expect.poll(() => page.getByTestId('chart-value').textContent()).toMatch(/^temp 21 · seq 3 at \d\d:\d\d:\d\d\.\d{3}$/);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 40);
+
+    // The range: five minutes on, the last minute holds none of the points, the last ten all of them.
+    await page.clock.setSystemTime(Date.now() + 5 * 60_000);
+    await page.getByTestId('chart-range').selectOption('last 1 min');
+    await expect.poll(charts).toEqual([]);
+    expect(await page.getByTestId('chart-empty').textContent()).toBe('Not two points in the last 1 min.');
+    await page.getByTestId('chart-range').selectOption('last 10 min');
+    await expect.poll(pointsDrawn).toEqual(['temp:3', 'seq:3']);
+    // Eleven minutes on, the ten minutes hold none, and "all kept" has them all again; one chart a field again.
+    await page.clock.setSystemTime(Date.now() + 11 * 60_000);
+    await expect.poll(charts).toEqual([]);
+    await page.getByTestId('chart-range').selectOption('all kept');
+    await page.getByTestId('chart-together').uncheck();
+    await expect.poll(charts).toEqual(['temp', 'seq']);
+    expect(await pointsDrawn()).toEqual(['temp:3', 'seq:3']);
+    await mqtt.publishAsync(topic, '', { qos: 1, retain: true });
+  });
+});
+
 describe('several saved connections with a quick switch (item 13)', () => {
   it('keeps the broker remembered before, adds, switches (views afresh, stored password sent), renames and deletes', async () => {
     const users = await makeUsers({ carol: 'viewer', root: 'admin' });
