@@ -86,7 +86,7 @@ describe('limits under a flood', () => {
     const topic = page.locator('[data-topic="devices/flood/nested"]');
     await expect.poll(() => topic.textContent()).toContain('3 msg');
     await topic.getByRole('button', { name: 'nested' }).click();
-    const fields = page.getByTestId('topic-page').getByRole('checkbox');
+    const fields = page.getByTestId('topic-page').getByRole('group', { name: /^Fields/ }).getByRole('checkbox'); // the field picker's, not "Fields on one chart"
     await expect.poll(() => fields.count()).toBe(8);
     await expect.poll(() => page.getByTestId('chart').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('chart').count()).toBeLessThanOrEqual(8);

@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_VIEWER_DIR } from '../broker/broker';
 import { launchChromium } from '../test-support/chromium';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { makeUsers } from '../test-support/security';
 import { brokerReady, spawnMqlive } from '../test-support/processes';
 import { Teardown, teardownAfterEach } from '../test-support/teardown';
 
 // Issue 29, items 12 and 13: topic work as an MQTT Explorer user does it, in a real Chromium at the issue's
 // 1400×900 against the compiled broker: the Topics view (tree and topic page as tall as the window, the selected
-// row kept in view), Copy topic, $SYS/# offered, Publish again and templates, the light theme, chart values on hover.
+// row kept in view), Copy topic, $SYS/# offered, Publish again and templates, the light theme, chart values on hover,
+// several saved connections with a quick switch.
 let mqttUrl: string;
 let httpUrl: string;
 let mqtt: MqttClient;
@@ -185,5 +187,120 @@ describe('topic work beside MQTT Explorer and MQTTX (item 13)', () => {
     await expect.poll(() => value.textContent()).toMatch(/^10 at /);
     await page.mouse.move(box.x + box.width / 2, box.y + box.height + 40);
     await expect.poll(() => value.count()).toBe(0);
+  });
+});
+
+describe('charts: several fields on one chart, and a time range (item 13)', () => {
+  it('puts the chosen fields on one chart, and draws only the points of the range chosen', async () => {
+    const context = forTheTest.add(await browser.newContext({ viewport: VIEWPORT }), (c) => c.close());
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    // The page's clock (not the worker's, which dates the messages) is moved on below to age the points.
+    await page.clock.install();
+    await page.goto(httpUrl);
+    await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
+    const topic = 'devices/chart2/env';
+    await mqtt.publishAsync(topic, JSON.stringify({ temp: 20, hum: 40, seq: 1 }), { qos: 1, retain: true });
+    await selectTopic(page, topic);
+    for (const [temp, hum, seq] of [[22, 45, 2], [21, 50, 3]]) await mqtt.publishAsync(topic, JSON.stringify({ temp, hum, seq }), { qos: 1 });
+    await expect.poll(() => page.getByTestId('history').locator('li').count()).toBe(3);
+    const charts = () => page.getByTestId('chart').evaluateAll((figures) => figures.map((f) => f.getAttribute('data-field')));
+    const pointsDrawn = () => page.locator('[data-testid="chart"] polyline').evaluateAll((lines) => lines.map((l) => `${l.getAttribute('data-field')}:${l.getAttribute('points')!.split(' ').length}`));
+    expect(await charts()).toEqual(['temp', 'hum']); // seq only grows: off until turned on
+
+    // Together: one chart, one line a field, the values of each at the pointer.
+    await page.getByTestId('chart-together').check();
+    await expect.poll(charts).toEqual(['temp,hum']);
+    expect(await pointsDrawn()).toEqual(['temp:3', 'hum:3']);
+    await page.locator('[data-testid="chart-field"][data-field="seq"]').check();
+    await expect.poll(charts).toEqual(['temp,hum,seq']);
+    await page.locator('[data-testid="chart-field"][data-field="hum"]').uncheck();
+    await expect.poll(charts).toEqual(['temp,seq']);
+    const box = (await page.locator('[data-testid="chart"] svg').boundingBox())!;
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    await expect.poll(() => page.getByTestId('chart-value').textContent()).toMatch(/^temp 21 · seq 3 at \d\d:\d\d:\d\d\.\d{3}$/);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 40);
+
+    // The range: five minutes on, the last minute holds none of the points, the last ten all of them.
+    await page.clock.setSystemTime(Date.now() + 5 * 60_000);
+    await page.getByTestId('chart-range').selectOption('last 1 min');
+    await expect.poll(charts).toEqual([]);
+    expect(await page.getByTestId('chart-empty').textContent()).toBe('Not two points in the last 1 min.');
+    await page.getByTestId('chart-range').selectOption('last 10 min');
+    await expect.poll(pointsDrawn).toEqual(['temp:3', 'seq:3']);
+    // Eleven minutes on, the ten minutes hold none, and "all kept" has them all again; one chart a field again.
+    await page.clock.setSystemTime(Date.now() + 11 * 60_000);
+    await expect.poll(charts).toEqual([]);
+    await page.getByTestId('chart-range').selectOption('all kept');
+    await page.getByTestId('chart-together').uncheck();
+    await expect.poll(charts).toEqual(['temp', 'seq']);
+    expect(await pointsDrawn()).toEqual(['temp:3', 'seq:3']);
+    await mqtt.publishAsync(topic, '', { qos: 1, retain: true });
+  });
+});
+
+describe('several saved connections with a quick switch (item 13)', () => {
+  it('keeps the broker remembered before, adds, switches (views afresh, stored password sent), renames and deletes', async () => {
+    const users = await makeUsers({ carol: 'viewer', root: 'admin' });
+    const other = forTheTest.add(spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--data-dir', 'none', '--log-format', 'json', '--users', users.file]), (b) => b.stop());
+    const otherReady = await brokerReady(other);
+    const otherHost = new URL(otherReady.ws).host;
+    const otherClient = forTheTest.add(await connect(otherReady.mqtt, { username: 'root', password: 'root-password' }), (c) => c.endAsync());
+    await otherClient.publishAsync('devices/connb/temp', '<b>20</b>', { qos: 1, retain: true });
+    await mqtt.publishAsync('devices/conna/temp', '21', { qos: 1, retain: true });
+    const page = await open();
+    const switcher = page.getByTestId('connection-switch');
+    const options = () => switcher.locator('option:not([disabled])').allTextContents();
+    const chosen = () => switcher.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent ?? '');
+    const carolLogins = () => other.events('client_connected').filter((e) => e.user === 'carol' && e.transport === 'ws').length;
+    await expect.poll(() => row(page, 'devices/conna/temp').count()).toBe(1);
+    expect(await switcher.count()).toBe(0); // nothing saved: no switch
+
+    // What an older page remembered (one broker, its password ticked to be stored) is the first saved connection.
+    await page.evaluate((url) => localStorage.setItem('mqlive.broker', JSON.stringify({ url, username: 'carol', password: 'carol-password' })), otherReady.ws);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
+    expect(await page.getByTestId('broker-url').textContent()).toBe(otherReady.ws);
+    await expect.poll(carolLogins).toBe(1);
+    expect(await options()).toEqual([otherHost]);
+    expect(await chosen()).toBe(otherHost);
+    await expect.poll(() => row(page, 'devices/connb/temp').count()).toBe(1);
+
+    // Add the page's own broker as "home": the views start afresh for it.
+    await page.getByTestId('connection-button').click();
+    const homeUrl = new URL('/mqtt', httpUrl.replace(/^http/, 'ws')).href;
+    await page.getByTestId('connect-url').fill(homeUrl);
+    await page.getByTestId('login-user').fill('');
+    expect(await page.getByTestId('connect-remember').isChecked()).toBe(true);
+    await page.getByTestId('connect-name').fill('home');
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
+    expect(await options()).toEqual([otherHost, 'home']);
+    expect(await chosen()).toBe('home');
+    await expect.poll(() => row(page, 'devices/conna/temp').count()).toBe(1);
+    expect(await row(page, 'devices/connb/temp').count()).toBe(0);
+
+    // The quick switch: one choice connects, with the stored password, and the other broker's views are gone.
+    await switcher.selectOption({ label: otherHost });
+    await expect.poll(() => page.getByTestId('broker-url').textContent()).toBe(otherReady.ws);
+    await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
+    await expect.poll(carolLogins).toBe(2);
+    await expect.poll(() => row(page, 'devices/connb/temp').count()).toBe(1);
+    expect(await row(page, 'devices/conna/temp').count()).toBe(0);
+    await selectTopic(page, 'devices/connb/temp');
+    await expect.poll(() => page.getByTestId('topic-page').innerText()).toContain('<b>20</b>'); // the payload as text
+
+    // Rename and delete in the form; the page opens with the one switched to.
+    await page.getByTestId('connection-button').click();
+    await page.locator(`[data-testid="saved-connections"] li[data-url="${otherReady.ws}"]`).getByTestId('saved-name').fill('lab');
+    await page.locator(`[data-testid="saved-connections"] li[data-url="${otherReady.ws}"]`).getByTestId('saved-name').press('Enter');
+    await expect.poll(options).toEqual(['lab', 'home']);
+    await page.locator(`[data-testid="saved-connections"] li[data-url="${homeUrl}"]`).getByTestId('saved-delete').click();
+    await expect.poll(options).toEqual(['lab']);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 15_000 }).toBe('connected');
+    expect(await page.getByTestId('broker-url').textContent()).toBe(otherReady.ws);
+    expect(await options()).toEqual(['lab']);
+    await mqtt.publishAsync('devices/conna/temp', '', { qos: 1, retain: true });
   });
 });

@@ -1,7 +1,19 @@
 import type { Action, ConnectionInfo, ConnectionState, Credentials, Frame, PublishRequest, Report, SavedSubscription } from './bridge';
 import { brokerProblem, type BrokerAddress } from './broker-url';
 import { loginText, problemOf, problemText, ProblemError, refusalDetail } from './problems';
-import { MAX_SAVED_SUBSCRIPTIONS, rememberBroker, rememberedBroker, savedSubscriptions, saveSubscriptions, type RememberedBroker } from './saved-brokers';
+import {
+  deleteConnection,
+  MAX_SAVED_SUBSCRIPTIONS,
+  rememberBroker,
+  rememberedBroker,
+  renameConnection,
+  saveConnection,
+  savedConnections,
+  savedSubscriptions,
+  saveSubscriptions,
+  type RememberedBroker,
+  type SavedConnection,
+} from './saved-brokers';
 import { RateMeter } from './state/rate';
 import { PublishHistory } from './view/publish-history';
 import { ClientMessages } from './view/client-messages';
@@ -52,6 +64,8 @@ export class LiveStore {
   showConnectionForm = $state(false);
   /** The broker remembered in this browser, if any. */
   remembered = $state<RememberedBroker | null>(null);
+  /** The connections saved in this browser (name, URL, user name), for the header's quick switch. */
+  connections = $state<SavedConnection[]>([]);
   /** What the Publish panel sent and what became of it. */
   readonly published = new PublishHistory();
   /** Messages a second coming in, all subscriptions together (read with the clock); new for each broker. */
@@ -90,6 +104,7 @@ export class LiveStore {
 
   start(): void {
     this.remembered = rememberedBroker(browserStorage());
+    this.connections = savedConnections(browserStorage());
     // A ?broker= (or a bad one) decides; else a remembered broker; else the page's own origin.
     const fromQuery = typeof location !== 'undefined' && new URLSearchParams(location.search).has('broker');
     let credentials: Credentials | null = null;
@@ -130,15 +145,48 @@ export class LiveStore {
 
   /**
    * Connects to `url` (another broker, or the same one with credentials). Credentials go to the worker's memory;
-   * into localStorage only with 'broker-and-password'. Throws with the problem of an address that cannot be one.
+   * into localStorage only with 'broker-and-password'. Remembered, the broker is also a saved connection named
+   * `name` (empty: its host); not remembered, it leaves the saved connections. Throws with the problem of an
+   * address that cannot be one, or when the saved connections are full.
    */
-  connectTo(url: string, credentials: Credentials | null, remember: Remember = 'no'): void {
+  connectTo(url: string, credentials: Credentials | null, remember: Remember = 'no', name = ''): void {
     const problem = brokerProblem(url, '');
     if (problem) throw new Error(problem);
     const storage = browserStorage();
-    if (remember === 'no') rememberBroker(storage, null);
-    else rememberBroker(storage, { url, username: credentials?.username ?? '', ...(remember === 'broker-and-password' && credentials && { password: credentials.password }) });
+    const username = credentials?.username ?? '';
+    if (remember === 'no') {
+      this.connections = deleteConnection(storage, { url, username });
+      rememberBroker(storage, null);
+    } else {
+      const broker = { url, username, ...(remember === 'broker-and-password' && credentials && { password: credentials.password }) };
+      this.connections = saveConnection(storage, { name, ...broker });
+      rememberBroker(storage, broker);
+    }
     this.remembered = rememberedBroker(storage);
+    this.openBroker(url, credentials);
+  }
+
+  /** Connects to a saved connection (with its password if one is stored) and makes it the one the page opens with. */
+  switchTo(connection: SavedConnection): void {
+    const { url, username, password } = connection;
+    rememberBroker(browserStorage(), { url, username, ...(password !== undefined && { password }) });
+    this.remembered = rememberedBroker(browserStorage());
+    this.openBroker(url, password !== undefined ? { username, password } : null);
+  }
+
+  /** Gives a saved connection another name. */
+  renameConnection(which: SavedConnection, name: string): void {
+    this.connections = renameConnection(browserStorage(), which, name);
+  }
+
+  /** Deletes a saved connection (the broker in use stays connected). */
+  deleteConnection(which: SavedConnection): void {
+    this.connections = deleteConnection(browserStorage(), which);
+    this.remembered = rememberedBroker(browserStorage());
+  }
+
+  private openBroker(url: string, credentials: Credentials | null): void {
+    const storage = browserStorage();
     if (url !== this.url) this.subscriptions = savedSubscriptions(storage, url);
     this.url = url;
     this.user = credentials?.username || null;

@@ -52,3 +52,87 @@ export function saveSubscriptions(storage: KeyValueStorage | null, url: string, 
   if (subscriptions.length === 0) storage?.removeItem(SUBSCRIPTIONS_KEY + url);
   else storage?.setItem(SUBSCRIPTIONS_KEY + url, JSON.stringify(subscriptions.slice(0, MAX_SAVED_SUBSCRIPTIONS)));
 }
+
+const CONNECTIONS_KEY = 'mqlive.connections';
+/** Saved connections at most (a list to pick from in the header, not an address book). */
+export const MAX_SAVED_CONNECTIONS = 20;
+/** A saved connection's name, at most this many characters. */
+export const MAX_CONNECTION_NAME = 60;
+
+/** A broker kept in the list of saved connections: a name to pick it by, its URL and user name (`password` as above). */
+export interface SavedConnection extends RememberedBroker {
+  name: string;
+}
+
+/** The name a connection gets when none is given: the broker's host and port. */
+export function defaultConnectionName(url: string): string {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url;
+  }
+}
+
+function cleanName(name: string, url: string): string {
+  return name.trim().slice(0, MAX_CONNECTION_NAME) || defaultConnectionName(url);
+}
+
+/** One connection is one broker URL with one user name: the same broker as alice and as root are two. */
+export function sameConnection(a: Pick<RememberedBroker, 'url' | 'username'>, b: Pick<RememberedBroker, 'url' | 'username'>): boolean {
+  return a.url === b.url && a.username === b.username;
+}
+
+/**
+ * The saved connections, in the order saved. Before there was a list the page remembered one broker: while no
+ * list is kept, that broker is the list's one entry (so nothing remembered is lost).
+ */
+export function savedConnections(storage: KeyValueStorage | null): SavedConnection[] {
+  const kept = read(storage, CONNECTIONS_KEY);
+  if (!Array.isArray(kept)) {
+    const one = rememberedBroker(storage);
+    return one ? [{ name: defaultConnectionName(one.url), ...one }] : [];
+  }
+  const list: SavedConnection[] = [];
+  for (const entry of kept as Partial<SavedConnection>[]) {
+    if (typeof entry?.url !== 'string' || !/^wss?:\/\//.test(entry.url)) continue;
+    const connection: SavedConnection = { name: cleanName(typeof entry.name === 'string' ? entry.name : '', entry.url), url: entry.url, username: typeof entry.username === 'string' ? entry.username : '' };
+    if (typeof entry.password === 'string') connection.password = entry.password;
+    if (list.some((c) => sameConnection(c, connection))) continue;
+    list.push(connection);
+    if (list.length === MAX_SAVED_CONNECTIONS) break;
+  }
+  return list;
+}
+
+function keep(storage: KeyValueStorage | null, list: SavedConnection[]): SavedConnection[] {
+  storage?.setItem(CONNECTIONS_KEY, JSON.stringify(list.map(({ name, url, username, password }) => (password === undefined ? { name, url, username } : { name, url, username, password }))));
+  return list;
+}
+
+/**
+ * Saves a connection, or updates the one with its URL and user name (its name, and its password: kept only when
+ * given, so saving without one forgets a stored one). An empty name is the broker's host. Throws when the list is full.
+ */
+export function saveConnection(storage: KeyValueStorage | null, connection: SavedConnection): SavedConnection[] {
+  const list = savedConnections(storage);
+  const { url, username, password } = connection;
+  const saved: SavedConnection = { name: cleanName(connection.name, url), url, username, ...(password !== undefined && { password }) };
+  const at = list.findIndex((c) => sameConnection(c, saved));
+  if (at >= 0) list[at] = saved;
+  else if (list.length >= MAX_SAVED_CONNECTIONS) throw new Error(`${MAX_SAVED_CONNECTIONS} saved connections at most: delete one first`);
+  else list.push(saved);
+  return keep(storage, list);
+}
+
+/** Gives a saved connection another name (an empty one: the broker's host). */
+export function renameConnection(storage: KeyValueStorage | null, which: Pick<RememberedBroker, 'url' | 'username'>, name: string): SavedConnection[] {
+  return keep(storage, savedConnections(storage).map((c) => (sameConnection(c, which) ? { ...c, name: cleanName(name, c.url) } : c)));
+}
+
+/** Deletes a saved connection; if the page opens with it, the page forgets that too. */
+export function deleteConnection(storage: KeyValueStorage | null, which: Pick<RememberedBroker, 'url' | 'username'>): SavedConnection[] {
+  const list = savedConnections(storage).filter((c) => !sameConnection(c, which));
+  const opening = rememberedBroker(storage);
+  if (opening && sameConnection(opening, which)) rememberBroker(storage, null);
+  return keep(storage, list);
+}
