@@ -29,6 +29,10 @@ export default defineConfig({
           name: 'unit',
           // Worker threads start faster than forked processes: 55 s here for the tier, against 64 s forked.
           pool: 'threads',
+          // Files share each worker's modules instead of importing Aedes, MQTT.js and the broker afresh for each
+          // of 90 files: 46 s here for the tier, against 74 s isolated. Nothing here mocks a module, and the
+          // broker's patches of its libraries are the ones a broker process makes once, idempotent and checked.
+          isolate: false,
           include: ['{protocol,broker,publisher,recorder,cli,viewer/src,test-support}/**/*.test.ts'],
           exclude: PROCESS_TESTS,
           sequence: { groupOrder: 0 },
