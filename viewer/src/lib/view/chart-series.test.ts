@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartedFields, fieldSeries, inRange } from './chart-series';
+import { chartedFields, fieldSeries, inRange, nearestPoint } from './chart-series';
 
 // Issue 29, item 13: a time range for the topic page's charts, and which fields are charted (alone or together).
 const T = 1_700_000_000_000;
@@ -30,5 +30,13 @@ describe('chart series', () => {
     expect(chartedFields(series, new Map())).toEqual(['temp']);
     expect(chartedFields(series, new Map([['rising', true], ['temp', false]]))).toEqual(['rising']);
     expect(chartedFields(series, new Map([['ts', true], ['seq', true]]))).toEqual(['temp', 'ts', 'seq']);
+  });
+
+  it('hovers the point nearest in time, and of two in the same millisecond the later one', () => {
+    const points = [{ at: 100, value: 1 }, { at: 200, value: 2 }, { at: 200, value: 3 }];
+    expect(nearestPoint(points, 120)?.value).toBe(1);
+    expect(nearestPoint(points, 190)?.value).toBe(3);
+    expect(nearestPoint(points, 500)?.value).toBe(3);
+    expect(nearestPoint([], 500)).toBeUndefined();
   });
 });

@@ -33,6 +33,16 @@ export function fieldSeries(messages: readonly { at: number; numbers: Record<str
   return out;
 }
 
+/**
+ * The point of `points` (oldest first) nearest in time to `at`; of points at the same time, the later one: two
+ * messages can come in the same millisecond, and the value shown is then the one that came last.
+ */
+export function nearestPoint(points: readonly ChartPoint[], at: number): ChartPoint | undefined {
+  let best: ChartPoint | undefined;
+  for (const p of points) if (!best || Math.abs(p.at - at) <= Math.abs(best.at - at)) best = p;
+  return best;
+}
+
 /** The points of the range ending at `now` (all of them for 'all kept'). */
 export function inRange(points: readonly ChartPoint[], range: ChartRange, now: number): ChartPoint[] {
   const ms = CHART_RANGES.find((r) => r.label === range)?.ms ?? null;
