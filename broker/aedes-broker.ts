@@ -11,6 +11,7 @@ import { RetainedCap } from './caps/retained';
 import { SessionCap } from './caps/sessions';
 import { clearSkippedDeliveriesAlone, clearTimersOfClientsBackElsewhere, resumeSessionsEndingWithTheirConnection, tolerateDuplicatePubrel, useNullPrototypeBrokerTables } from './aedes-beta-fixes';
 import { Authentication, type LoginPolicy } from './authentication';
+import { Cluster, type ClusterLink } from './cluster/cluster';
 import { logAndCountEvents } from './events';
 import { fitsClient } from './client-packet-size';
 import { tellKeepAliveTimeouts } from './mqtt5-disconnect';
@@ -33,6 +34,8 @@ export interface Backend {
   persistence?: unknown;
   /** The durable store's persistence (store/): its sessions are restored and its wills published at start. */
   store?: DurablePersistence;
+  /** With Redis: the connections of the rules every instance shares (cluster/). */
+  cluster?: ClusterLink;
 }
 
 /** Topic aliases an MQTT 5 client may set on its connection: each names a topic, checked as that topic at every use. */
@@ -68,6 +71,8 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   const admission = new PublishAdmission(limits, rights, (client) => notices.listens(client));
   const auth = new Authentication(security, limits, log, metrics, (client, identity, will) => admission.admitWill(client, identity, will)?.why ?? null);
   const { identities } = auth;
+  const cluster = backend.cluster ? new Cluster(backend.cluster, limits, log) : null;
+  auth.cluster = cluster;
   const dropper = new DropAfterAck();
   const shared = new SharedSubscriptions();
   const subscribeAdmission = new SubscribeAdmission(limits, rights, (client) => identities.get(client));
@@ -150,6 +155,7 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
     topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
     ...hooks,
   });
+  await cluster?.claims.install(aedes);
   useNullPrototypeBrokerTables(aedes);
   tolerateDuplicatePubrel(aedes);
   clearSkippedDeliveriesAlone(aedes);

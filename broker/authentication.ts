@@ -3,8 +3,9 @@ import { idProblem } from '../protocol';
 import { LogLimiter, printable, quoted, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
+import type { Cluster } from './cluster/cluster';
 import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
-import { FailedLogins } from './security/failed-logins';
+import { FailedLogins, type Lockout } from './security/failed-logins';
 import type { Limits } from './security/limits';
 import type { Identity } from './security/rights';
 import { verifyPassword, type UsersFile } from './security/users';
@@ -22,7 +23,7 @@ export type WillCheck = (client: Client, identity: Identity, will: PublishPacket
 /** Checked for an unknown user name too, so the answer takes as long either way. */
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
-function connackError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
+function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -39,6 +40,10 @@ export class Authentication {
   private readonly warnings: LogLimiter;
   private readonly owners: ClientIdOwners | null;
   private readonly wills = new WeakMap<Client, PublishPacket>();
+  /** Clients that asked for a session kept after they go (3.1.1 clean session 0, MQTT 5 Session Expiry > 0). */
+  private readonly wantsSession = new WeakSet<Client>();
+  /** With Redis: the owners, lockouts and connections shared by every instance (cluster/). */
+  cluster: Cluster | null = null;
 
   constructor(
     private readonly policy: LoginPolicy,
@@ -66,6 +71,7 @@ export class Authentication {
     // MQTT 5 assigns an id instead (Assigned Client Identifier in CONNACK).
     if (packet.clientId === '' && packet.clean === false && packet.protocolVersion !== 5) this.emptyIdWithSession.add(client);
     if (packet.will) this.wills.set(client, { cmd: 'publish', dup: false, ...packet.will } as PublishPacket);
+    if (packet.clean === false || (packet.protocolVersion === 5 && (packet.properties?.sessionExpiryInterval ?? 0) > 0)) this.wantsSession.add(client);
     done(null, true);
   };
 
@@ -94,45 +100,97 @@ export class Authentication {
       done(connackError(4, 'bad user name or password'), false);
     };
     // Names that cannot be a user's share one window, so long or many made-up names cannot grow the table.
-    const lockout = this.failedLogins.attempt(address, idProblem(username) ? '(not a user name)' : username);
-    if (lockout) {
-      if (lockout.firstTime) {
-        const whom = lockout.scope === 'user' ? `logins as ${quoted(username)} from ${address}` : `logins from ${address}`;
-        this.log.warn({ event: 'login_locked_out', remote: address, username, scope: lockout.scope }, `Locked out ${whom} for ${this.failedLogins.windowMs / 1000} s: ${lockout.failures} failed logins`);
-      }
-      return refuse();
-    }
+    const counted = idProblem(username) ? '(not a user name)' : username;
     const user = users.users[username];
-    // Returned, so that hook-guard.ts sees a throw in what follows the password check (it comes a turn later).
-    return verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
-      (ok) => {
-        if (!ok || !user) return refuse();
-        this.failedLogins.succeeded(address, username);
-        this.admit(client, { clientId: client.id, username, role: user.role }, done);
-      },
-      () => refuse(),
-    );
+    // Returned, so that hook-guard.ts sees a throw in what follows (it comes a turn later or more).
+    return this.loginAttempt(address, counted).then((lockout) => {
+      if (lockout) {
+        if (lockout.firstTime) {
+          const whom = lockout.scope === 'user' ? `logins as ${quoted(username)} from ${address}` : `logins from ${address}`;
+          this.log.warn({ event: 'login_locked_out', remote: address, username, scope: lockout.scope }, `Locked out ${whom} for ${this.failedLogins.windowMs / 1000} s: ${lockout.failures} failed logins`);
+        }
+        return refuse();
+      }
+      return verifyPassword(password?.toString('utf8') ?? '', user?.password ?? DUMMY_HASH).then(
+        (ok) => {
+          if (!ok || !user) return refuse();
+          this.loginSucceeded(address, counted);
+          return this.admit(client, { clientId: client.id, username, role: user.role }, done);
+        },
+        () => refuse(),
+      );
+    });
   };
+
+  /** Counts a login attempt: on every instance's count with Redis, on this instance's while Redis cannot answer. */
+  private async loginAttempt(address: string, user: string): Promise<Lockout | null> {
+    if (this.cluster) {
+      try {
+        return await this.cluster.logins.attempt(address, user);
+      } catch {
+        // Redis away: counted here alone until it is back
+      }
+    }
+    return this.failedLogins.attempt(address, user);
+  }
+
+  private loginSucceeded(address: string, user: string): void {
+    this.failedLogins.succeeded(address, user);
+    this.cluster?.logins.succeeded(address, user).catch(() => undefined);
+  }
 
   /**
    * Lets an identified client in, unless its will is one it could not publish itself (a will is published by the
    * broker later, with no client to check it against: with Redis, by another instance), or its client id is
    * another user's (security/client-ids.ts).
    */
-  private admit(client: Client, identity: Identity, done: Parameters<NonNullable<AedesOptions['authenticate']>>[3]): void {
+  private admit(client: Client, identity: Identity, done: Parameters<NonNullable<AedesOptions['authenticate']>>[3]): Promise<void> | void {
     const will = this.wills.get(client);
     const badWill = will && this.willCheck(client, identity, will);
     if (badWill) {
       this.warnings.warn({ event: 'will_refused', clientId: client.id, username: identity.username, topic: will.topic, reason: badWill }, `Refused ${quoted(client.id)}: its will on ${printable(will.topic)} would be refused (${printable(badWill)})`);
       return done(connackError(5, `a will on ${will.topic} is not allowed: ${badWill}`), false);
     }
-    const taken = this.owners?.claim(identity);
-    if (taken) {
+    const refuseId = (taken: string) => {
       const who = identity.username === null ? 'an anonymous client' : printable(identity.username);
       this.warnings.warn({ event: 'client_id_refused', clientId: client.id, username: identity.username, reason: taken }, `Refused client id ${quoted(client.id)} to ${who}: ${taken}`);
-      return done(connackError(5, `client id ${client.id} ${taken}`), false);
+      done(connackError(5, `client id ${client.id} ${taken}`), false);
+    };
+    const taken = this.owners?.whyNot(identity);
+    if (taken) return refuseId(taken);
+    const letIn = () => {
+      this.owners?.remember(identity);
+      this.identities.set(client, identity);
+      done(null, true);
+    };
+    if (!this.cluster) return letIn();
+    return this.claimAcrossInstances(this.cluster, client, identity).then((verdict) => {
+      if (verdict === 'ok') return letIn();
+      if ('taken' in verdict) return refuseId(verdict.taken);
+      this.warnings.warn({ event: 'connect_refused', clientId: client.id, username: identity.username, reason: 'redis-down' }, `Refused ${quoted(client.id)} a persistent session: ${verdict.unavailable}`);
+      done(connackError(3, verdict.unavailable), false);
+    });
+  }
+
+  /**
+   * The client id's owner and its connection, across instances (cluster/). When Redis cannot answer, a
+   * clean-session client is let in on what this instance knows (its connection is claimed once Redis is back);
+   * a client that needs its session kept is refused at once: the session lives in Redis.
+   */
+  private async claimAcrossInstances(cluster: Cluster, client: Client, identity: Identity): Promise<'ok' | { taken: string } | { unavailable: string }> {
+    try {
+      if (this.policy.users) {
+        const taken = await cluster.owners.claim(identity);
+        if (taken) return { taken };
+      }
+      await cluster.claims.claim(client);
+      return 'ok';
+    } catch {
+      if (!this.wantsSession.has(client)) {
+        cluster.claims.claimLater(client);
+        return 'ok';
+      }
+      return { unavailable: "the broker's Redis is not reachable, so no session can be kept now: connect with a clean session, or later" };
     }
-    this.identities.set(client, identity);
-    done(null, true);
   }
 }

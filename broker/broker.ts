@@ -104,7 +104,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     log,
     metrics,
     { users, allowAnonymous: options.allowAnonymous ?? false, rights, limits },
-    { id: options.id, mq: redis?.mq, persistence: redis?.persistence, store: store?.persistence },
+    { id: options.id, mq: redis?.mq, persistence: redis?.persistence, cluster: redis?.cluster, store: store?.persistence },
   ).catch(async (error: unknown) => {
     await store?.close();
     throw error;

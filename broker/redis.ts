@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 import mqemitterRedis from 'mqemitter-redis';
 import aedesPersistenceRedis from 'aedes-persistence-redis';
 import type { EventEmitter } from 'node:events';
+import type { RedisOptions } from 'ioredis';
+import type { ClusterLink } from './cluster/cluster';
 import { requireInternal } from './library-internals';
 import { LogLimiter, printable, type Logger } from './log';
 import { checkFromChannel, type RecordLimits } from './redis-records';
@@ -23,6 +25,8 @@ export { RedisUnreachableError } from './redis-url';
 export interface RedisBackend {
   mq: unknown;
   persistence: unknown;
+  /** The connections of the rules shared by every instance (cluster/): client ids, connections, lockouts. */
+  cluster: ClusterLink;
   /** False while any of the Redis connections is down. */
   healthy(): boolean;
   /**
@@ -65,8 +69,8 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
   const down = new Set<string>();
   const lastLog = new Map<string, number>();
   const connectionErrors = new WeakSet<Error>();
-  const connection = (name: string): Redis => {
-    const redis = new Redis(options);
+  const connection = (name: string, extra: RedisOptions = {}): Redis => {
+    const redis = new Redis({ ...options, ...extra });
     redis.on('error', (error: Error) => {
       connectionErrors.add(error);
       // Loud, but not once per retry: at most a line every 10 s per connection while it is down.
@@ -105,15 +109,27 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
   const checkedFromRedis = checkChannelMessages(subConn, limits, bad);
   deliverLocallyFirst(mq, checkedFromRedis, failed('emitter'));
   const persistence = aedesPersistenceRedis({ conn: db });
+  // Questions asked at CONNECT fail at once while Redis is away (no offline queue) or slow to answer, instead of
+  // holding the client's CONNACK until it is back.
+  const cluster: ClusterLink = { commands: connection('cluster', { enableOfflineQueue: false, commandTimeout: 1000 }), subscriber: connection('cluster-subscribe') };
+  // Without its offline queue the question connection refuses commands until it is up: the first clients must not
+  // be taken for clients of an outage.
+  await Promise.all([cluster.commands, cluster.subscriber].map((redis) => ready(redis, timeoutMs))).catch((error: Error) => {
+    for (const redis of [db, subConn, cluster.commands, cluster.subscriber]) redis.disconnect();
+    throw new RedisUnreachableError(`cannot reach Redis at ${shown}: ${oneLine(error.message)}`);
+  });
   return {
     mq,
     persistence,
+    cluster,
     healthy: () => down.size === 0,
     watch: (aedes) => aedes.on('error', failed('broker')),
     // Not persistence.destroy(): it unsubscribes from the emitter Aedes has already closed by then, and its
     // rejection escapes its callback. The connection it used is ours to end.
     close: async () => {
       db.disconnect();
+      cluster.commands.disconnect();
+      cluster.subscriber.disconnect();
     },
   };
 }
@@ -181,6 +197,15 @@ function deliverLocallyFirst(mq: RedisEmitter, fromRedis: (packet: unknown) => E
       if (error && !mq.closing) onRedisError(error);
     });
   };
+}
+
+/** Resolves once `redis` is ready for commands, rejects after `timeoutMs`. */
+function ready(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no answer')), timeoutMs);
+    redis.once('ready', () => (clearTimeout(timer), resolve()));
+  });
 }
 
 function oneLine(text: string): string {

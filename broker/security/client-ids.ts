@@ -22,15 +22,26 @@ export class ClientIdOwners {
 
   /** Why `identity` may not use its client id, or null: it may (and the id is then remembered as its owner's). */
   claim(identity: Identity): string | null {
+    return this.whyNot(identity) ?? this.remember(identity);
+  }
+
+  /** Why `identity` may not use its client id, as far as this instance knows, or null. */
+  whyNot(identity: Identity): string | null {
     const { clientId: id, username } = identity;
-    const owner = this.owners.has(id) ? this.owners.get(id) : this.reservedFor(id);
-    if (owner !== undefined && owner !== username) {
-      if (identity.role === 'admin') return null; // an admin may take over any id; it stays its owner's
-      return `it belongs to ${owner ?? 'an anonymous client'}`;
-    }
+    const owner = this.ownerOf(id);
+    if (owner === undefined || owner === username) return null;
+    if (identity.role === 'admin') return null; // an admin may take over any id; it stays its owner's
+    return `it belongs to ${owner ?? 'an anonymous client'}`;
+  }
+
+  /** Remembers `identity`'s user as the owner of its id (it was let in with it). */
+  remember(identity: Identity): null {
+    const { clientId: id, username } = identity;
     // Anonymous clients own nothing that needs remembering (any anonymous client may use an anonymous one's id),
-    // so a flood of anonymous connections cannot push real owners out of this bounded table.
-    if (username === null) return null;
+    // so a flood of anonymous connections cannot push real owners out of this bounded table. An admin using
+    // another's id leaves it its owner's.
+    const owner = this.ownerOf(id);
+    if (username === null || (owner !== undefined && owner !== username)) return null;
     this.owners.delete(id);
     this.owners.set(id, username);
     if (this.owners.size > this.maxRemembered) this.owners.delete(this.owners.keys().next().value!);
@@ -40,6 +51,11 @@ export class ClientIdOwners {
   /** Gives `id` back to `username`, its owner when the broker last stopped (its persistent session was kept). */
   restore(id: string, username: string): void {
     this.owners.set(id, username);
+  }
+
+  /** The id's owner: remembered, or reserved; undefined when it has none. */
+  private ownerOf(id: string): string | null | undefined {
+    return this.owners.has(id) ? this.owners.get(id) : this.reservedFor(id);
   }
 
   /** `device-{name}` is the publisher's id for device user `name`. */

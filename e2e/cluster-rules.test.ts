@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { Redis } from 'ioredis';
+import { connect, Inbox, subscribe } from '../test-support/mqtt';
+import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
+import { startRedis, type RedisServer } from '../test-support/redis';
+import { makeUsers } from '../test-support/security';
+
+// Two broker processes on one real redis-server, with a users file: the rules of one broker across both
+// (issue 31). Passwords are NAME-password (test-support/security.ts).
+interface Instance {
+  process: Spawned;
+  mqtt: string;
+  http: string;
+}
+
+let redis: RedisServer;
+let a: Instance;
+let b: Instance;
+const open: MqttClient[] = [];
+
+async function instance(id: string, usersFile: string): Promise<Instance> {
+  const process = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redis.url, '--id', id, '--users', usersFile]);
+  const { mqtt: url, http } = await brokerReady(process, 20_000);
+  return { process, mqtt: url, http };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const { file } = await makeUsers({ laptop: 'device', alice: 'viewer', bob: 'viewer', carol: 'viewer', dave: 'viewer' });
+  [a, b] = await Promise.all([instance('cluster-a', file), instance('cluster-b', file)]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of open) client.end(true);
+  await Promise.all([a?.process.stop('SIGKILL'), b?.process.stop('SIGKILL')]);
+  await redis?.stop();
+});
+
+const as = (user: string, extra: IClientOptions = {}): IClientOptions => ({ username: user, password: `${user}-password`, ...extra });
+
+async function kept(url: string, options: IClientOptions): Promise<MqttClient> {
+  const client = await connect(url, options);
+  open.push(client);
+  return client;
+}
+
+/** Resolves with the DISCONNECT reason code (MQTT 5) or null, when the connection closes. */
+function closing(client: MqttClient): Promise<number | null> {
+  let reason: number | null = null;
+  client.on('disconnect', (packet) => (reason = packet.reasonCode ?? null));
+  return new Promise((resolve) => client.once('close', () => resolve(reason)));
+}
+
+/** A CONNECT's outcome: connected, or the CONNACK's refusal code. */
+function attempt(url: string, options: IClientOptions): Promise<{ client: MqttClient; refused: number | null }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  open.push(client);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
+    client.once('connect', () => (clearTimeout(timer), resolve({ client, refused: null })));
+    client.once('error', (error) => (clearTimeout(timer), resolve({ client, refused: (error as { code?: number }).code ?? -1 })));
+  });
+}
+
+async function healthz(i: Instance): Promise<{ status: string; clients: number }> {
+  return (await (await fetch(i.http + 'healthz')).json()) as { status: string; clients: number };
+}
+
+async function connectedNow(i: Instance): Promise<number> {
+  const text = await (await fetch(i.http + 'metrics')).text();
+  return [...text.matchAll(/^mqlive_clients_connected\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+describe('two instances on one Redis keep the rules of one broker', () => {
+  it('one client id, one connection: a CONNECT on B closes the one on A within 1 s, with 0x8E and its will', async () => {
+    const watcher = await kept(b.mqtt, as('alice'));
+    const inbox = new Inbox(watcher);
+    await subscribe(watcher, 'devices/laptop/status');
+    const first = await kept(a.mqtt, as('laptop', { clientId: 'device-laptop', protocolVersion: 5, will: { topic: 'devices/laptop/status', payload: Buffer.from('offline'), qos: 1, retain: false } }));
+    const firstClosed = closing(first);
+    const started = Date.now();
+    await kept(b.mqtt, as('laptop', { clientId: 'device-laptop', protocolVersion: 5 }));
+    expect(await firstClosed).toBe(0x8e);
+    expect(Date.now() - started).toBeLessThan(1000 + 5000); // the CONNECT itself may take its time on a busy machine
+    await b.process.waitForEvent('client_connected', { where: { clientId: 'device-laptop' } });
+    await a.process.waitForEvent('client_taken_over', { where: { clientId: 'device-laptop', by: 'cluster-b' } });
+    // MQTT: the connection taken over did not DISCONNECT, so its will goes out.
+    expect((await inbox.waitFor((m) => m.topic === 'devices/laptop/status')).text).toBe('offline');
+  }, 30_000);
+
+  it('two CONNECTs with one id on two instances at once end with one live connection, 20 times out of 20', async () => {
+    for (let round = 0; round < 20; round++) {
+      const id = `race-${round}`;
+      const [onA, onB] = await Promise.all([attempt(a.mqtt, as('carol', { clientId: id })), attempt(b.mqtt, as('carol', { clientId: id }))]);
+      expect([onA.refused, onB.refused]).toEqual([null, null]);
+      // The later claim closes the earlier connection: wait until one is closed, then see that the other still
+      // answers (a QoS 1 round trip: whatever closed it would have come first).
+      await expect.poll(() => [onA, onB].filter((c) => c.client.connected).length, { timeout: 3000, interval: 20 }).toBeLessThan(2);
+      const live = [onA, onB].filter((c) => c.client.connected);
+      expect(live.length, `round ${round}`).toBe(1);
+      const winner = live[0]!.client;
+      await winner.publishAsync(`clients/${id}/messages`, JSON.stringify({ text: `round ${round}` }), { qos: 1 });
+      expect(winner.connected, `round ${round}: the winner stays connected`).toBe(true);
+      for (const c of [onA, onB]) c.client.end(true);
+    }
+  }, 120_000);
+
+  it("another user can take neither an id nor a persistent session through the other instance", async () => {
+    const alice = await kept(a.mqtt, as('alice', { clientId: 'alice-phone', clean: false }));
+    await subscribe(alice, 'devices/+/status');
+    await alice.endAsync();
+    const bobTries = await attempt(b.mqtt, as('bob', { clientId: 'alice-phone', clean: false }));
+    expect(bobTries.refused).toBe(5); // not authorized
+    await b.process.waitForEvent('client_id_refused', { where: { clientId: 'alice-phone', username: 'bob' } });
+    // Alice's session is still hers, on the other instance too.
+    const back = mqtt.connect(b.mqtt, { reconnectPeriod: 0, ...as('alice', { clientId: 'alice-phone', clean: false }) });
+    open.push(back);
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      back.once('connect', resolve);
+      back.once('error', reject);
+    });
+    expect(connack.sessionPresent).toBe(true);
+  }, 30_000);
+
+  it('a login lockout earned on A holds on B', async () => {
+    for (let n = 0; n < 10; n++) expect((await attempt(a.mqtt, { username: 'dave', password: 'wrong-password', clientId: `guess-${n}` })).refused).toBe(4);
+    await a.process.waitForEvent('login_locked_out', { where: { username: 'dave' } }).catch(() => undefined);
+    expect((await attempt(b.mqtt, as('dave', { clientId: 'dave-right' }))).refused).toBe(4);
+    await b.process.waitForEvent('login_locked_out', { where: { username: 'dave' } });
+  }, 60_000);
+
+  it('a takeover request that never arrives: the sweep sees the id held by a newer connection and closes its own', async () => {
+    const client = await kept(a.mqtt, as('alice', { clientId: 'alice-lost', protocolVersion: 5 }));
+    const closed = closing(client);
+    // What a claim on another instance writes, its request to close lost on the way.
+    const direct = new Redis(redis.port, '127.0.0.1');
+    try {
+      await direct.set('mqlive:conn:alice-lost', JSON.stringify({ i: 'cluster-elsewhere', t: 'lost-request', at: Date.now() + 1000 }), 'PX', 30_000);
+    } finally {
+      direct.disconnect();
+    }
+    expect(await closed).toBe(0x8e);
+    await a.process.waitForEvent('client_taken_over', { where: { clientId: 'alice-lost' } });
+  }, 30_000);
+
+  it('/healthz and /metrics count each connection once, on the instance it is on', async () => {
+    for (const c of open.splice(0)) c.end(true);
+    const clients = async () => [(await healthz(a)).clients, (await healthz(b)).clients];
+    await expect.poll(clients, { timeout: 10_000 }).toEqual([0, 0]);
+    await kept(a.mqtt, as('alice', { clientId: 'counted' }));
+    await kept(b.mqtt, as('alice', { clientId: 'counted' }));
+    await expect.poll(clients, { timeout: 5000 }).toEqual([0, 1]);
+    expect([await connectedNow(a), await connectedNow(b)]).toEqual([0, 1]);
+    expect((await healthz(a)).status).toBe('ok');
+  }, 30_000);
+});
