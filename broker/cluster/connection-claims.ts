@@ -53,7 +53,7 @@ interface LocalConnection {
   /** The record as last written; null while Redis was away at its CONNECT. */
   record: string | null;
   connectedAt: number;
-  /** A close was asked for before Aedes registered it: closed as soon as it is. */
+  /** A close was asked for before Aedes registered it: closed once its CONNACK is out. */
   closeWhenRegistered: string | null;
 }
 
@@ -131,7 +131,8 @@ export class ConnectionClaims {
     // Back after an outage: claims of clients let in meanwhile are decided at once, not at the next sweep.
     this.subscriber.on('ready', () => void this.sweep());
     await this.subscriber.subscribe(TAKEOVER_CHANNEL);
-    this.aedes.on('client', (client) => this.onRegistered(client));
+    // After its CONNACK, so a client that lost a race at connect is told why (DISCONNECT 0x8E), not cut off unanswered.
+    this.aedes.on('connackSent', (_connack, client) => this.onConnacked(client));
     this.aedes.on('clientDisconnect', (client) => this.release(client));
     this.timer = setInterval(() => void this.sweep(), this.timings.sweepMs);
     this.timer.unref();
@@ -224,7 +225,7 @@ export class ConnectionClaims {
   private takeOver(connection: LocalConnection, by: string, done: () => void): void {
     const { client } = connection;
     if (this.clients()[client.id] !== client) {
-      connection.closeWhenRegistered = by; // still connecting: closed once registered
+      connection.closeWhenRegistered = by; // still connecting: closed once its CONNACK is out
       return done();
     }
     this.log.info({ event: 'client_taken_over', clientId: client.id, by }, `${printable(client.id)} connected on instance ${printable(by)}: closed here`);
@@ -238,9 +239,12 @@ export class ConnectionClaims {
     });
   }
 
-  private onRegistered(client: Client): void {
+  private onConnacked(client: Client): void {
     const connection = this.byClient.get(client);
-    if (connection?.closeWhenRegistered) this.takeOver(connection, connection.closeWhenRegistered, () => undefined);
+    const by = connection?.closeWhenRegistered;
+    if (!connection || !by) return;
+    connection.closeWhenRegistered = null;
+    if (this.clients()[client.id] === client) this.takeOver(connection, by, () => undefined);
   }
 
   private release(client: Client): void {
