@@ -17,6 +17,8 @@ import { fitsClient } from './client-packet-size';
 import { tellKeepAliveTimeouts } from './mqtt5-disconnect';
 import { guardHooks } from './hook-guard';
 import { SubscriptionOrder } from './inbound-tap';
+import { OutagePersistence } from './outage-persistence';
+import { serveThroughOutages } from './outage-admission';
 import { SharedSubscriptions } from './shared-subscriptions';
 import { retainedAtGrantedQos } from './retained-qos';
 import type { DurablePersistence } from './store/durable-persistence';
@@ -174,6 +176,8 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   };
   tellKeepAliveTimeouts(aedes as unknown as Parameters<typeof tellKeepAliveTimeouts>[0]);
   dropper.install(aedes);
+  // With Redis: clean sessions get in (served here) while it is down, persistent ones are refused at once.
+  if (backend.persistence instanceof OutagePersistence) serveThroughOutages(aedes, backend.persistence, log, limits);
   await new RetainedCap(limits, metrics, warnings).install(aedes);
   // Each cap logs through its own limiter, so one flooded cap cannot hide another's line.
   const queuedCap = new QueuedCap(limits, metrics, log);

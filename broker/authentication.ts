@@ -4,6 +4,7 @@ import { LogLimiter, printable, quoted, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
 import type { Cluster } from './cluster/cluster';
+import { needsSession, REDIS_DOWN_REFUSAL } from './outage-admission';
 import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
 import { FailedLogins, type Lockout } from './security/failed-logins';
 import type { Limits } from './security/limits';
@@ -40,7 +41,7 @@ export class Authentication {
   private readonly warnings: LogLimiter;
   private readonly owners: ClientIdOwners | null;
   private readonly wills = new WeakMap<Client, PublishPacket>();
-  /** Clients that asked for a session kept after they go (3.1.1 clean session 0, MQTT 5 Session Expiry > 0). */
+  /** Clients that asked for a session kept after they go, or to resume one (outage-admission.ts needsSession). */
   private readonly wantsSession = new WeakSet<Client>();
   /** With Redis: the owners, lockouts and connections shared by every instance (cluster/). */
   cluster: Cluster | null = null;
@@ -71,7 +72,7 @@ export class Authentication {
     // MQTT 5 assigns an id instead (Assigned Client Identifier in CONNACK).
     if (packet.clientId === '' && packet.clean === false && packet.protocolVersion !== 5) this.emptyIdWithSession.add(client);
     if (packet.will) this.wills.set(client, { cmd: 'publish', dup: false, ...packet.will } as PublishPacket);
-    if (packet.clean === false || (packet.protocolVersion === 5 && (packet.properties?.sessionExpiryInterval ?? 0) > 0)) this.wantsSession.add(client);
+    if (needsSession(packet)) this.wantsSession.add(client);
     done(null, true);
   };
 
@@ -166,9 +167,9 @@ export class Authentication {
     if (!this.cluster) return letIn();
     return this.claimAcrossInstances(this.cluster, client, identity).then((verdict) => {
       if (verdict === 'ok') return letIn();
-      if ('taken' in verdict) return refuseId(verdict.taken);
-      this.warnings.warn({ event: 'connect_refused', clientId: client.id, username: identity.username, reason: 'redis-down' }, `Refused ${quoted(client.id)} a persistent session: ${verdict.unavailable}`);
-      done(connackError(3, verdict.unavailable), false);
+      if (verdict !== 'unavailable') return refuseId(verdict.taken);
+      this.warnings.warn({ event: 'connection_refused', clientId: client.id, remote: remoteAddressOf(client), reason: 'redis-down' }, `Connection refused: ${quoted(client.id)} asked for a persistent session while Redis is down`);
+      done(connackError(3, REDIS_DOWN_REFUSAL), false);
     });
   }
 
@@ -177,7 +178,7 @@ export class Authentication {
    * clean-session client is let in on what this instance knows (its connection is claimed once Redis is back);
    * a client that needs its session kept is refused at once: the session lives in Redis.
    */
-  private async claimAcrossInstances(cluster: Cluster, client: Client, identity: Identity): Promise<'ok' | { taken: string } | { unavailable: string }> {
+  private async claimAcrossInstances(cluster: Cluster, client: Client, identity: Identity): Promise<'ok' | { taken: string } | 'unavailable'> {
     try {
       if (this.policy.users) {
         const taken = await cluster.owners.claim(identity);
@@ -190,7 +191,7 @@ export class Authentication {
         cluster.claims.claimLater(client);
         return 'ok';
       }
-      return { unavailable: "the broker's Redis is not reachable, so no session can be kept now: connect with a clean session, or later" };
+      return 'unavailable';
     }
   }
 }

@@ -19,14 +19,16 @@ import { checkFromChannel, type RecordLimits } from './redis-records';
 import { guardStoredReads } from './redis-stored';
 import { redactedUrl, redisConnectionOptions, RedisUnreachableError } from './redis-url';
 import { DEFAULT_LIMITS } from './security/limits';
+import { OutagePersistence } from './outage-persistence';
 
 export { RedisUnreachableError } from './redis-url';
 
 export interface RedisBackend {
   mq: unknown;
-  persistence: unknown;
   /** The connections of the rules shared by every instance (cluster/): client ids, connections, lockouts. */
   cluster: ClusterLink;
+  /** Redis's, and this instance's memory for clients admitted while Redis is down (outage-persistence.ts). */
+  persistence: OutagePersistence;
   /** False while any of the Redis connections is down. */
   healthy(): boolean;
   /**
@@ -67,6 +69,16 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
   }
 
   const down = new Set<string>();
+  // The instance as a whole: serving local clients only from the first connection down to the last one back.
+  const setDown = (name: string) => {
+    if (down.size === 0) log.warn({ event: 'redis_outage', redis: shown, serving: 'local-clients' }, 'Redis is down: serving local clients only (clean sessions; persistent ones are refused)');
+    down.add(name);
+  };
+  const setUp = (name: string) => {
+    const was = down.delete(name);
+    if (was && down.size === 0) log.info({ event: 'redis_outage_over', redis: shown }, 'Redis is back: serving all clients');
+    return was;
+  };
   const lastLog = new Map<string, number>();
   const connectionErrors = new WeakSet<Error>();
   const connection = (name: string, extra: RedisOptions = {}): Redis => {
@@ -78,11 +90,11 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
         lastLog.set(name, Date.now());
         log.error({ event: 'redis_down', redis: shown, connection: name, err: error.message }, `Redis connection lost (${name}): ${error.message}; serving local clients, retrying`);
       }
-      down.add(name);
+      setDown(name);
     });
-    redis.on('close', () => down.add(name));
+    redis.on('close', () => setDown(name));
     redis.on('ready', () => {
-      if (down.delete(name)) log.info({ event: 'redis_back', redis: shown, connection: name }, `Redis connection back (${name})`);
+      if (setUp(name)) log.info({ event: 'redis_back', redis: shown, connection: name }, `Redis connection back (${name})`);
     });
     return redis;
   };
@@ -108,7 +120,9 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
   mq.state.on('error', failed('emitter'));
   const checkedFromRedis = checkChannelMessages(subConn, limits, bad);
   deliverLocallyFirst(mq, checkedFromRedis, failed('emitter'));
-  const persistence = aedesPersistenceRedis({ conn: db });
+  const healthy = () => down.size === 0;
+  subscribeLocallyWhileDown(mq, healthy);
+  const persistence = new OutagePersistence(aedesPersistenceRedis({ conn: db }) as ConstructorParameters<typeof OutagePersistence>[0], healthy, failed('persistence'));
   // Questions asked at CONNECT fail at once while Redis is away (no offline queue) or slow to answer, instead of
   // holding the client's CONNACK until it is back.
   const cluster: ClusterLink = { commands: connection('cluster', { enableOfflineQueue: false, commandTimeout: 1000 }), subscriber: connection('cluster-subscribe') };
@@ -118,15 +132,17 @@ export async function connectRedis(url: string, log: Logger, connectOptions: Red
     for (const redis of [db, subConn, cluster.commands, cluster.subscriber]) redis.disconnect();
     throw new RedisUnreachableError(`cannot reach Redis at ${shown}: ${oneLine(error.message)}`);
   });
+  const stopWatching = watchAnswers(db, setDown, setUp);
   return {
     mq,
     persistence,
     cluster,
-    healthy: () => down.size === 0,
+    healthy,
     watch: (aedes) => aedes.on('error', failed('broker')),
     // Not persistence.destroy(): it unsubscribes from the emitter Aedes has already closed by then, and its
     // rejection escapes its callback. The connection it used is ours to end.
     close: async () => {
+      stopWatching();
       db.disconnect();
       cluster.commands.disconnect();
       cluster.subscriber.disconnect();
@@ -140,6 +156,8 @@ interface RedisEmitter {
   closing?: boolean;
   /** Publishes to Redis; every instance, this one included, delivers what comes back from Redis. */
   emit(packet: EmittedPacket, done?: (error?: Error) => void): void;
+  on(topic: string, listener: unknown, done?: () => void): unknown;
+  removeListener(topic: string, listener: unknown, done?: () => void): unknown;
   /** mqemitter's own in-process delivery, which mqemitter-redis calls for each message from Redis. */
   _emit(packet: unknown, done?: (error?: Error) => void): void;
 }
@@ -206,6 +224,53 @@ function ready(redis: Redis, timeoutMs: number): Promise<void> {
     const timer = setTimeout(() => reject(new Error('no answer')), timeoutMs);
     redis.once('ready', () => (clearTimeout(timer), resolve()));
   });
+}
+
+/** How often the persistence connection is asked for a PING, and how long its answer may take. */
+const PING_EVERY_MS = 1000;
+const PING_ANSWER_MS = 2000;
+
+/**
+ * A Redis that stops answering with its connection open (SIGSTOP, a hung host) gives no 'error' or 'close': the
+ * persistence connection is pinged every second, and a PING unanswered after 2 s counts as Redis down until it is
+ * answered. One PING at a time; other commands get no timeout (they wait for Redis as before).
+ */
+function watchAnswers(db: Redis, setDown: (name: string) => void, setUp: (name: string) => void): () => void {
+  const name = 'persistence (not answering)';
+  let sentAt: number | null = null;
+  const timer = setInterval(() => {
+    if (sentAt !== null) {
+      if (Date.now() - sentAt > PING_ANSWER_MS) setDown(name);
+      return;
+    }
+    sentAt = Date.now();
+    const answered = () => {
+      sentAt = null;
+      setUp(name);
+    };
+    db.ping().then(answered, answered); // an error is an answer: a connection that is down says so itself
+  }, PING_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * mqemitter-redis adds a listener here at once, but calls back only once Redis confirms its SUBSCRIBE (or
+ * UNSUBSCRIBE): while Redis is down, Aedes's SUBACK waited for it, and so did a closing client's disconnect (it
+ * unsubscribes first), which kept it counted as connected. While Redis is down the callback comes at once; the
+ * command still goes to Redis when it is back.
+ */
+function subscribeLocallyWhileDown(mq: RedisEmitter, healthy: () => boolean): void {
+  requireInternal(typeof mq.on === 'function' && typeof mq.removeListener === 'function', 'mqemitter-redis', 'MQEmitterRedis#on and #removeListener');
+  for (const method of ['on', 'removeListener'] as const) {
+    const original = mq[method].bind(mq);
+    mq[method] = (topic, listener, done) => {
+      if (!done || healthy()) return original(topic, listener, done);
+      const result = original(topic, listener);
+      setImmediate(done);
+      return result;
+    };
+  }
 }
 
 function oneLine(text: string): string {

@@ -43,7 +43,10 @@ export function httpRoutes(parts: { aedes: Aedes; redis: RedisBackend | null; me
     if (path === '/healthz') {
       const status = aedes.closed ? 'closing' : redis && !redis.healthy() ? 'redis-down' : 'ok';
       res.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ status, id: aedes.id, clients: aedes.connectedClients }) + '\n');
+      // 503 while Redis is down, so that load balancers send new clients elsewhere; this instance still serves
+      // clean sessions from here (outage-admission.ts).
+      const serving = status === 'redis-down' ? { serving: 'local-clients' } : {};
+      return void res.end(JSON.stringify({ status, ...serving, id: aedes.id, clients: aedes.connectedClients }) + '\n');
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
