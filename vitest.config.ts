@@ -33,7 +33,7 @@ export default defineConfig({
           // of 90 files: 46 s here for the tier, against 74 s isolated. Nothing here mocks a module, and the
           // broker's patches of its libraries are the ones a broker process makes once, idempotent and checked.
           isolate: false,
-          include: ['{protocol,broker,publisher,recorder,cli,viewer/src,test-support}/**/*.test.ts'],
+          include: ['{protocol,broker,publisher,recorder,cli,viewer/src,test-support,bench}/**/*.test.ts'],
           exclude: PROCESS_TESTS,
           sequence: { groupOrder: 0 },
         },

@@ -123,3 +123,25 @@ export function retainedTable(rows: Row[]): string[] {
   if (lines.length === 0) return [];
   return ['| broker | store | unflagged runs | p50 to PUBACK, ms | p99 to PUBACK, ms | broker CPU per update, µs | publisher rate, /s | unacknowledged |', '|---|---|---|---|---|---|---|---|', ...lines];
 }
+
+/**
+ * Issue 31's cluster-connect, one line per case in the order they ran: connects per second, CONNECT to CONNACK p50
+ * and p99, the system's CPU per client (brokers and Redis) and the generator's CPU (medians of unflagged runs,
+ * min-max). Two instances are also given as a ratio of connects per second to one instance of the same build on
+ * the same Redis: what spreading the clients gains.
+ */
+export function connectTable(rows: Row[]): string[] {
+  const labels = [...new Set(rows.filter((r) => r.scenario === 'cluster-connect').map((r) => r.broker))];
+  const lines: string[] = [];
+  for (const label of labels) {
+    const runs = caseRuns(rows, label, 'cluster-connect', 'tcp');
+    const cell = (key: string) => figure(spreadOf(runs.used, key), runs.clean);
+    const failed = runs.failed > 0 ? `, ${runs.failed} failed` : '';
+    const one = label.endsWith(' two instances on Redis') ? spreadOf(caseRuns(rows, label.replace(' two instances on Redis', ' one instance on Redis'), 'cluster-connect', 'tcp').used, 'connectsPerSec') : null;
+    const mine = spreadOf(runs.used, 'connectsPerSec');
+    const ratio = one && mine && one.median ? `${(mine.median / one.median).toFixed(2)}x` : '-';
+    lines.push(`| ${label} | ${runs.used[0]?.store ?? ''} | ${runs.clean} of ${runs.all}${failed} | ${cell('connectsPerSec')} | ${ratio} | ${cell('p50ms')} | ${cell('p99ms')} | ${cell('cpuPerConnectUs')} | ${cell('genCpuPct')} |`);
+  }
+  if (lines.length === 0) return [];
+  return ['| case | store | unflagged runs | connects / s | against one instance | p50 CONNECT→CONNACK, ms | p99, ms | system CPU per client, µs | generator CPU, % of a core |', '|---|---|---|---|---|---|---|---|---|', ...lines];
+}

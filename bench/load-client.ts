@@ -8,6 +8,7 @@
 import mqttPacket from 'mqtt-packet';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { monoMs } from './clock';
 
 /** One incoming packet: its first byte and its body (everything after the remaining length). */
 export type PacketHandler = (header: number, body: Buffer) => void;
@@ -30,29 +31,46 @@ export type ProtocolVersion = 4 | 5;
 
 /** Opens a transport to a `mqtt://` or `ws://` URL (127.0.0.1 only), sends CONNECT and waits for CONNACK. */
 export async function openConnection(url: string, clientId: string, protocolVersion: ProtocolVersion = 4, timeoutMs = 20_000): Promise<LoadConnection> {
+  return (await openTimedConnection(url, clientId, protocolVersion, timeoutMs)).conn;
+}
+
+/** A connection and when its CONNECT went and its CONNACK came, on the monotonic clock (ms): the TCP or WebSocket handshake before is not counted. */
+export interface TimedConnection {
+  conn: LoadConnection;
+  connectSentAt: number;
+  connackAt: number;
+}
+
+/** openConnection, timing the CONNECT to CONNACK exchange (the cluster-connect scenario). */
+export async function openTimedConnection(url: string, clientId: string, protocolVersion: ProtocolVersion = 4, timeoutMs = 20_000): Promise<TimedConnection> {
   const u = new URL(url);
   if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') throw new Error(`the load tool only talks to 127.0.0.1, not ${u.hostname}`);
   const transport = u.protocol === 'mqtt:' ? await openTcp(u, timeoutMs) : await openWs(url, timeoutMs);
   const conn = batching(transport);
+  let connackAt = NaN;
   const connack = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url} in ${timeoutMs} ms`)), timeoutMs);
     transport.onClose(() => reject(new Error(`connection to ${url} closed before CONNACK`)));
     conn.onPacket((header, body) => {
       if (header >> 4 !== 2) return;
+      connackAt = monoMs();
       clearTimeout(timer);
       // Byte 1 is the return code (3.1.1) or reason code (MQTT 5); a 3.1.1 broker answers MQTT 5 with 1.
       if (body[1] !== 0) reject(new Error(`${url} refused the connection (CONNACK ${body[1]}${protocolVersion === 5 && body[1] === 1 ? ': no MQTT 5' : ''})`));
       else resolve();
     });
   });
-  conn.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 0 }));
+  const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 0 });
+  // Written at once rather than through `send`'s next-tick batch, so connectSentAt is when it went.
+  const connectSentAt = monoMs();
+  transport.write(connect);
   try {
     await connack;
   } catch (error) {
     transport.destroy();
     throw error;
   }
-  return conn;
+  return { conn, connectSentAt, connackAt };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ROOT } from '../test-support/processes';
-import type { PubJob, RetainedJob, SubJob } from './load';
+import type { ConnectJob, PubJob, RetainedJob, SubJob } from './load';
 
 const TSX = import.meta.resolve('tsx');
 
@@ -28,7 +28,7 @@ interface Ready {
   measuredTo?: number;
 }
 
-export function runLoad<T>(job: PubJob | SubJob | RetainedJob): LoadProcess<T> {
+export function runLoad<T>(job: PubJob | SubJob | RetainedJob | ConnectJob): LoadProcess<T> {
   const child = spawn(process.execPath, ['--import', TSX, `${ROOT}bench/load.ts`, JSON.stringify(job)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.on('error', () => {}); // a tool that has exited cannot be told to stop: its exit says enough
   const lines = createInterface({ input: child.stdout! });

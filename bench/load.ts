@@ -6,12 +6,14 @@
  *        allows when rate is 0), and QoS 1 clicks at clickRate; reports the achieved inter-send intervals
  *   sub: opens `count` subscribers, records what arrives, reports when told to stop (a line on stdin)
  *   retained: publishes retained QoS 1 updates paced at `rate` over `topics` topics and times each one's PUBACK
+ *   connect: when told to go (a line on stdin), connects `count` clean-session clients round the `urls`, at most
+ *        `inFlight` CONNECTs unanswered at a time, and times each CONNECT to its CONNACK
  * Both speak MQTT 3.1.1 (protocolVersion 4) or MQTT 5, as the job says.
  */
 import mqttPacket from 'mqtt-packet';
 import { createInterface } from 'node:readline';
 import { monoMs, percentile } from './clock';
-import { afterProperties, encodePublishV5, openConnection, type LoadConnection, type ProtocolVersion } from './load-client';
+import { afterProperties, encodePublishV5, openConnection, openTimedConnection, type LoadConnection, type ProtocolVersion } from './load-client';
 // One allocation per PUBLISH, byte for byte mqtt-packet's (publish-encoding.test.ts): the publisher stays cheap.
 import { encodePublish } from '../broker/publish-encoding';
 
@@ -42,6 +44,29 @@ export interface RetainedJob {
   topics: number;
   warmupSeconds: number;
   seconds: number;
+}
+
+export interface ConnectJob {
+  role: 'connect';
+  /** The brokers, taken in turn: client i goes to urls[i % urls.length]. */
+  urls: string[];
+  count: number;
+  /** At most this many CONNECTs waiting for their CONNACK at once: the bounded batch. */
+  inFlight: number;
+}
+
+export interface ConnectResult {
+  connected: number;
+  /** Why a client could not connect, when one could not. */
+  error?: string;
+  /** The first CONNECT sent and the last CONNACK received, on the shared monotonic clock (ms). */
+  firstConnectAt: number;
+  lastConnackAt: number;
+  /** Each client's CONNECT to CONNACK, ms, sorted. */
+  latencies: number[];
+  /** When it was told to go (ms, monotonic), and its own CPU (user + system) from then to its last CONNACK, seconds. */
+  startedAt: number;
+  cpuSeconds: number;
 }
 
 export interface RetainedResult {
@@ -369,8 +394,66 @@ function subscribe(conn: LoadConnection, filter: string, protocolVersion: Protoc
   });
 }
 
-const job = JSON.parse(process.argv[2]!) as PubJob | SubJob | RetainedJob;
-if (job.role === 'pub' || job.role === 'retained') {
+/**
+ * Connects `count` clients (distinct ids, clean session, MQTT 3.1.1 over TCP) round the job's brokers, keeping at
+ * most `inFlight` CONNECTs unanswered, and keeps them open until told to stop. Waits for a "go" line first, so
+ * the bench can read every process's CPU just before the first CONNECT.
+ */
+async function runConnect(job: ConnectJob): Promise<void> {
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  await lines.next();
+  const connections: LoadConnection[] = [];
+  const latencies: number[] = [];
+  let firstConnectAt = Infinity;
+  let lastConnackAt = -Infinity;
+  let next = 0;
+  let failed = 0;
+  let lastError = '';
+  const startedAt = monoMs();
+  const cpuAtStart = process.cpuUsage();
+  let cpuAtEnd = cpuAtStart;
+  // Each worker connects one client after another: `inFlight` workers, so at most that many CONNECTs wait at once.
+  const worker = async () => {
+    for (let i = next++; i < job.count && failed < 3; i = next++) {
+      try {
+        const t = await openTimedConnection(job.urls[i % job.urls.length]!, `bench-connect-${process.pid}-${i}`, 4);
+        connections.push(t.conn);
+        latencies.push(t.connackAt - t.connectSentAt);
+        firstConnectAt = Math.min(firstConnectAt, t.connectSentAt);
+        if (t.connackAt > lastConnackAt) {
+          lastConnackAt = t.connackAt;
+          cpuAtEnd = process.cpuUsage();
+        }
+      } catch (error) {
+        // A broker that refuses or stalls at some count: stop soon and report how far it got, and why.
+        lastError = (error as Error).message;
+        failed += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(job.inFlight, job.count)) }, worker));
+  latencies.sort((a, b) => a - b);
+  const cpu = process.cpuUsage(cpuAtStart);
+  const cpuToEnd = cpuAtEnd === cpuAtStart ? cpu : { user: cpuAtEnd.user - cpuAtStart.user, system: cpuAtEnd.system - cpuAtStart.system };
+  const result: ConnectResult = {
+    connected: connections.length,
+    error: lastError || undefined,
+    firstConnectAt,
+    lastConnackAt,
+    latencies,
+    startedAt,
+    cpuSeconds: (cpuToEnd.user + cpuToEnd.system) / 1e6,
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+  await lines.next(); // stop: close every connection by exiting
+  process.exit(0);
+}
+
+const job = JSON.parse(process.argv[2]!) as PubJob | SubJob | RetainedJob | ConnectJob;
+if (job.role === 'connect') {
+  await runConnect(job);
+} else if (job.role === 'pub' || job.role === 'retained') {
   const result = job.role === 'pub' ? await runPub(job) : await runRetained(job);
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);

@@ -7,23 +7,24 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { optionLines, parseOptions, UsageError, type OptionSpec } from '../cli/options';
-import type { PubResult, RetainedResult, SubResult } from './load';
+import type { ConnectResult, PubResult, RetainedResult, SubResult } from './load';
 import { runLoad, within, type LoadProcess } from './load-process';
 import type { ProtocolVersion } from './load-client';
 import { latencyChart } from './chart';
 import { cpuSeconds, machineCpuSeconds, machineIrqSeconds, openFds, rssMiB } from './proc-stats';
 import { mergedPercentile, monoMs } from './clock';
 import { mqliveBaseline, startMosquittoTarget, startMqlive, startMqliveStored, type Target } from './targets';
-import { startRedis } from '../test-support/redis';
+import { startRedis, type RedisServer } from '../test-support/redis';
 import { runViewerBench } from './viewer-bench';
 import { caseRuns, spreadOf } from './medians';
-import { goalsTable, retainedTable, storeGoalsTable } from './goals';
+import { connectTable, goalsTable, retainedTable, storeGoalsTable } from './goals';
+import { connectFigures } from './connect-figures';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
 
 const OPTIONS = {
-  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout (mqlive in memory, mqlive with its store on, Mosquitto), saturate, fanout-v5, saturate-v5 (the same with MQTT 5 clients), retained-durable (retained QoS 1 updates at BENCH_RATE: PUBACK latency; store on, in memory, Mosquitto with persistence true), viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, soak (default fanout,saturate,fanout-v5,saturate-v5,retained-durable,viewer,idle,load200,cluster)' },
+  scenarios: { env: 'BENCH_SCENARIOS', type: 'string', help: 'comma list: fanout (mqlive in memory, mqlive with its store on, Mosquitto), saturate, fanout-v5, saturate-v5 (the same with MQTT 5 clients), retained-durable (retained QoS 1 updates at BENCH_RATE: PUBACK latency; store on, in memory, Mosquitto with persistence true), viewer, viewer-all (viewer with # subscribed and 50 more topics at 10 Hz), idle, load200, cluster, cluster-connect (BENCH_CONNECTS clean-session TCP clients spread over two instances on one Redis, against one instance on it, one without Redis and Mosquitto: connects/s and CONNECT to CONNACK), soak (default fanout,saturate,fanout-v5,saturate-v5,retained-durable,viewer,idle,load200,cluster,cluster-connect)' },
   against: { env: 'BENCH_AGAINST', type: 'string', help: 'peer broker to run side by side: mosquitto or none (default mosquitto)' },
   transports: { env: 'BENCH_TRANSPORTS', type: 'string', help: 'tcp, ws or both (default tcp,ws)' },
   subscribers: { env: 'BENCH_SUBSCRIBERS', type: 'string', help: 'fanout subscribers (default 50)' },
@@ -37,6 +38,8 @@ const OPTIONS = {
   minutes: { env: 'BENCH_SOAK_MINUTES', type: 'string', help: 'soak length in minutes (default 10)' },
   idle: { env: 'BENCH_IDLE', type: 'string', help: 'idle connections for the idle scenario (default 2000)' },
   viewers: { env: 'BENCH_VIEWERS', type: 'string', help: 'WebSocket viewers in load200 and soak (default 200)' },
+  connects: { env: 'BENCH_CONNECTS', type: 'string', help: 'clients cluster-connect connects per case (default 1000)' },
+  connectBatch: { env: 'BENCH_CONNECT_BATCH', type: 'string', help: 'cluster-connect: at most this many CONNECTs unanswered at once, over all its processes (default 50)' },
 } satisfies Record<string, OptionSpec>;
 
 export interface Row {
@@ -295,6 +298,112 @@ async function retainedDurable(target: Target, c: { rate: number; topics: number
   }
 }
 
+/** Two instances of one mqlive build on a fresh redis-server, for `body`; all three stopped after. */
+async function withCluster(instance: (args: string[]) => Promise<Target>, body: (redis: RedisServer, a: Target, b: Target) => Promise<void>): Promise<void> {
+  const redis = await startRedis();
+  const started: Target[] = [];
+  try {
+    started.push(await instance(['--redis', redis.url, '--id', 'bench-a']));
+    started.push(await instance(['--redis', redis.url, '--id', 'bench-b']));
+    await body(redis, started[0]!, started[1]!);
+  } finally {
+    for (const t of started) await t.stop().catch((error: Error) => console.log(`  stopping ${t.name}: ${error.message}`));
+    await redis.stop();
+  }
+}
+
+/** cluster-connect's generator processes: two, so that one event loop is not what paces the CONNECTs. */
+const CONNECT_PROCESSES = 2;
+
+interface ConnectCase {
+  label: string;
+  /** The brokers the clients are spread over, evenly (client i to urls[i % urls.length]). */
+  urls: string[];
+  /** The processes of those brokers: their CPU is the brokers' CPU. */
+  brokerPids: number[];
+  /** Other processes of the system under test (Redis, an instance given no clients): reported, not counted as others'. */
+  systemPids: number[];
+  store: string;
+  clients: number;
+  /** At most this many CONNECTs unanswered at once, over all the generator's processes. */
+  inFlight: number;
+  processes: number;
+}
+
+/**
+ * Issue 31: `clients` clean-session MQTT 3.1.1 clients over TCP, distinct ids, connected as fast as the brokers
+ * answer with at most `inFlight` CONNECTs waiting at a time (bench/load.ts, role connect). Connects per second from
+ * the first CONNECT to the last CONNACK; CONNECT to CONNACK per client; the brokers' and Redis's CPU from /proc
+ * between "go" and the last report; the generator's own CPU as it measured it. Flagged like the other scenarios:
+ * the generator above 70% of a core (all its processes together: then it may be what sets the pace), or others busy.
+ */
+async function connectStorm(c: ConnectCase): Promise<Row> {
+  await sleep(1000); // let the previous case's connections close
+  const n = Math.min(c.processes, c.clients);
+  const gens = Array.from({ length: n }, (_, i) =>
+    runLoad<ConnectResult>({ role: 'connect', urls: c.urls, count: Math.floor((c.clients + i) / n), inFlight: Math.max(1, Math.floor((c.inFlight + i) / n)) }),
+  );
+  try {
+    await within(Promise.all(gens.map((g) => g.ready)), 60_000, 'starting the connect generator');
+    const cpu = () => ({
+      brokers: c.brokerPids.map((pid) => cpuSeconds(pid)),
+      system: c.systemPids.map((pid) => cpuSeconds(pid)),
+      gens: gens.map((g) => cpuSeconds(g.pid)),
+      machine: machineCpuSeconds(),
+      at: monoMs(),
+    });
+    const before = cpu();
+    for (const g of gens) g.stop({ go: true });
+    const results = await within(Promise.all(gens.map((g) => g.result)), 120_000, `connecting ${c.clients} clients`);
+    const after = cpu();
+    const f = connectFigures(results);
+    const why = results.find((r) => r.error)?.error;
+    if (f.connected < c.clients) throw new Error(`${c.label} accepted only ${f.connected} of ${c.clients} clients${why ? ` (${why})` : ''}`);
+    if (after.brokers.some((v) => !Number.isFinite(v))) throw new Error(`${c.label} stopped during the run`);
+    const window = (after.at - before.at) / 1000;
+    const diff = (a: number[], b: number[]) => a.map((v, i) => v - b[i]!);
+    const brokerCpu = diff(after.brokers, before.brokers);
+    const systemCpu = diff(after.system, before.system);
+    const genCpu = diff(after.gens, before.gens);
+    const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const othersPct = (100 * (after.machine - before.machine - total(brokerCpu) - total(systemCpu) - total(genCpu))) / window;
+    const loadBound = f.genCpuPct > LOAD_CPU_LIMIT_PCT;
+    const busy = othersPct > OTHERS_CPU_LIMIT_PCT;
+    const pcts = (values: number[]) => values.map((v) => round((100 * v) / window, 1)).join(' / ');
+    return {
+      scenario: 'cluster-connect',
+      broker: c.label,
+      transport: 'tcp',
+      store: c.store,
+      clients: c.clients,
+      inFlight: c.inFlight,
+      connectsPerSec: Math.round(f.connectsPerSec),
+      connectWindowMs: round(f.windowMs, 1),
+      // CONNECT to CONNACK (p99ms under this name, so the medians read it like the others').
+      p50ms: round(f.p50ms, 2),
+      p95ms: round(f.p95ms, 2),
+      p99ms: round(f.p99ms, 2),
+      maxMs: round(f.maxMs, 1),
+      // The brokers that took the clients (each, in the order of urls), then Redis and any idle instance.
+      brokerCpuPct: pcts(brokerCpu),
+      systemCpuPct: c.systemPids.length ? pcts(systemCpu) : null,
+      // Everything the system under test spent (brokers, Redis, the idle instance) per client connected.
+      cpuPerConnectUs: round(((total(brokerCpu) + total(systemCpu)) * 1e6) / c.clients, 1),
+      genCpuPct: round(f.genCpuPct, 1),
+      genCpuMaxPct: round(f.genCpuMaxPct, 1),
+      genProcesses: gens.length,
+      othersCpuPct: round(othersPct, 1),
+      loadBound,
+      busy,
+      flagged: loadBound || busy,
+    };
+  } finally {
+    // Ending the generator closes every client (the kernel closes its sockets); then let the brokers see them go.
+    for (const g of gens) g.kill();
+    await sleep(2000);
+  }
+}
+
 /** A case that could not finish is a row that says why, not the end of the whole run. */
 function failedRow(scenario: string, broker: string, transport: string, error: Error): Row {
   console.log(`  ${scenario} ${broker} ${transport}: FAILED: ${error.message}`);
@@ -378,7 +487,7 @@ async function main(): Promise<void> {
     console.error(`bench: ${(error as UsageError).message}`);
     process.exit(2);
   }
-  const scenarios = (o.scenarios ?? 'fanout,saturate,fanout-v5,saturate-v5,retained-durable,viewer,idle,load200,cluster').split(',');
+  const scenarios = (o.scenarios ?? 'fanout,saturate,fanout-v5,saturate-v5,retained-durable,viewer,idle,load200,cluster,cluster-connect').split(',');
   const transports = (o.transports ?? 'tcp,ws').split(',') as ('tcp' | 'ws')[];
   const against = o.against ?? 'mosquitto';
   const seconds = Number(o.seconds ?? 10);
@@ -388,6 +497,8 @@ async function main(): Promise<void> {
   const repeats = Number(o.repeats ?? 3);
   const subProcesses = Math.max(1, Math.floor(Number(o.subProcesses ?? 5)));
   const viewers = Math.max(1, Number(o.viewers ?? 200));
+  const connects = Math.max(1, Math.floor(Number(o.connects ?? 1000)));
+  const connectBatch = Math.max(1, Math.floor(Number(o.connectBatch ?? 50)));
   if (o.profile) process.env.BENCH_PROFILE = o.profile; // read where the brokers are started (targets.ts)
   mkdirSync(RESULTS, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -398,7 +509,7 @@ async function main(): Promise<void> {
     rows.push(row);
     appendFileSync(`${RESULTS}/results.jsonl`, JSON.stringify({ at: new Date().toISOString(), machine, ...row }) + '\n');
     if (!row.error) {
-      const figures = Object.entries(row).filter(([k, v]) => v !== null && /p99ms|deliveredPerSec|cpuPerMsgUs|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|systemCpuPct|loadCpuTotalPct/.test(k));
+      const figures = Object.entries(row).filter(([k, v]) => v !== null && /p99ms|deliveredPerSec|cpuPerMsgUs|connectsPerSec|cpuPerConnectUs|genCpuPct|frameP95ms|mainBusyP50Pct|kibPerConnection|lossPct|sendIntervalP99ms|pubCpuPct|subCpuMaxPct|othersCpuPct|brokerCpuPct|systemCpuPct|loadCpuTotalPct/.test(k));
       console.log(`  ${row.scenario} ${row.broker} ${row.transport}: ${figures.map(([k, v]) => `${k} ${v}`).join(', ')}${flagNote(row)}`);
     }
   };
@@ -406,10 +517,12 @@ async function main(): Promise<void> {
   // mqlive-store is the same build with its durable store on, in a fresh temp data folder per start.
   // retained-durable compares them with Mosquitto with `persistence true`; every other case, with it in memory.
   const everything = () => true;
-  const starters: { name: string; start: () => Promise<Target>; runs: (scenario: string) => boolean }[] = [
-    { name: 'mqlive', start: () => startMqlive(), runs: everything },
+  // `instance`: how the cluster scenarios start this build with more arguments (--redis, --id), mqlive's builds only.
+  const before = o.baseline ? mqliveBaseline(o.baseline) : null;
+  const starters: { name: string; start: () => Promise<Target>; runs: (scenario: string) => boolean; instance?: (args: string[]) => Promise<Target> }[] = [
+    { name: 'mqlive', start: () => startMqlive(), runs: everything, instance: startMqlive },
     { name: 'mqlive-store', start: startMqliveStored, runs: (s: string) => STORE_SCENARIOS.has(s) },
-    ...(o.baseline ? [{ name: 'mqlive-before', start: mqliveBaseline(o.baseline), runs: everything }] : []),
+    ...(before ? [{ name: 'mqlive-before', start: () => before(), runs: everything, instance: before }] : []),
     ...(against === 'mosquitto'
       ? [
           { name: 'mosquitto', start: () => startMosquittoTarget(), runs: (s: string) => s !== 'retained-durable' },
@@ -419,7 +532,7 @@ async function main(): Promise<void> {
   ].filter((s) => scenarios.some(s.runs));
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 === 0 ? starters : [...starters].reverse();
-    for (const { name, start, runs } of order) {
+    for (const { name, start, runs, instance } of order) {
       const target = await start().catch((error: Error) => {
         // A broker that does not start is a row saying why; the other brokers and repeats carry on.
         record(failedRow(scenarios.join(','), name, '-', error));
@@ -440,25 +553,37 @@ async function main(): Promise<void> {
           for (const c of cases) {
             record(await fanout(target, c).catch((error: Error) => failedRow(c.scenario, target.name, c.transport, error)));
           }
-          if (scenario === 'cluster' && target.name === 'mqlive') {
+          if (scenario === 'cluster' && instance) {
             // Two instances on one Redis: publisher on A, subscribers on B; and one instance on Redis alone.
-            const redis = await startRedis();
-            const a = await startMqlive(['--redis', redis.url, '--id', 'bench-a']);
-            const b = await startMqlive(['--redis', redis.url, '--id', 'bench-b']);
-            try {
+            await withCluster(instance, async (redis, a, b) => {
               const base = { scenario, transport: 'tcp' as const, subscribers, rate, seconds, warmup, clickRate: 0, subProcesses, protocolVersion: 4 as const, systemPids: [a.pid, redis.process.child.pid!], store: 'redis' };
               for (const c of [
-                { ...base, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
-                { ...base, label: 'mqlive one instance on Redis' },
-                { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: 'mqlive A→B via Redis', pubUrl: a.tcpUrl },
-                { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: 'mqlive one instance on Redis' },
+                { ...base, label: `${name} A→B via Redis`, pubUrl: a.tcpUrl },
+                { ...base, label: `${name} one instance on Redis` },
+                { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: `${name} A→B via Redis`, pubUrl: a.tcpUrl },
+                { ...base, scenario: 'cluster-saturate', rate: 0, subscribers: 1, label: `${name} one instance on Redis` },
               ]) {
                 record(await fanout(b, c).catch((error: Error) => failedRow(c.scenario, c.label, 'tcp', error)));
               }
-            } finally {
-              await a.stop();
-              await b.stop();
-              await redis.stop();
+            });
+          }
+          if (scenario === 'cluster-connect') {
+            // Issue 31: every broker alone (mqlive without Redis, Mosquitto) as the reference; then, for mqlive's
+            // builds, the same clients spread over two instances on one Redis, and all of them to one of the two.
+            const common = { clients: connects, inFlight: connectBatch, processes: CONNECT_PROCESSES };
+            const alone = { ...common, label: name, urls: [target.tcpUrl], brokerPids: [target.pid], systemPids: [], store: target.store };
+            record(await connectStorm(alone).catch((error: Error) => failedRow(scenario, alone.label, 'tcp', error)));
+            if (instance) {
+              await withCluster(instance, async (redis, a, b) => {
+                const redisPid = redis.process.child.pid!;
+                const spread = { ...common, label: `${name} two instances on Redis`, urls: [a.tcpUrl, b.tcpUrl], brokerPids: [a.pid, b.pid], systemPids: [redisPid], store: 'redis' };
+                // The other instance stays up (it hears of every new client over Redis): its CPU is counted with Redis's.
+                const one = { ...common, label: `${name} one instance on Redis`, urls: [a.tcpUrl], brokerPids: [a.pid], systemPids: [redisPid, b.pid], store: 'redis' };
+                // Which goes first alternates with the repeat, as the brokers' order does.
+                for (const c of r % 2 === 0 ? [spread, one] : [one, spread]) {
+                  record(await connectStorm(c).catch((error: Error) => failedRow(scenario, c.label, 'tcp', error)));
+                }
+              });
             }
           }
           if (scenario === 'retained-durable') {
@@ -497,10 +622,12 @@ async function main(): Promise<void> {
   if (storeGoals.length > 0) console.log(`\nIssue 28's goal, the store on against --data-dir none:\n${storeGoals.join('\n')}`);
   const retained = retainedTable(rows);
   if (retained.length > 0) console.log(`\nIssue 28's retained-durable case (p50/p99: publish to PUBACK):\n${retained.join('\n')}`);
+  const connecting = connectTable(rows);
+  if (connecting.length > 0) console.log(`\nIssue 31's cluster-connect case (${connects} clients; p50/p99: CONNECT to CONNACK):\n${connecting.join('\n')}`);
   writeFileSync(`${RESULTS}/latency.svg`, latencyChart(rows, machine));
   const when = `${new Date().toISOString().slice(0, 16)} UTC, ${machine}, ${repeats} repeats`;
   const section = (title: string, lines: string[]) => (lines.length > 0 ? `\n${title} (${when}):\n\n${lines.join('\n')}\n` : '');
-  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, when) + section('Goals', goals) + section('Store on against --data-dir none', storeGoals) + section('retained-durable', retained));
+  writeFileSync(`${RESULTS}/summary.md`, markdownSummary(r, when) + section('Goals', goals) + section('Store on against --data-dir none', storeGoals) + section('retained-durable', retained) + section('cluster-connect', connecting));
   console.log(`\nResults appended to bench/results/results.jsonl; chart in bench/results/latency.svg; medians as Markdown in bench/results/summary.md`);
 }
 

@@ -57,8 +57,8 @@ export async function startMqliveStored(): Promise<Target> {
  * An earlier build of mqlive (its compiled dist/mqlive.js), run side by side to measure a change. In memory through
  * MQLIVE_DATA_DIR=none rather than the flag: a build from before the store does not know --data-dir (and ignores the variable).
  */
-export function mqliveBaseline(entry: string): () => Promise<Target> {
-  return () => startMqliveBuild('mqlive-before', 'none', (args) => spawnProcess(process.execPath, [...nodeFlags(), entry, ...args], { MQLIVE_DATA_DIR: 'none' }));
+export function mqliveBaseline(entry: string): (extraArgs?: string[]) => Promise<Target> {
+  return (extraArgs = []) => startMqliveBuild('mqlive-before', 'none', (args) => spawnProcess(process.execPath, [...nodeFlags(), entry, ...args], { MQLIVE_DATA_DIR: 'none' }), extraArgs);
 }
 
 async function startMqliveBuild(name: string, store: string, spawnIt: (args: string[]) => Spawned, extraArgs: string[] = []): Promise<Target> {
