@@ -45,6 +45,7 @@ describe('--redis sentinel URLs', () => {
     // Every connection keeps retrying, through the sentinels, so a failover is followed.
     expect(plain.retryStrategy!(100)).toBe(2000);
     expect(plain.sentinelRetryStrategy!(100)).toBe(2000);
+    expect(plain.sentinelCommandTimeout).toBe(2000);
   });
 
   it('the sentinels\' own password as a parameter, and TLS to the sentinels and the data nodes with rediss+sentinel://', () => {

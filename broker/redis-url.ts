@@ -100,6 +100,9 @@ function sentinelConnectionOptions(url: string, ca?: Buffer): RedisOptions {
     retryStrategy: keepRetrying,
     // All sentinels unreachable: ask them again, at most every 2 s (ioredis' own default is every second for ever).
     sentinelRetryStrategy: keepRetrying,
+    // A sentinel that takes the connection and never answers (stopped, overloaded): the next one is asked after
+    // 2 s. Without a limit, the connection waited for it for ever, at start and at every reconnection.
+    sentinelCommandTimeout: 2000,
   };
 }
 

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
@@ -39,6 +40,18 @@ function keepPublishing(client: MqttClient, topic: string) {
   return { ackedAt, sent: () => sent, stop: () => clearInterval(timer) };
 }
 
+/** A port on 127.0.0.1 that accepts connections and never says anything; closed by cleanup. */
+async function silentServer(): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.push(() => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return { status: res.status, text: await res.text() };
@@ -55,8 +68,10 @@ describe('instances on Redis Sentinel', () => {
     expect(await unknown.exited).toBe(1);
     expect(unknown.output().trim()).toMatch(/^mqlive broker: cannot reach Redis at redis\+sentinel:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/othermaster: the sentinels know no master named "othermaster"$/);
 
+    // B's list starts with a sentinel that takes connections and never answers: B asks the next one.
+    const silent = await silentServer();
     const a = await brokerOnRedis(redis.url, 'broker-a', cleanup);
-    const b = await brokerOnRedis(redis.url, 'broker-b', cleanup);
+    const b = await brokerOnRedis(redis.url.replace('//', `//127.0.0.1:${silent},`), 'broker-b', cleanup);
     // A clean-session subscriber (as the viewer is): its subscription lives on B, not in Redis.
     const sub = await connect(b.mqtt, { clientId: 'sentinel-sub' });
     const pub = await connect(a.mqtt, { clientId: 'sentinel-pub' });
