@@ -14,8 +14,8 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-/** Every connection of an instance (broker/redis.ts) is to the primary: each goes down with it. */
-const CONNECTIONS = ['persistence', 'subscribe', 'publish'];
+/** Every connection of an instance (broker/redis.ts `connection(name)`) is to the primary: each goes down with it. */
+const CONNECTIONS = ['persistence', 'subscribe', 'publish', 'cluster', 'cluster-subscribe'];
 
 /** Resolves once `broker` has logged `redis_back` for each of its connections, after the cursor. */
 function allBack(broker: Spawned): Promise<unknown> {
