@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import msgpack from 'msgpack-lite';
 import { MAX_EXPIRY_INTERVAL_S, MAX_USER_PROPERTIES } from './redis-properties';
 import { checkFromChannel, checkStored, checkSubscription } from './redis-records';
-import { redactedUrl, redisConnectionOptions } from './redis-url';
 import { DEFAULT_LIMITS } from './security/limits';
 
 const limits = DEFAULT_LIMITS;
@@ -168,27 +167,5 @@ describe("a session's stored subscription: its MQTT 5 options", () => {
     ['a subscription identifier that is not a whole number', { subscriptionIdentifier: 1.5 }],
   ])('refuses %s', (_what, options) => {
     expect(problem(checkSubscription({ topic: 'a/#', qos: 1, ...options }, 'a/#', limits))).toMatch(/subscription (options|identifier)/);
-  });
-});
-
-describe('--redis URLs', () => {
-  it('redis:// with a password (escaped), a user and a database', () => {
-    expect(redisConnectionOptions('redis://:p%40ss@10.0.0.5:6380/2')).toMatchObject({ host: '10.0.0.5', port: 6380, password: 'p@ss', username: undefined, db: 2 });
-    expect(redisConnectionOptions('redis://mqlive:pw@redis.internal')).toMatchObject({ host: 'redis.internal', port: 6379, username: 'mqlive', password: 'pw', db: 0 });
-    expect(redisConnectionOptions('redis://127.0.0.1:6379')).not.toHaveProperty('tls');
-  });
-
-  it('rediss:// turns on TLS, with the server name checked, and the CA when given', () => {
-    const ca = Buffer.from('-----BEGIN CERTIFICATE-----');
-    expect(redisConnectionOptions('rediss://:pw@redis.internal:6390')).toMatchObject({ port: 6390, tls: { servername: 'redis.internal' } });
-    expect(redisConnectionOptions('rediss://127.0.0.1:6390', ca).tls).toEqual({ servername: undefined, ca });
-  });
-
-  it('refuses other schemes, a CA without TLS and a database that is not a number, never printing the password', () => {
-    expect(() => redisConnectionOptions('http://:secret@h')).toThrow(/^--redis http:\/\/:\*\*\*@h\/ must start with redis:\/\/ or rediss:\/\/ \(TLS\)$/);
-    expect(() => redisConnectionOptions('redis://:secret@h', Buffer.from('x'))).toThrow(/--redis-ca is for TLS/);
-    expect(() => redisConnectionOptions('redis://:secret@h/x')).toThrow(/database/);
-    expect(redactedUrl('rediss://user:secret@h:1/0')).toBe('rediss://user:***@h:1/0');
-    expect(redactedUrl('not a url:secret@h')).not.toContain('secret');
   });
 });

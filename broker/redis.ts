@@ -17,6 +17,7 @@ import { requireInternal } from './library-internals';
 import { LogLimiter, printable, type Logger } from './log';
 import { checkFromChannel, type RecordLimits } from './redis-records';
 import { guardStoredReads } from './redis-stored';
+import { sentinelProblem } from './redis-sentinel';
 import { redactedUrl, redisConnectionOptions, RedisUnreachableError } from './redis-url';
 import { DEFAULT_LIMITS } from './security/limits';
 import { OutagePersistence } from './outage-persistence';
@@ -48,17 +49,23 @@ export interface RedisConnectOptions {
   timeoutMs?: number;
 }
 
-/** Checks Redis answers (a clear error, not a hang, when it does not), then connects both modules. */
+/**
+ * Checks Redis answers (a clear error, not a hang, when it does not), then connects both modules. Every
+ * connection is made from `redisConnectionOptions`, so with `redis+sentinel://` each finds the primary through the
+ * sentinels and follows a failover.
+ */
 export async function connectRedis(url: string, log: Logger, connectOptions: RedisConnectOptions = {}): Promise<RedisBackend> {
   const { ca, limits = DEFAULT_LIMITS, timeoutMs = 3000 } = connectOptions;
   const options = redisConnectionOptions(url, ca);
   const shown = redactedUrl(url);
-  const probe = new Redis({ ...options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis({ ...options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, sentinelRetryStrategy: () => null });
   // The cause (a refused password, an untrusted certificate) comes as an 'error' event; connect() itself then
   // fails with only "Connection is closed".
   let cause: Error | null = null;
   probe.on('error', (error: Error) => (cause ??= error));
   try {
+    const sentinels = options.sentinels && (await sentinelProblem(options, timeoutMs));
+    if (sentinels) throw new Error(sentinels);
     await probe.connect();
     await probe.ping();
   } catch (error) {

@@ -12,6 +12,7 @@ declare -A NEEDED=(
   [chromium]=chromium
   [openssl]=openssl
   [redis-server]=redis-server
+  [redis-sentinel]=redis-sentinel
   [python3]=python3
 )
 # Python module that Debian's own python3 must import -> Debian package that provides it
