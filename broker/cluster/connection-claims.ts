@@ -180,11 +180,6 @@ export class ConnectionClaims {
     return (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
   }
 
-  /** Connections of this instance with a record (for tests and /metrics). */
-  get size(): number {
-    return this.local.size;
-  }
-
   private askToClose(id: string, old: ConnectionRecord, wait: boolean): Promise<void> {
     const req = randomUUID();
     const message: TakeoverMessage = { close: { id, token: old.t }, from: this.aedes.id, req };
