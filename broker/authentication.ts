@@ -190,7 +190,9 @@ export class Authentication {
       return 'ok';
     } catch {
       if (!this.wantsSession.has(client)) {
-        cluster.claims.claimLater(client);
+        // Whose the id is, asked once Redis is back, before the connection takes the id over anywhere.
+        const checkOwner = this.owners && !this.owners.isReserved(client.id) ? () => cluster.owners.claim(identity) : null;
+        cluster.claims.claimLater(client, checkOwner);
         return 'ok';
       }
       return 'unavailable';
