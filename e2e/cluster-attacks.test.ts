@@ -53,8 +53,12 @@ function attempt(url: string, options: IClientOptions): Promise<{ client: MqttCl
     const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
     client.once('connect', () => (clearTimeout(timer), resolve({ client, refused: null })));
     client.once('error', (error) => (clearTimeout(timer), resolve({ client, refused: (error as { code?: number }).code ?? -1 })));
+    // Closed before its CONNACK: it lost a race for its id on its own instance (Aedes closes it as it registers).
+    client.once('close', () => (clearTimeout(timer), resolve({ client, refused: CLOSED_BEFORE_CONNACK })));
   });
 }
+
+const CLOSED_BEFORE_CONNACK = -2;
 
 /**
  * A QoS 1 round trip on `client`: whatever the broker sent it before (a DISCONNECT, a close) has arrived first.
@@ -66,6 +70,15 @@ function barrier(client: MqttClient, id: string): Promise<boolean> {
     client.once('close', () => resolve(false));
     client.publish(`clients/${id}/messages`, JSON.stringify({ text: 'barrier', ts: Date.now() }), { qos: 1 }, (error) => resolve(!error && client.connected));
   });
+}
+
+async function healthz(i: Instance): Promise<{ status: string; clients: number }> {
+  return (await (await fetch(i.http + 'healthz')).json()) as { status: string; clients: number };
+}
+
+async function connectedNow(i: Instance): Promise<number> {
+  const text = await (await fetch(i.http + 'metrics')).text();
+  return [...text.matchAll(/^mqlive_clients_connected\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 describe('attacks on the cluster rules', () => {
@@ -113,6 +126,51 @@ describe('attacks on the cluster rules', () => {
     await inbox.waitFor((m) => m.text === 'online');
     expect(inbox.messages.filter((m) => m.text === 'offline')).toHaveLength(1);
     expect(second.connected).toBe(true);
+  }, 30_000);
+
+  it('three CONNECTs with one id at once (two on A, one on B), 10 rounds: one live connection each time, and no ghost in the counts', async () => {
+    const before = [await connectedNow(a), await connectedNow(b)];
+    for (let round = 0; round < 10; round++) {
+      const id = `triple-${round}`;
+      const tries = await Promise.all([a, b, a].map((i) => attempt(i.mqtt, as('alice', { clientId: id }))));
+      for (const { refused } of tries) expect([null, CLOSED_BEFORE_CONNACK]).toContain(refused);
+      await expect.poll(() => tries.filter((t) => t.client.connected).length, { timeout: 5000, interval: 20 }).toBeLessThan(2);
+      const live = tries.filter((t) => t.client.connected);
+      expect(live.length, `round ${round}`).toBe(1);
+      expect(await barrier(live[0]!.client, id), `round ${round}: the winner stays`).toBe(true);
+    }
+    // Ten ids, one connection each, counted once across both instances.
+    await expect.poll(async () => (await connectedNow(a)) + (await connectedNow(b)) - before[0]! - before[1]!, { timeout: 5000 }).toBe(10);
+    expect((await healthz(a)).clients + (await healthz(b)).clients).toBe((await connectedNow(a)) + (await connectedNow(b)));
+  }, 90_000);
+
+  it('an MQTT 5 session with a Session Expiry taken over on the other instance keeps its subscription, and its old connection\'s close does not wipe it', async () => {
+    const session = { clientId: 'alice-v5', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 } };
+    const first = await kept(a.mqtt, as('alice', session));
+    await subscribe(first, 'devices/desk/status', 1);
+    const moved = mqtt.connect(b.mqtt, { reconnectPeriod: 0, ...as('alice', session) });
+    open.push(moved);
+    const inbox = new Inbox(moved);
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      moved.once('connect', resolve);
+      moved.once('error', reject);
+    });
+    expect(connack.sessionPresent).toBe(true);
+    const device = await kept(a.mqtt, as('desk', { clientId: 'device-desk' }));
+    await device.publishAsync('devices/desk/status', 'online', { qos: 1 });
+    await inbox.waitFor((m) => m.topic === 'devices/desk/status' && m.text === 'online');
+    // Gone and back on B: the session (kept 300 s) is still there.
+    moved.end(true);
+    await b.process.waitForEvent('client_disconnected', { where: { clientId: 'alice-v5' } });
+    const back = await attempt(b.mqtt, as('alice', session));
+    expect(back.refused).toBe(null);
+    const again = await new Promise<boolean>((resolve) => {
+      const c = mqtt.connect(a.mqtt, { reconnectPeriod: 0, ...as('alice', session) });
+      open.push(c);
+      c.once('connect', (p) => resolve(p.sessionPresent));
+      c.once('error', () => resolve(false));
+    });
+    expect(again, 'the session present on A after two takeovers').toBe(true);
   }, 30_000);
 
   // Last: it freezes Redis.
