@@ -180,7 +180,9 @@ export class Authentication {
    */
   private async claimAcrossInstances(cluster: Cluster, client: Client, identity: Identity): Promise<'ok' | { taken: string } | 'unavailable'> {
     try {
-      if (this.policy.users) {
+      // A device's reserved id is decided by the users file, as on one broker (whyNot, above): recorded in Redis
+      // as an admin's, it would lock its device out of it.
+      if (this.owners && !this.owners.isReserved(client.id)) {
         const taken = await cluster.owners.claim(identity);
         if (taken) return { taken };
       }
@@ -188,7 +190,9 @@ export class Authentication {
       return 'ok';
     } catch {
       if (!this.wantsSession.has(client)) {
-        cluster.claims.claimLater(client);
+        // Whose the id is, asked once Redis is back, before the connection takes the id over anywhere.
+        const checkOwner = this.owners && !this.owners.isReserved(client.id) ? () => cluster.owners.claim(identity) : null;
+        cluster.claims.claimLater(client, checkOwner);
         return 'ok';
       }
       return 'unavailable';

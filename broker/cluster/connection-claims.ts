@@ -27,6 +27,8 @@ export const CONNECTION_KEY = 'mqlive:conn:';
 export const TAKEOVER_CHANNEL = 'mqlive:takeover';
 /** MQTT 5 DISCONNECT reason code: another connection took the session over. */
 const SESSION_TAKEN_OVER = 0x8e;
+/** MQTT 5 DISCONNECT reason code: the id is another user's. */
+const NOT_AUTHORIZED = 0x87;
 
 export interface ClaimTimings {
   /** How long a record lives without being refreshed. */
@@ -55,7 +57,12 @@ interface LocalConnection {
   connectedAt: number;
   /** A close was asked for before Aedes registered it: closed once its CONNACK is out. */
   closeWhenRegistered: string | null;
+  /** Let in while Redis was away: whose the id is was not asked; the sweep asks before it claims (why not, or null). */
+  checkOwner: OwnerCheck | null;
 }
+
+/** Why the connection's user may not use its id (its owner), or null; rejects while Redis cannot be asked. */
+export type OwnerCheck = () => Promise<string | null>;
 
 /** Messages on the takeover channel. */
 type TakeoverMessage = { close: { id: string; token: string }; from: string; req: string } | { closed: string; to: string };
@@ -167,10 +174,17 @@ export class ConnectionClaims {
     if (old && old.i !== this.aedes.id) await this.askToClose(client.id, old, true);
   }
 
-  /** Keeps `client` to be claimed by the sweep: Redis could not be asked at its CONNECT. */
-  claimLater(client: Client): void {
-    if (this.byClient.has(client)) return;
-    const connection: LocalConnection = { client, token: randomUUID(), record: null, connectedAt: Date.now(), closeWhenRegistered: null };
+  /**
+   * Keeps `client` to be claimed by the sweep: Redis could not be asked at its CONNECT. With `checkOwner`, the sweep
+   * first asks whose the id is, and closes the connection instead when it is another user's.
+   */
+  claimLater(client: Client, checkOwner: OwnerCheck | null = null): void {
+    const known = this.byClient.get(client);
+    if (known) {
+      known.checkOwner = checkOwner;
+      return;
+    }
+    const connection: LocalConnection = { client, token: randomUUID(), record: null, connectedAt: Date.now(), closeWhenRegistered: null, checkOwner };
     this.local.set(client.id, connection);
     this.byClient.set(client, connection);
   }
@@ -249,12 +263,31 @@ export class ConnectionClaims {
     if (connection.record !== null) this.commands.eval(RELEASE, 1, CONNECTION_KEY + client.id, connection.record).catch(() => undefined);
   }
 
+  /**
+   * Connections let in while Redis was away, whose owner was not asked: asked now, before they claim their id (and
+   * take it over from its owner's connection elsewhere). Another user's id: the connection is closed (MQTT 5: 0x87).
+   * Rejects while Redis cannot be asked: the sweep claims nothing until it can.
+   */
+  private async checkOwners(): Promise<void> {
+    const pending = [...this.local].filter(([, c]) => c.checkOwner !== null);
+    const verdicts = await Promise.all(pending.map(([, c]) => c.checkOwner!()));
+    pending.forEach(([id, connection], n) => {
+      connection.checkOwner = null;
+      const taken = verdicts[n];
+      if (!taken || this.local.get(id) !== connection) return;
+      this.local.delete(id);
+      this.log.warn({ event: 'client_id_refused', clientId: id, reason: taken, afterOutage: true }, `Closed ${printable(id)}, let in while Redis was down: ${printable(taken)}`);
+      connection.client.disconnect({ reasonCode: NOT_AUTHORIZED }, () => undefined);
+    });
+  }
+
   /** Refreshes this instance's records, claims those of clients let in while Redis was away, closes those lost. */
   async sweep(): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
     try {
       for (const [id, connection] of this.local) if (connection.client.closed && this.clients()[id] !== connection.client) this.local.delete(id);
+      await this.checkOwners();
       const all = [...this.local.entries()];
       for (let start = 0; start < all.length; start += SWEEP_BATCH) {
         const batch = all.slice(start, start + SWEEP_BATCH);

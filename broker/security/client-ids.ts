@@ -53,6 +53,11 @@ export class ClientIdOwners {
     this.owners.set(id, username);
   }
 
+  /** Whether `id` is a device user's by the users file (`device-{name}`): the same on every instance. */
+  isReserved(id: string): boolean {
+    return this.reservedFor(id) !== undefined;
+  }
+
   /** The id's owner: remembered, or reserved; undefined when it has none. */
   private ownerOf(id: string): string | null | undefined {
     return this.owners.has(id) ? this.owners.get(id) : this.reservedFor(id);
