@@ -185,6 +185,8 @@ export async function createAedesBroker(log: Logger, metrics: BrokerMetrics, sec
   new AwaitingPubrelCap(limits, metrics, log).install(aedes);
   const sessionCap = new SessionCap(limits, metrics, log, (client) => identities.get(client));
   sessionCap.install(aedes);
+  // Last, around every other check: a CONNECT refused by any of them takes no connection over elsewhere.
+  cluster?.claims.claimOnAdmission(aedes, { needsSession: (client) => auth.needsSession(client), ownerCheckLater: (client) => auth.ownerCheckLater.get(client) ?? null });
   if (backend.store) {
     ackAfterStore(aedes); // Aedes's PUBACK would go before the message is kept
     backend.store.usernameOf = (client) => identities.get(client as Client)?.username ?? null;

@@ -4,7 +4,8 @@ import { LogLimiter, printable, quoted, type Logger } from './log';
 import type { BrokerMetrics } from './metrics';
 import { remoteAddressOf } from './client-info';
 import type { Cluster } from './cluster/cluster';
-import { needsSession, REDIS_DOWN_REFUSAL } from './outage-admission';
+import type { OwnerCheck } from './cluster/connection-claims';
+import { needsSession, refuseWhileRedisDown } from './outage-admission';
 import { ClientIdOwners, UNSAFE_ID_CHARACTERS } from './security/client-ids';
 import { FailedLogins, type Lockout } from './security/failed-logins';
 import type { Limits } from './security/limits';
@@ -24,7 +25,7 @@ export type WillCheck = (client: Client, identity: Identity, will: PublishPacket
 /** Checked for an unknown user name too, so the answer takes as long either way. */
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
-function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
+function connackError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -45,6 +46,8 @@ export class Authentication {
   private readonly wantsSession = new WeakSet<Client>();
   /** With Redis: the owners, lockouts and connections shared by every instance (cluster/). */
   cluster: Cluster | null = null;
+  /** Clients let in while Redis could not say whose their id is: asked once it can, before their id is claimed. */
+  readonly ownerCheckLater = new WeakMap<Client, OwnerCheck>();
 
   constructor(
     private readonly policy: LoginPolicy,
@@ -165,37 +168,35 @@ export class Authentication {
       done(null, true);
     };
     if (!this.cluster) return letIn();
-    return this.claimAcrossInstances(this.cluster, client, identity).then((verdict) => {
+    return this.ownerAcrossInstances(this.cluster, client, identity).then((verdict) => {
       if (verdict === 'ok') return letIn();
       if (verdict !== 'unavailable') return refuseId(verdict.taken);
-      this.warnings.warn({ event: 'connection_refused', clientId: client.id, remote: remoteAddressOf(client), reason: 'redis-down' }, `Connection refused: ${quoted(client.id)} asked for a persistent session while Redis is down`);
-      done(connackError(3, REDIS_DOWN_REFUSAL), false);
+      refuseWhileRedisDown(this.warnings, client, done);
     });
   }
 
   /**
-   * The client id's owner and its connection, across instances (cluster/). When Redis cannot answer, a
-   * clean-session client is let in on what this instance knows (its connection is claimed once Redis is back);
-   * a client that needs its session kept is refused at once: the session lives in Redis.
+   * The client id's owner across instances (cluster/; its connection is claimed after every other check, by
+   * cluster/connection-claims.ts). When Redis cannot answer, a clean-session client is let in on what this
+   * instance knows, its owner asked once Redis is back; a client that needs its session kept is refused at once:
+   * the session lives in Redis.
    */
-  private async claimAcrossInstances(cluster: Cluster, client: Client, identity: Identity): Promise<'ok' | { taken: string } | 'unavailable'> {
+  private async ownerAcrossInstances(cluster: Cluster, client: Client, identity: Identity): Promise<'ok' | { taken: string } | 'unavailable'> {
+    // A device's reserved id is decided by the users file, as on one broker (whyNot, above): recorded in Redis as an
+    // admin's, it would lock its device out of it.
+    if (!this.owners || this.owners.isReserved(client.id)) return 'ok';
     try {
-      // A device's reserved id is decided by the users file, as on one broker (whyNot, above): recorded in Redis
-      // as an admin's, it would lock its device out of it.
-      if (this.owners && !this.owners.isReserved(client.id)) {
-        const taken = await cluster.owners.claim(identity);
-        if (taken) return { taken };
-      }
-      await cluster.claims.claim(client);
-      return 'ok';
+      const taken = await cluster.owners.claim(identity);
+      return taken ? { taken } : 'ok';
     } catch {
-      if (!this.wantsSession.has(client)) {
-        // Whose the id is, asked once Redis is back, before the connection takes the id over anywhere.
-        const checkOwner = this.owners && !this.owners.isReserved(client.id) ? () => cluster.owners.claim(identity) : null;
-        cluster.claims.claimLater(client, checkOwner);
-        return 'ok';
-      }
-      return 'unavailable';
+      if (this.wantsSession.has(client)) return 'unavailable';
+      this.ownerCheckLater.set(client, () => cluster.owners.claim(identity));
+      return 'ok';
     }
+  }
+
+  /** Whether the client asked for a session kept after it goes, or to resume one. */
+  needsSession(client: Client): boolean {
+    return this.wantsSession.has(client);
   }
 }

@@ -25,6 +25,15 @@ export function needsSession(packet: ConnectPacket): boolean {
 
 export const REDIS_DOWN_REFUSAL = 'Redis is down: persistent sessions are unavailable here until it is back (a clean session can connect now)';
 
+/** Refuses a client that needs a persistent session while Redis cannot be asked: CONNACK 3 (MQTT 5: 0x88), logged. */
+export function refuseWhileRedisDown(warnings: LogLimiter, client: Client, done: Parameters<NonNullable<AedesOptions['authenticate']>>[3]): void {
+  warnings.warn(
+    { event: 'connection_refused', clientId: client.id, remote: remoteAddressOf(client), reason: 'redis-down' },
+    `Connection refused: ${quoted(client.id)} asked for a persistent session while Redis is down`,
+  );
+  done(Object.assign(new Error(REDIS_DOWN_REFUSAL), { returnCode: 3 }) as AuthenticateError, false);
+}
+
 export function serveThroughOutages(aedes: Aedes, persistence: OutagePersistence, log: Logger, limits: Pick<Limits, 'maxRetainedMessages' | 'maxRetainedBytes'>): void {
   const warnings = new LogLimiter(log);
   const refused = new WeakSet<Client>();
@@ -55,11 +64,7 @@ export function serveThroughOutages(aedes: Aedes, persistence: OutagePersistence
   const authenticate = aedes.authenticate.bind(aedes);
   aedes.authenticate = (client, username, password, done) => {
     if (!refused.has(client)) return authenticate(client, username, password, done);
-    warnings.warn(
-      { event: 'connection_refused', clientId: client.id, remote: remoteAddressOf(client), reason: 'redis-down' },
-      `Connection refused: ${quoted(client.id)} asked for a persistent session while Redis is down`,
-    );
-    done(Object.assign(new Error(REDIS_DOWN_REFUSAL), { returnCode: 3 }) as AuthenticateError, false);
+    refuseWhileRedisDown(warnings, client, done);
   };
 
   const internalsWithRegister = aedes as unknown as { registerClient: (client: Client) => void };

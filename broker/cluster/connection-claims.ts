@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { requireInternal } from '../library-internals';
 import { LogLimiter, printable, type Logger } from '../log';
+import { refuseWhileRedisDown } from '../outage-admission';
 
 export const CONNECTION_KEY = 'mqlive:conn:';
 export const TAKEOVER_CHANNEL = 'mqlive:takeover';
@@ -144,6 +145,31 @@ export class ConnectionClaims {
     this.timer = setInterval(() => void this.sweep(), this.timings.sweepMs);
     this.timer.unref();
     this.aedes.on('closed', () => this.stop());
+  }
+
+  /**
+   * Claims each admitted client's id, once every other check (login, owner, caps) has let it in: a CONNECT refused
+   * by any of them takes nothing over. Wraps Aedes's authenticate: install it after the other wrappers.
+   * `admission` says whether a client needs its session kept (refused while Redis cannot be asked: its session is
+   * there) and what to ask Redis about its owner once it can (let in while Redis could not say).
+   */
+  claimOnAdmission(aedes: Aedes, admission: { needsSession(client: Client): boolean; ownerCheckLater(client: Client): OwnerCheck | null }): void {
+    const authenticate = aedes.authenticate;
+    requireInternal(typeof authenticate === 'function', 'aedes', 'Aedes#authenticate (to claim client ids across instances)');
+    aedes.authenticate = (client, username, password, done) =>
+      authenticate.call(aedes, client, username, password, (error, ok) => {
+        if (error || !ok) return done(error, ok);
+        const pendingOwner = admission.ownerCheckLater(client);
+        // Its owner unknown: nothing claimed before the sweep has asked (claimLater).
+        if (pendingOwner) return (this.claimLater(client, pendingOwner), done(null, true));
+        this.claim(client).then(
+          () => done(null, true),
+          () => {
+            if (!admission.needsSession(client)) return (this.claimLater(client), done(null, true));
+            refuseWhileRedisDown(this.bad, client, done);
+          },
+        );
+      });
   }
 
   stop(): void {
