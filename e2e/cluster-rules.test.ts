@@ -88,6 +88,23 @@ describe('two instances on one Redis keep the rules of one broker', () => {
     expect((await inbox.waitFor((m) => m.topic === 'devices/laptop/status')).text).toBe('offline');
   }, 30_000);
 
+  it("an MQTT 5 delayed will of a connection taken over is not left in Redis under the old instance's id", async () => {
+    const willKey = 'will:cluster-a:alice-delayed';
+    const direct = new Redis(redis.port, '127.0.0.1');
+    try {
+      const first = await kept(a.mqtt, as('alice', { clientId: 'alice-delayed', protocolVersion: 5, properties: { sessionExpiryInterval: 120 }, will: { topic: 'clients/alice-delayed/messages', payload: Buffer.from(JSON.stringify({ text: 'gone', ts: 1 })), qos: 1, retain: false, properties: { willDelayInterval: 60 } } }));
+      expect(await direct.exists(willKey)).toBe(1);
+      const firstClosed = closing(first);
+      await kept(b.mqtt, as('alice', { clientId: 'alice-delayed', protocolVersion: 5, properties: { sessionExpiryInterval: 120 } }));
+      expect(await firstClosed).toBe(0x8e);
+      await a.process.waitForEvent('client_taken_over', { where: { clientId: 'alice-delayed' } });
+      // Otherwise B's will sweep publishes it, a "gone" while alice is connected, once A stops for good.
+      await expect.poll(() => direct.exists(willKey), { timeout: 5000 }).toBe(0);
+    } finally {
+      direct.disconnect();
+    }
+  }, 30_000);
+
   it('two CONNECTs with one id on two instances at once end with one live connection, 20 times out of 20', async () => {
     for (let round = 0; round < 20; round++) {
       const id = `race-${round}`;

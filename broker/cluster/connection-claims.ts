@@ -269,7 +269,13 @@ export class ConnectionClaims {
     const takingOver = (this.aedes as unknown as { _takingOver: Set<string> })._takingOver;
     takingOver.add(client.id);
     client.disconnect({ reasonCode: SESSION_TAKEN_OVER }, () => {
-      if (this.clients()[client.id] === undefined || this.clients()[client.id] === client) takingOver.delete(client.id);
+      if (this.clients()[client.id] === undefined || this.clients()[client.id] === client) {
+        takingOver.delete(client.id);
+        // A delayed will (MQTT 5) is not scheduled on a takeover, but its stored copy, kept under this instance's
+        // id, would be published by another instance's will sweep if this one died later: the session went on.
+        const persistence = (this.aedes as unknown as { persistence: { delWill(client: { id: string; brokerId: string }): Promise<unknown> } }).persistence;
+        persistence.delWill({ id: client.id, brokerId: this.aedes.id }).catch(() => undefined);
+      }
       done();
     });
   }
