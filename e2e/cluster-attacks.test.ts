@@ -1,85 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
-import { startRedis, type RedisServer } from '../test-support/redis';
-import { makeUsers } from '../test-support/security';
+import mqtt, { type IClientOptions } from 'mqtt';
+import { as, barrier, CLOSED_BEFORE_CONNACK, connectedNow, healthz, TwoInstances, type Instance } from '../test-support/cluster';
+import { Inbox, subscribe } from '../test-support/mqtt';
 
 // Attacks on the cluster rules of issue 31: two broker processes on one real redis-server, a users file, and
 // clients that try to get around one id / one connection, id ownership and the login lockout through the other
 // instance. Passwords are NAME-password (test-support/security.ts).
-interface Instance {
-  process: Spawned;
-  mqtt: string;
-  http: string;
-}
-
-let redis: RedisServer;
+let cluster: TwoInstances;
 let a: Instance;
 let b: Instance;
-const open: MqttClient[] = [];
-
-async function instance(id: string, usersFile: string): Promise<Instance> {
-  const process = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redis.url, '--id', id, '--users', usersFile, '--max-sessions-per-user', '1']);
-  const { mqtt: url, http } = await brokerReady(process, 20_000);
-  return { process, mqtt: url, http };
-}
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const { file } = await makeUsers({ laptop: 'device', desk: 'device', root: 'admin', alice: 'viewer', bob: 'viewer', erin: 'viewer', frank: 'viewer' });
-  [a, b] = await Promise.all([instance('attack-a', file), instance('attack-b', file)]);
+  cluster = await TwoInstances.start('attack', { laptop: 'device', desk: 'device', root: 'admin', alice: 'viewer', bob: 'viewer', erin: 'viewer', frank: 'viewer' }, ['--max-sessions-per-user', '1']);
+  ({ a, b } = cluster);
 }, 60_000);
 
-afterAll(async () => {
-  for (const client of open) client.end(true);
-  await Promise.all([a?.process.stop('SIGKILL'), b?.process.stop('SIGKILL')]);
-  await redis?.stop();
-});
+afterAll(() => cluster?.stop());
 
-const as = (user: string, extra: IClientOptions = {}): IClientOptions => ({ username: user, password: `${user}-password`, ...extra });
-
-async function kept(url: string, options: IClientOptions): Promise<MqttClient> {
-  const client = await connect(url, options);
-  open.push(client);
-  return client;
-}
-
-/** A CONNECT's outcome: connected, or the CONNACK's refusal code. */
-function attempt(url: string, options: IClientOptions): Promise<{ client: MqttClient; refused: number | null }> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  open.push(client);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
-    client.once('connect', () => (clearTimeout(timer), resolve({ client, refused: null })));
-    client.once('error', (error) => (clearTimeout(timer), resolve({ client, refused: (error as { code?: number }).code ?? -1 })));
-    // Closed before its CONNACK: it lost a race for its id on its own instance (Aedes closes it as it registers).
-    client.once('close', () => (clearTimeout(timer), resolve({ client, refused: CLOSED_BEFORE_CONNACK })));
-  });
-}
-
-const CLOSED_BEFORE_CONNACK = -2;
-
-/**
- * A QoS 1 round trip on `client`: whatever the broker sent it before (a DISCONNECT, a close) has arrived first.
- * Resolves with whether the connection is still open.
- */
-function barrier(client: MqttClient, id: string): Promise<boolean> {
-  if (!client.connected) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    client.once('close', () => resolve(false));
-    client.publish(`clients/${id}/messages`, JSON.stringify({ text: 'barrier', ts: Date.now() }), { qos: 1 }, (error) => resolve(!error && client.connected));
-  });
-}
-
-async function healthz(i: Instance): Promise<{ status: string; clients: number }> {
-  return (await (await fetch(i.http + 'healthz')).json()) as { status: string; clients: number };
-}
-
-async function connectedNow(i: Instance): Promise<number> {
-  const text = await (await fetch(i.http + 'metrics')).text();
-  return [...text.matchAll(/^mqlive_clients_connected\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
+const kept = (url: string, options: IClientOptions) => cluster.kept(url, options);
+const attempt = (url: string, options: IClientOptions) => cluster.attempt(url, options);
 
 describe('attacks on the cluster rules', () => {
   it("an admin's use of a device's reserved id does not lock the device out of it on the other instance", async () => {
@@ -149,7 +88,7 @@ describe('attacks on the cluster rules', () => {
     const first = await kept(a.mqtt, as('alice', session));
     await subscribe(first, 'devices/desk/status', 1);
     const moved = mqtt.connect(b.mqtt, { reconnectPeriod: 0, ...as('alice', session) });
-    open.push(moved);
+    cluster.open.push(moved);
     const inbox = new Inbox(moved);
     const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
       moved.once('connect', resolve);
@@ -166,7 +105,7 @@ describe('attacks on the cluster rules', () => {
     expect(back.refused).toBe(null);
     const again = await new Promise<boolean>((resolve) => {
       const c = mqtt.connect(a.mqtt, { reconnectPeriod: 0, ...as('alice', session) });
-      open.push(c);
+      cluster.open.push(c);
       c.once('connect', (p) => resolve(p.sessionPresent));
       c.once('error', () => resolve(false));
     });
@@ -178,7 +117,7 @@ describe('attacks on the cluster rules', () => {
     const alice = await kept(a.mqtt, as('alice', { clientId: 'alice-laptop', protocolVersion: 5 }));
     expect(await barrier(alice, 'alice-laptop')).toBe(true);
     // Frozen, not killed: Redis comes back with what it held (alice owns alice-laptop), as one that was out of reach.
-    redis.process.child.kill('SIGSTOP');
+    cluster.redis.process.child.kill('SIGSTOP');
     try {
       await Promise.all([a.process.waitForEvent('redis_outage'), b.process.waitForEvent('redis_outage')]);
       // Bob on B, whose own table knows nothing of alice-laptop: let in as a clean session, Redis not asked.
@@ -192,7 +131,7 @@ describe('attacks on the cluster rules', () => {
       // Whichever instance sweeps first, A closes its connection of it after anything asked about alice-laptop.
       await kept(a.mqtt, as('root', { clientId: 'sweep-marker' }));
       await kept(b.mqtt, as('root', { clientId: 'sweep-marker' }));
-      redis.process.child.kill('SIGCONT');
+      cluster.redis.process.child.kill('SIGCONT');
       await a.process.waitForEvent('client_taken_over', { where: { clientId: 'sweep-marker' }, timeoutMs: 20_000 });
       expect(a.process.events('client_taken_over').filter((e) => e.clientId === 'alice-laptop'), 'alice-laptop taken over on A').toEqual([]);
       expect(await barrier(alice, 'alice-laptop'), "alice's own connection on A").toBe(true);
@@ -200,7 +139,7 @@ describe('attacks on the cluster rules', () => {
       expect(await bobClosed).toBe(0x87);
       await b.process.waitForEvent('client_id_refused', { where: { clientId: 'alice-laptop', afterOutage: true } });
     } finally {
-      redis.process.child.kill('SIGCONT');
+      cluster.redis.process.child.kill('SIGCONT');
     }
   }, 60_000);
 });

@@ -1,76 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import { Redis } from 'ioredis';
-import { connect, Inbox, subscribe } from '../test-support/mqtt';
-import { brokerReady, spawnMqlive, type Spawned } from '../test-support/processes';
-import { startRedis, type RedisServer } from '../test-support/redis';
-import { makeUsers } from '../test-support/security';
+import { as, closing, connectedNow, healthz, TwoInstances, type Instance } from '../test-support/cluster';
+import { Inbox, subscribe } from '../test-support/mqtt';
+import { startRedis } from '../test-support/redis';
 
 // Two broker processes on one real redis-server, with a users file: the rules of one broker across both
 // (issue 31). Passwords are NAME-password (test-support/security.ts).
-interface Instance {
-  process: Spawned;
-  mqtt: string;
-  http: string;
-}
-
-let redis: RedisServer;
+let cluster: TwoInstances;
 let a: Instance;
 let b: Instance;
-const open: MqttClient[] = [];
-
-async function instance(id: string, usersFile: string): Promise<Instance> {
-  const process = spawnMqlive(['broker', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', '--redis', redis.url, '--id', id, '--users', usersFile]);
-  const { mqtt: url, http } = await brokerReady(process, 20_000);
-  return { process, mqtt: url, http };
-}
 
 beforeAll(async () => {
-  redis = await startRedis();
-  const { file } = await makeUsers({ laptop: 'device', alice: 'viewer', bob: 'viewer', carol: 'viewer', dave: 'viewer' });
-  [a, b] = await Promise.all([instance('cluster-a', file), instance('cluster-b', file)]);
+  cluster = await TwoInstances.start('cluster', { laptop: 'device', alice: 'viewer', bob: 'viewer', carol: 'viewer', dave: 'viewer' });
+  ({ a, b } = cluster);
 }, 60_000);
 
-afterAll(async () => {
-  for (const client of open) client.end(true);
-  await Promise.all([a?.process.stop('SIGKILL'), b?.process.stop('SIGKILL')]);
-  await redis?.stop();
-});
+afterAll(() => cluster?.stop());
 
-const as = (user: string, extra: IClientOptions = {}): IClientOptions => ({ username: user, password: `${user}-password`, ...extra });
-
-async function kept(url: string, options: IClientOptions): Promise<MqttClient> {
-  const client = await connect(url, options);
-  open.push(client);
-  return client;
-}
-
-/** Resolves with the DISCONNECT reason code (MQTT 5) or null, when the connection closes. */
-function closing(client: MqttClient): Promise<number | null> {
-  let reason: number | null = null;
-  client.on('disconnect', (packet) => (reason = packet.reasonCode ?? null));
-  return new Promise((resolve) => client.once('close', () => resolve(reason)));
-}
-
-/** A CONNECT's outcome: connected, or the CONNACK's refusal code. */
-function attempt(url: string, options: IClientOptions): Promise<{ client: MqttClient; refused: number | null }> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  open.push(client);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no CONNACK from ${url}`)), 5000);
-    client.once('connect', () => (clearTimeout(timer), resolve({ client, refused: null })));
-    client.once('error', (error) => (clearTimeout(timer), resolve({ client, refused: (error as { code?: number }).code ?? -1 })));
-  });
-}
-
-async function healthz(i: Instance): Promise<{ status: string; clients: number }> {
-  return (await (await fetch(i.http + 'healthz')).json()) as { status: string; clients: number };
-}
-
-async function connectedNow(i: Instance): Promise<number> {
-  const text = await (await fetch(i.http + 'metrics')).text();
-  return [...text.matchAll(/^mqlive_clients_connected\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
+const kept = (url: string, options: IClientOptions) => cluster.kept(url, options);
+const attempt = (url: string, options: IClientOptions) => cluster.attempt(url, options);
 
 describe('two instances on one Redis keep the rules of one broker', () => {
   it('one client id, one connection: a CONNECT on B closes the one on A within 1 s, with 0x8E and its will', async () => {
@@ -90,7 +39,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
 
   it("an MQTT 5 delayed will of a connection taken over is not left in Redis under the old instance's id", async () => {
     const willKey = 'will:cluster-a:alice-delayed';
-    const direct = new Redis(redis.port, '127.0.0.1');
+    const direct = new Redis(cluster.redis.port, '127.0.0.1');
     try {
       const first = await kept(a.mqtt, as('alice', { clientId: 'alice-delayed', protocolVersion: 5, properties: { sessionExpiryInterval: 120 }, will: { topic: 'clients/alice-delayed/messages', payload: Buffer.from(JSON.stringify({ text: 'gone', ts: 1 })), qos: 1, retain: false, properties: { willDelayInterval: 60 } } }));
       expect(await direct.exists(willKey)).toBe(1);
@@ -131,7 +80,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
     await b.process.waitForEvent('client_id_refused', { where: { clientId: 'alice-phone', username: 'bob' } });
     // Alice's session is still hers, on the other instance too.
     const back = mqtt.connect(b.mqtt, { reconnectPeriod: 0, ...as('alice', { clientId: 'alice-phone', clean: false }) });
-    open.push(back);
+    cluster.open.push(back);
     const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
       back.once('connect', resolve);
       back.once('error', reject);
@@ -144,7 +93,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
     await subscribe(first, 'devices/laptop/status');
     const firstClosed = closing(first);
     const moved = mqtt.connect(b.mqtt, { reconnectPeriod: 0, ...as('alice', { clientId: 'alice-tablet', clean: false }) });
-    open.push(moved);
+    cluster.open.push(moved);
     const inbox = new Inbox(moved);
     const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
       moved.once('connect', resolve);
@@ -159,7 +108,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
     // A clean start on A takes the id over again and ends the session.
     const movedClosed = closing(moved);
     const fresh = mqtt.connect(a.mqtt, { reconnectPeriod: 0, ...as('alice', { clientId: 'alice-tablet', clean: true }) });
-    open.push(fresh);
+    cluster.open.push(fresh);
     const freshConnack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
       fresh.once('connect', resolve);
       fresh.once('error', reject);
@@ -178,7 +127,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
     const client = await kept(a.mqtt, as('alice', { clientId: 'alice-lost', protocolVersion: 5 }));
     const closed = closing(client);
     // What a claim on another instance writes, its request to close lost on the way.
-    const direct = new Redis(redis.port, '127.0.0.1');
+    const direct = new Redis(cluster.redis.port, '127.0.0.1');
     try {
       await direct.set('mqlive:conn:alice-lost', JSON.stringify({ i: 'cluster-elsewhere', t: 'lost-request', at: Date.now() + 1000 }), 'PX', 30_000);
     } finally {
@@ -189,7 +138,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
   }, 30_000);
 
   it('what is not a takeover message on its channel is logged and dropped; the instances go on taking ids over', async () => {
-    const direct = new Redis(redis.port, '127.0.0.1');
+    const direct = new Redis(cluster.redis.port, '127.0.0.1');
     try {
       for (const junk of ['', 'not json', '{"close":{"id":5}}', '[1,2]', '{"closed":null}']) await direct.publish('mqlive:takeover', junk);
     } finally {
@@ -205,11 +154,11 @@ describe('two instances on one Redis keep the rules of one broker', () => {
   it('an id connected on B and again on A while Redis is down: when Redis is back (empty), the newer connection keeps it', async () => {
     const onB = await kept(b.mqtt, as('alice', { clientId: 'alice-outage', protocolVersion: 5 }));
     const onBClosed = closing(onB);
-    await redis.stop('SIGKILL');
+    await cluster.redis.stop('SIGKILL');
     await a.process.waitForEvent('redis_outage', { where: { serving: 'local-clients' } });
     // Let in on what A knows: a clean session, its claim left for when Redis is back.
     const onA = await kept(a.mqtt, as('alice', { clientId: 'alice-outage', protocolVersion: 5 }));
-    redis = await startRedis(redis.port);
+    cluster.redis = await startRedis(cluster.redis.port);
     expect(await onBClosed).toBe(0x8e);
     await Promise.all([b.process.waitForEvent('client_taken_over', { where: { clientId: 'alice-outage' } }), a.process.waitForEvent('redis_outage_over')]);
     // The barrier: a QoS 1 round trip on A after both instances are back; A's connection is still there.
@@ -218,7 +167,7 @@ describe('two instances on one Redis keep the rules of one broker', () => {
   }, 60_000);
 
   it('/healthz and /metrics count each connection once, on the instance it is on', async () => {
-    for (const c of open.splice(0)) c.end(true);
+    for (const c of cluster.open.splice(0)) c.end(true);
     const clients = async () => [(await healthz(a)).clients, (await healthz(b)).clients];
     await expect.poll(clients, { timeout: 10_000 }).toEqual([0, 0]);
     await kept(a.mqtt, as('alice', { clientId: 'counted' }));
