@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectedNow } from '../test-support/cluster';
 import { connect, Inbox, subscribe } from '../test-support/mqtt';
 import { brokerOnRedis, type Spawned } from '../test-support/processes';
 import { RawClient } from '../test-support/raw-client';
@@ -20,17 +21,9 @@ async function health(broker: Broker): Promise<{ code: number; body: { status: s
   return { code: res.status, body: (await res.json()) as { status: string; serving?: string; clients: number } };
 }
 
-/** The sum of mqlive_clients_connected over its transports. */
-async function clientsInMetrics(broker: Broker): Promise<number> {
-  const text = await (await fetch(broker.http + 'metrics', { signal: AbortSignal.timeout(5000) })).text();
-  const lines = text.split('\n').filter((line) => line.startsWith('mqlive_clients_connected{'));
-  expect(lines.length).toBeGreaterThan(0);
-  return lines.reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
-}
-
 /** Both counts, /healthz `clients` and mqlive_clients_connected, as one value to compare. */
 async function counts(broker: Broker): Promise<{ healthz: number; metrics: number }> {
-  return { healthz: (await health(broker)).body.clients, metrics: await clientsInMetrics(broker) };
+  return { healthz: (await health(broker)).body.clients, metrics: await connectedNow(broker) };
 }
 
 const endpoint = (broker: Broker) => ({ mqtt: broker.mqtt, ws: broker.ws });

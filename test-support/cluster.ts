@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { expect } from 'vitest';
 import { connect } from './mqtt';
 import { brokerReady, spawnMqlive, type Spawned } from './processes';
 import { startRedis, type RedisServer } from './redis';
@@ -93,8 +94,10 @@ export async function healthz(i: Instance): Promise<{ status: string; clients: n
   return (await (await fetch(i.http + 'healthz')).json()) as { status: string; clients: number };
 }
 
-/** mqlive_clients_connected, summed over its transports. */
-export async function connectedNow(i: Instance): Promise<number> {
-  const text = await (await fetch(i.http + 'metrics')).text();
-  return [...text.matchAll(/^mqlive_clients_connected\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+/** mqlive_clients_connected, summed over its transports (there must be some). */
+export async function connectedNow(broker: { http: string }): Promise<number> {
+  const text = await (await fetch(broker.http + 'metrics', { signal: AbortSignal.timeout(5000) })).text();
+  const counts = [...text.matchAll(/^mqlive_clients_connected\{[^}]*\} (\d+)$/gm)];
+  expect(counts.length, 'mqlive_clients_connected in /metrics').toBeGreaterThan(0);
+  return counts.reduce((sum, m) => sum + Number(m[1]), 0);
 }
